@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/* The policy library: /etc/jsandbox.conf (INI, parsed with iniparser) into one
+ * resolved, immutable policy per user.
+ *
+ * Sections: [global], [default], [group:NAME], [user:NAME]. A user's policy is
+ * the built-in defaults, then [default], then every [group:NAME] the user is a
+ * member of in file order, then [user:NAME]; later wins. */
+#ifndef JSANDBOX_POLICY_H
+#define JSANDBOX_POLICY_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define JS_NAME_MAX 64	 /* image, user and group names */
+#define JS_GPU_MAX 64	 /* entries in one gpus = list */
+#define JS_DEV_MAX 32	 /* entries in one devices = list */
+#define JS_ORIGIN_MAX 80 /* "[group:somegroup]" and the like */
+
+/* The per-user keys, in the order `jsandboxctl policy` prints them. */
+enum js_key {
+	JS_KEY_SANDBOX,
+	JS_KEY_IMAGE,
+	JS_KEY_GPUS,
+	JS_KEY_DEVICES,
+	JS_KEY_MEMORY_MAX,
+	JS_KEY_PIDS_MAX,
+	JS_KEY_CPU_MAX,
+	JS_KEY_CPU_WEIGHT,
+	JS_KEY_TMP_SIZE,
+	JS_KEY_NETWORK,
+	JS_KEY_SUDO,
+	JS_KEY_LINGER,
+	JS_KEY_SHELL,
+	JS_KEY__COUNT
+};
+
+/* Name of a per-user key as written in the file ("memory_max"). */
+const char *js_key_name(enum js_key k);
+
+enum js_net { JS_NET_HOST, JS_NET_NONE };
+
+enum js_gpus_kind { JS_GPUS_NONE, JS_GPUS_ALL, JS_GPUS_LIST };
+enum js_gpu_ref_type { JS_GPU_INDEX, JS_GPU_PCI, JS_GPU_UUID };
+
+struct js_gpu_ref {
+	enum js_gpu_ref_type type;
+	unsigned index; /* JS_GPU_INDEX */
+	/* JS_GPU_PCI: normalised "dddd:bb:dd.f", lower case, domain filled in.
+	 * JS_GPU_UUID: "GPU-..." or "MIG-..." as written (hex lower-cased). */
+	char id[48];
+};
+
+struct js_gpu_sel {
+	enum js_gpus_kind kind;
+	size_t n;
+	struct js_gpu_ref ref[JS_GPU_MAX];
+};
+
+/* A cgroup device rule, optionally naming the node to create in the
+ * container's /dev. Forms accepted in `devices =` (comma-separated):
+ *   c 10:229 rwm            rule only
+ *   c 10:229 rwm /dev/fuse  rule, and the node /dev/fuse inside
+ *   /dev/fuse               node and rule, type and numbers taken from the
+ *   /dev/fuse rw            host node when the container is made (type 0
+ *                           and major/minor -1 until then)
+ * major/minor -1 means '*'. */
+#define JS_DEV_READ 1u
+#define JS_DEV_WRITE 2u
+#define JS_DEV_MKNOD 4u
+struct js_dev_rule {
+	char type; /* 'c', 'b', 'a', or 0 for the path form before resolution */
+	long major, minor;
+	unsigned access; /* JS_DEV_* bits, never 0 */
+	char path[64];	 /* "" or an absolute path under /dev */
+};
+
+/* A size or a share of something: memory_max = 8G, memory_max = 50%. */
+struct js_amount {
+	bool max;	/* "max": no limit */
+	bool percent;	/* value is a percentage (of host memory) */
+	uint64_t value; /* bytes, or percent when percent is set */
+};
+
+struct js_policy {
+	char user[JS_NAME_MAX];
+	bool sandbox;
+	char image[JS_NAME_MAX];
+	struct js_gpu_sel gpus;
+	size_t ndevices;
+	struct js_dev_rule devices[JS_DEV_MAX];
+	struct js_amount memory_max; /* bytes or % of host RAM or max */
+	uint64_t pids_max;	     /* 0 = max */
+	uint32_t cpu_max;	     /* percent of one CPU (400 = 4 CPUs), 0 = max */
+	uint32_t cpu_weight;	     /* 1..10000, cgroup v2 scale */
+	struct js_amount tmp_size;   /* /tmp and /dev/shm tmpfs size */
+	enum js_net network;
+	bool sudo;
+	bool linger;
+	char shell[PATH_MAX]; /* the shell inside the container */
+	/* Where each key's value came from: "built-in", "[default]",
+	 * "[group:gpu]", "[user:alice]". */
+	char origin[JS_KEY__COUNT][JS_ORIGIN_MAX];
+};
+
+struct js_global {
+	char images_dir[PATH_MAX]; /* default /var/lib/jsandbox/images */
+	char state_dir[PATH_MAX];  /* default /var/lib/jsandbox */
+	char run_dir[PATH_MAX];	   /* default /run/jsandbox */
+	char host_root[PATH_MAX];  /* default "/", device discovery root */
+};
+
+/* Problems found while loading. Each message is one line that names the file
+ * position, section and key: "jsandbox.conf:12: [user:bob] memory_max: ...". */
+struct js_problem {
+	char section[JS_ORIGIN_MAX]; /* "" when the problem is not in a section */
+	char msg[512];
+	/* true when the problem concerns the whole file (unreadable, unsafe,
+	 * syntax, unknown section, [global]): nobody but root may be trusted
+	 * to a policy from it. */
+	bool global;
+};
+
+struct js_problems {
+	size_t n;
+	size_t cap;
+	struct js_problem *p;
+};
+
+void js_problems_free(struct js_problems *pr);
+
+struct js_config; /* opaque, immutable after load */
+
+/* Load and validate a config file. The file must be a regular file owned by
+ * `owner` (0 in production) and not writable by group or other; it is opened
+ * with O_NOFOLLOW (a symlinked config is refused) and read through that fd.
+ *
+ * Returns 0 and *out when the file could be parsed at all (problems may
+ * still have been recorded: check pr->n); returns a negative errno and
+ * *out = NULL when it could not be used at all (missing, unsafe, syntax). In
+ * every case every problem found is appended to pr. */
+int js_config_load_owner(const char *path, uid_t owner, struct js_config **out, struct js_problems *pr);
+/* The same with owner = 0. */
+int js_config_load(const char *path, struct js_config **out, struct js_problems *pr);
+
+void js_config_free(struct js_config *c);
+
+const struct js_global *js_config_global(const struct js_config *c);
+
+/* True when the loaded file had a problem that affects everyone. */
+bool js_config_has_global_problem(const struct js_config *c);
+
+/* Resolve the policy of `user`, a member of the groups named in `groups`.
+ * Returns 0, or -EINVAL when a section that applies to this user (or the
+ * whole file) had a problem; the message then names it in err_msg (may be
+ * NULL). Sections with problems that do not apply to the user do not stop
+ * the resolution. root (uid 0) is always exempt: callers check that. */
+int js_config_resolve(const struct js_config *c, const char *user, const char *const *groups, size_t ngroups,
+		      struct js_policy *out, char *err_msg, size_t err_len);
+
+/* Resolve with the user's group list looked up with getgrouplist(3). */
+int js_config_resolve_user(const struct js_config *c, const char *user, struct js_policy *out, char *err_msg,
+			   size_t err_len);
+
+/* Names of the sections in file order, for `jsandboxctl gpus` and checks. */
+size_t js_config_nsections(const struct js_config *c);
+const char *js_config_section(const struct js_config *c, size_t i);
+
+/* Value parsers, exported for unit tests and for jsandboxctl. Each returns 0
+ * or -EINVAL and writes a short reason ("expected a size such as 8G") into
+ * why. */
+int js_parse_bool(const char *s, bool *out, char *why, size_t whylen);
+int js_parse_size(const char *s, bool allow_percent, bool allow_max, struct js_amount *out, char *why, size_t whylen);
+int js_parse_uint(const char *s, uint64_t min, uint64_t max, bool allow_max, uint64_t *out, char *why, size_t whylen);
+int js_parse_percent(const char *s, uint32_t min, uint32_t max, bool allow_max, uint32_t *out, char *why,
+		     size_t whylen);
+int js_parse_gpus(const char *s, struct js_gpu_sel *out, char *why, size_t whylen);
+int js_parse_devices(const char *s, struct js_dev_rule *out, size_t *n, char *why, size_t whylen);
+int js_parse_name(const char *s, char *out, size_t outlen, char *why, size_t whylen);
+int js_parse_abspath(const char *s, char *out, size_t outlen, char *why, size_t whylen);
+
+/* Render a policy value back as text (for `jsandboxctl policy`). */
+int js_policy_format(const struct js_policy *p, enum js_key k, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef JSANDBOX_HARDEN_H
+#define JSANDBOX_HARDEN_H
+
+#include "jsutil.h"
+#include "policy.h"
+
+/* Last thing before exec in a session process inside the container: trim
+ * the capability bounding set (libcap) and install the seccomp filter
+ * (libseccomp). */
+int js_harden_session(const struct js_policy *p, struct js_err *err);
+
+/* The capabilities kept in the bounding set, for docs and tests. */
+extern const int js_kept_caps[];
+extern const size_t js_nkept_caps;
+
+#endif

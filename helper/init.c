@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: MIT */
+/* jsandbox-init: PID 1 of a user's container.
+ *
+ * Started by pam_jsandbox (exec'd as the user, fd 3 a socket to the module):
+ *   1. unshare the user namespace and say so; the module writes the maps;
+ *   2. receive the set-up and the idmapped image; become root inside;
+ *      unshare mount/pid/ipc/uts/cgroup (and net for network = none);
+ *   3. fork: the child is PID 1 of the new pid namespace; it builds the root
+ *      filesystem, reports ready and serves the control socket:
+ *      counts sessions (pidfds of sshd's monitors), reaps orphans, and ends
+ *      the container when the last session is gone unless it lingers. */
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <syslog.h>
+
+#include "fdpass.h"
+#include "jsutil.h"
+#include "proto.h"
+#include "rootfs.h"
+
+#define MAX_SESSIONS 1024
+
+struct session {
+	pid_t pid;
+	int pidfd;
+};
+
+static struct session sessions[MAX_SESSIONS];
+static size_t nsessions;
+static bool linger;
+
+static void reply(int sock, int status, uint32_t phase, pid_t pid, const char *msg)
+{
+	struct js_setup_reply r = {.magic = JS_SETUP_MAGIC, .status = status, .phase = phase, .pid = pid};
+	if (msg)
+		js_strlcpy(r.msg, msg, sizeof r.msg) < 0 ? (void)snprintf(r.msg, sizeof r.msg, "%.390s", msg) : (void)0;
+	js_send_msg(sock, &r, sizeof r, NULL, 0);
+}
+
+static void loopback_up(void)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return;
+	struct ifreq ifr = {0};
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	close(s);
+}
+
+static uint32_t count_procs(void)
+{
+	DIR *d = opendir("/proc");
+	uint32_t n = 0;
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		n += de->d_name[0] >= '1' && de->d_name[0] <= '9';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void drop_session(size_t i)
+{
+	close(sessions[i].pidfd);
+	sessions[i] = sessions[--nsessions];
+}
+
+static void shutdown_container(void) __attribute__((noreturn));
+static void shutdown_container(void)
+{
+	/* PID 1's kill(-1) reaches every other process of the namespace;
+	 * they get no grace: linger = no means the work ends with the last
+	 * session, and SIGKILL cannot be ignored by a misbehaving job. */
+	kill(-1, SIGKILL);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	_exit(0);
+}
+
+static void handle_ctl(int lfd, bool *want_shutdown)
+{
+	int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (c < 0)
+		return;
+	struct timeval tv = {.tv_sec = 5};
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	struct js_ctl_req req;
+	int fds[1];
+	size_t nfds = 1;
+	long n = js_recv_msg(c, &req, sizeof req, fds, &nfds);
+	struct js_ctl_rep rep = {.magic = JS_SETUP_MAGIC, .linger = linger};
+	if (n != (long)sizeof req || req.magic != JS_SETUP_MAGIC) {
+		rep.status = -EPROTO;
+	} else if (req.op == JS_CTL_OPEN) {
+		if (nfds != 1) {
+			rep.status = -EINVAL;
+		} else if (nsessions == MAX_SESSIONS) {
+			rep.status = -EMFILE;
+		} else {
+			sessions[nsessions++] = (struct session){.pid = req.pid, .pidfd = fds[0]};
+			nfds = 0;
+		}
+	} else if (req.op == JS_CTL_CLOSE) {
+		for (size_t i = 0; i < nsessions; i++)
+			if (sessions[i].pid == req.pid) {
+				drop_session(i);
+				break;
+			}
+		if (nsessions == 0 && !linger)
+			*want_shutdown = true;
+	} else if (req.op != JS_CTL_STATUS) {
+		rep.status = -EINVAL;
+	}
+	for (size_t i = 0; i < nfds; i++)
+		close(fds[i]);
+	rep.sessions = (uint32_t)nsessions;
+	rep.procs = count_procs();
+	rep.shutting_down = *want_shutdown;
+	js_send_msg(c, &rep, sizeof rep, NULL, 0);
+	close(c);
+}
+
+static void init_loop(int lfd) __attribute__((noreturn));
+static void init_loop(int lfd)
+{
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		_exit(1);
+	static struct pollfd pfd[MAX_SESSIONS + 2];
+	for (;;) {
+		pfd[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
+		pfd[1] = (struct pollfd){.fd = lfd, .events = POLLIN};
+		for (size_t i = 0; i < nsessions; i++)
+			pfd[2 + i] = (struct pollfd){.fd = sessions[i].pidfd, .events = POLLIN};
+		size_t npfd = 2 + nsessions;
+		int r = poll(pfd, npfd, -1);
+		if (r < 0 && errno != EINTR)
+			_exit(1);
+		if (r <= 0)
+			continue;
+		bool want_shutdown = false;
+		if (pfd[0].revents) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+				if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP)
+					want_shutdown = true;
+			}
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+		}
+		/* A session whose sshd monitor died without pam_close_session
+		 * (killed, crashed) ends here all the same. */
+		bool lost = false;
+		for (size_t i = npfd - 1; i >= 2; i--) {
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			for (size_t k = 0; k < nsessions; k++)
+				if (sessions[k].pidfd == pfd[i].fd) {
+					drop_session(k);
+					lost = true;
+					break;
+				}
+		}
+		if (lost && nsessions == 0 && !linger)
+			want_shutdown = true;
+		if (pfd[1].revents & POLLIN)
+			handle_ctl(lfd, &want_shutdown);
+		if (want_shutdown)
+			shutdown_container();
+	}
+}
+
+/* Second stage: PID 1 after the root filesystem is built. We get here by
+ * exec'ing ourselves once root inside: an exec after the uid change makes
+ * the process dumpable again with its memory owned by the user's namespace,
+ * which is what lets the user's helper (unprivileged) join its namespaces.
+ * Before that exec it held nothing but the set-up. */
+static int serve(int argc, char **argv)
+{
+	if (getpid() != 1 || argc != 4)
+		return 2;
+	char *end;
+	long fd = strtol(argv[2], &end, 10);
+	if (*end || fd < 3 || fd > 1024 || fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0)
+		return 2;
+	linger = !strcmp(argv[3], "1");
+	prctl(PR_SET_NAME, "jsandbox-init");
+	init_loop((int)fd);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "--serve"))
+		return serve(argc, argv);
+	int sock = JS_INIT_SETUP_FD;
+	if (fcntl(sock, F_SETFD, FD_CLOEXEC) < 0) {
+		fprintf(stderr, "jsandbox-init: started by pam_jsandbox only\n");
+		return 2;
+	}
+	int stype = 0;
+	socklen_t sl = sizeof stype;
+	if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &stype, &sl) < 0 || stype != SOCK_SEQPACKET) {
+		fprintf(stderr, "jsandbox-init: started by pam_jsandbox only\n");
+		return 2;
+	}
+	openlog("jsandbox-init", LOG_PID, LOG_AUTHPRIV);
+	struct js_err err = {0};
+	int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (exe < 0) {
+		js_failm(&err, errno, "cannot open /proc/self/exe");
+		reply(sock, err.code, JS_PHASE_USERNS, 0, err.msg);
+		return 1;
+	}
+
+	if (unshare(CLONE_NEWUSER) < 0) {
+		js_failm(&err, errno, "cannot create a user namespace");
+		reply(sock, err.code, JS_PHASE_USERNS, 0, err.msg);
+		return 1;
+	}
+	reply(sock, 0, JS_PHASE_USERNS, 0, NULL);
+
+	static struct js_setup s;
+	int fds[2];
+	size_t nfds = 2;
+	long n = js_recv_msg(sock, &s, sizeof s, fds, &nfds);
+	if (n != (long)sizeof s || s.magic != JS_SETUP_MAGIC || nfds != 2) {
+		reply(sock, -EPROTO, JS_PHASE_FORKED, 0, "bad set-up message");
+		return 1;
+	}
+	int image_fd = fds[0], ctl_fd = fds[1];
+	linger = s.linger;
+
+	/* Root inside (the first subordinate id on the host). */
+	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+		js_failm(&err, errno, "cannot become root in the user namespace");
+		reply(sock, err.code, JS_PHASE_FORKED, 0, err.msg);
+		return 1;
+	}
+	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+	if (s.net_none)
+		flags |= CLONE_NEWNET;
+	if (unshare(flags) < 0) {
+		js_failm(&err, errno, "cannot create the container's namespaces");
+		reply(sock, err.code, JS_PHASE_FORKED, 0, err.msg);
+		return 1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		js_failm(&err, errno, "fork");
+		reply(sock, err.code, JS_PHASE_FORKED, 0, err.msg);
+		return 1;
+	}
+	if (pid > 0) {
+		reply(sock, 0, JS_PHASE_FORKED, pid, NULL);
+		_exit(0);
+	}
+
+	/* PID 1 from here on. */
+	prctl(PR_SET_NAME, "jsandbox-init");
+	if (s.net_none)
+		loopback_up();
+	int r = js_rootfs_build(&s, image_fd, &err);
+	close(image_fd);
+	if (r < 0) {
+		syslog(LOG_ERR, "user %s: %s", s.user.name, err.msg);
+		reply(sock, r, JS_PHASE_READY, 0, err.msg);
+		_exit(1);
+	}
+	closelog();
+	char fdarg[16];
+	snprintf(fdarg, sizeof fdarg, "%d", ctl_fd);
+	char *nargv[] = {(char *)JS_INIT_NAME, (char *)"--serve", fdarg, (char *)(linger ? "1" : "0"), NULL};
+	char *nenvp[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+	if (fcntl(ctl_fd, F_SETFD, 0) < 0) {
+		reply(sock, -errno, JS_PHASE_READY, 0, "cannot keep the control socket");
+		_exit(1);
+	}
+	/* Say ready only when nothing can fail any more but the exec. */
+	reply(sock, 0, JS_PHASE_READY, 0, NULL);
+	close(sock);
+	syscall(SYS_execveat, exe, "", nargv, nenvp, AT_EMPTY_PATH);
+	_exit(127);
+}

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/* The container's filesystem, built by its init (root only inside the
+ * user's namespace) before pivot_root: overlay of the idmapped image and the
+ * user's layer, /proc, a minimal /dev, private /tmp and /dev/shm, the user's
+ * home, the host's resolv.conf and hosts, and the user's own passwd, group
+ * and sudoers entries. */
+#include "rootfs.h"
+
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "safefs.h"
+
+static int js_fsconfig(int fd, unsigned cmd, const char *key, const void *val, int aux)
+{
+	return (int)syscall(SYS_fsconfig, fd, cmd, key, val, aux);
+}
+
+static int mount_overlay(const struct js_setup *s, struct js_err *err)
+{
+	_cleanup_close_ int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return js_failm(err, errno, "fsopen overlay");
+	/* userxattr: overlayfs cannot write trusted.* xattrs from a user
+	 * namespace; without it dpkg's directory renames fail with EXDEV. */
+	if (js_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", s->lower_dir, 0) < 0)
+		return js_failm(err, errno, "overlay lowerdir \"%s\"", s->lower_dir);
+	if (js_fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", s->upper_dir, 0) < 0)
+		return js_failm(err, errno, "overlay upperdir \"%s\"", s->upper_dir);
+	if (js_fsconfig(fs, FSCONFIG_SET_STRING, "workdir", s->work_dir, 0) < 0)
+		return js_failm(err, errno, "overlay workdir \"%s\"", s->work_dir);
+	if (js_fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
+		return js_failm(err, errno, "overlay userxattr");
+	if (js_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return js_failm(err, errno, "cannot create the overlay (upper \"%s\")", s->upper_dir);
+	_cleanup_close_ int mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
+	if (mnt < 0)
+		return js_failm(err, errno, "fsmount overlay");
+	if (syscall(SYS_move_mount, mnt, "", AT_FDCWD, s->root_dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return js_failm(err, errno, "cannot attach the overlay at \"%s\"", s->root_dir);
+	return 0;
+}
+
+/* Make sure dir exists in the new root (inside the user's own layer). */
+static int ensure_dir(const char *path, mode_t mode)
+{
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return -errno;
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+static int ensure_file(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		unlink(path);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	return fd < 0 ? -errno : 0;
+}
+
+/* Bind src (a host path, resolved before pivot_root) onto target in the new
+ * root, optionally read-only, recursively. */
+static int bind_path(const char *src, const char *target, bool ro, bool recursive, struct js_err *err)
+{
+	unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
+	_cleanup_close_ int t = (int)syscall(SYS_open_tree, AT_FDCWD, src, flags);
+	if (t < 0)
+		return js_failm(err, errno, "cannot bind \"%s\"", src);
+	if (ro) {
+		struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+		if (syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
+			return js_failm(err, errno, "cannot make \"%s\" read-only", src);
+	}
+	if (syscall(SYS_move_mount, t, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return js_failm(err, errno, "cannot mount \"%s\" on \"%s\"", src, target);
+	return 0;
+}
+
+static int setup_dev(const struct js_setup *s, struct js_err *err)
+{
+	if (mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=512k,nr_inodes=4096") < 0)
+		return js_failm(err, errno, "mount /dev");
+	/* A user namespace cannot mknod; the standard nodes are bound from
+	 * the host. Only these and devpts exist: the cgroup allow-list
+	 * matches (see docs/design.md). */
+	static const char *nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+	for (size_t i = 0; i < JS_ARRAY_SIZE(nodes); i++) {
+		char src[32], dst[32];
+		snprintf(src, sizeof src, "/dev/%s", nodes[i]);
+		snprintf(dst, sizeof dst, "dev/%s", nodes[i]);
+		if (ensure_file(dst) < 0)
+			return js_failm(err, errno, "create %s", dst);
+		if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+			return js_failm(err, errno, "bind %s", src);
+	}
+	if (ensure_dir("dev/pts", 0755) < 0 || ensure_dir("dev/shm", 01777) < 0 || ensure_dir("dev/mqueue", 0755) < 0)
+		return js_failm(err, errno, "create /dev directories");
+	/* Our own devpts: ptys opened inside are invisible to the host and
+	 * host ptys invisible here. gid 5 is the image's tty group. */
+	if (mount("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+		return js_failm(err, errno, "mount /dev/pts");
+	char opts[64];
+	snprintf(opts, sizeof opts, "mode=1777,size=%llu", (unsigned long long)s->tmp_size);
+	if (mount("tmpfs", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+		return js_failm(err, errno, "mount /dev/shm");
+	if (mount("mqueue", "dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		rmdir("dev/mqueue"); /* optional */
+	static const struct {
+		const char *target, *link;
+	} links[] = {{"pts/ptmx", "dev/ptmx"},	      {"/proc/self/fd", "dev/fd"},
+		     {"/proc/self/fd/0", "dev/stdin"}, {"/proc/self/fd/1", "dev/stdout"},
+		     {"/proc/self/fd/2", "dev/stderr"}};
+	for (size_t i = 0; i < JS_ARRAY_SIZE(links); i++)
+		if (symlink(links[i].target, links[i].link) < 0 && errno != EEXIST)
+			return js_failm(err, errno, "symlink %s", links[i].link);
+	if (mount(NULL, "dev", NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NOEXEC | MS_RDONLY, NULL) < 0)
+		return js_failm(err, errno, "remount /dev read-only");
+	return 0;
+}
+
+/* Rewrite a colon-separated database (passwd, group) in the user's layer:
+ * drop lines whose field `key_field` matches one of `drop`, append `add`. */
+static int rewrite_db(const char *path, bool (*keep)(const char *line, const void *ctx), const void *ctx,
+		      const char *add, struct js_err *err)
+{
+	_cleanup_fclose_ FILE *in = fopen(path, "re");
+	struct stat st = {.st_mode = 0644, .st_uid = 0, .st_gid = 0};
+	if (in)
+		fstat(fileno(in), &st);
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof tmp, "%s.jsandbox-new", path);
+	unlink(tmp);
+	_cleanup_close_ int ofd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (ofd < 0)
+		return js_failm(err, errno, "cannot write \"%s\"", tmp);
+	_cleanup_fclose_ FILE *out = fdopen(ofd, "w");
+	if (!out)
+		return js_failm(err, errno, "fdopen");
+	ofd = -1;
+	char *line = NULL;
+	size_t cap = 0;
+	while (in && getline(&line, &cap, in) > 0) {
+		if (keep(line, ctx))
+			fputs(line, out);
+	}
+	free(line);
+	fputs(add, out);
+	/* keep the image's owner and mode (shadow is root:shadow 0640) */
+	if (fchown(fileno(out), st.st_uid, st.st_gid) < 0 || fchmod(fileno(out), st.st_mode & 07777) < 0)
+		return js_failm(err, errno, "cannot set owner of \"%s\"", tmp);
+	if (fflush(out) != 0)
+		return js_failm(err, errno, "cannot write \"%s\"", tmp);
+	if (rename(tmp, path) < 0)
+		return js_failm(err, errno, "cannot replace \"%s\"", path);
+	return 0;
+}
+
+static bool field_eq(const char *line, int field, const char *val)
+{
+	const char *p = line;
+	for (int i = 0; i < field; i++) {
+		p = strchr(p, ':');
+		if (!p)
+			return false;
+		p++;
+	}
+	size_t l = strcspn(p, ":\n");
+	return strlen(val) == l && !strncmp(p, val, l);
+}
+
+static bool keep_passwd(const char *line, const void *ctx)
+{
+	const struct js_user *u = ctx;
+	char uid[16];
+	snprintf(uid, sizeof uid, "%u", u->uid);
+	return !field_eq(line, 0, u->name) && !field_eq(line, 2, uid);
+}
+
+static bool keep_passwd_name(const char *line, const void *ctx)
+{
+	const struct js_user *u = ctx;
+	return !field_eq(line, 0, u->name);
+}
+
+static bool keep_group(const char *line, const void *ctx)
+{
+	const struct js_user *u = ctx;
+	for (size_t i = 0; i < u->ngroups; i++) {
+		char gid[16];
+		snprintf(gid, sizeof gid, "%u", u->groups[i].gid);
+		if (field_eq(line, 0, u->groups[i].name) || field_eq(line, 2, gid))
+			return false;
+	}
+	return true;
+}
+
+static int setup_identity(const struct js_setup *s, struct js_err *err)
+{
+	const struct js_user *u = &s->user;
+	char add[sizeof u->name + sizeof u->gecos + sizeof u->home + sizeof s->shell + 64];
+	snprintf(add, sizeof add, "%s:x:%u:%u:%s:%s:%s\n", u->name, u->uid, u->gid, u->gecos, u->home, s->shell);
+	int r = rewrite_db("etc/passwd", keep_passwd, u, add, err);
+	if (r < 0)
+		return r;
+	/* The user's groups with the host's gids (identity-mapped), with the
+	 * user as member so `id` inside shows what it shows on the host. The
+	 * image's entries of the same name or gid give way. */
+	size_t off = 0;
+	add[0] = '\0';
+	for (size_t i = 0; i < u->ngroups; i++) {
+		int w = snprintf(add + off, sizeof add - off, "%s:x:%u:%s\n", u->groups[i].name, u->groups[i].gid,
+				 i == 0 ? "" : u->name);
+		if (w < 0 || (size_t)w >= sizeof add - off)
+			break;
+		off += (size_t)w;
+	}
+	r = rewrite_db("etc/group", keep_group, u, add, err);
+	if (r < 0)
+		return r;
+	/* sudo's PAM account check wants a shadow entry; no password in it:
+	 * sudo is passwordless by policy, and nothing else authenticates
+	 * inside. */
+	snprintf(add, sizeof add, "%s:*:19000:0:99999:7:::\n", u->name);
+	r = rewrite_db("etc/shadow", keep_passwd_name, u, add, err);
+	if (r < 0)
+		return r;
+	if (ensure_dir("etc/sudoers.d", 0755) < 0)
+		return js_failm(err, errno, "create /etc/sudoers.d");
+	unlink("etc/sudoers.d/jsandbox");
+	if (s->sudo) {
+		char rule[256];
+		snprintf(rule, sizeof rule,
+			 "# written by jsandbox at each container start (policy: sudo = yes)\n"
+			 "%s ALL=(ALL:ALL) NOPASSWD: ALL\n",
+			 u->name);
+		_cleanup_close_ int fd =
+			open("etc/sudoers.d/jsandbox", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0440);
+		if (fd < 0 || js_write_all(fd, rule, strlen(rule)) < 0)
+			return js_failm(err, errno, "cannot write /etc/sudoers.d/jsandbox");
+	}
+	return 0;
+}
+
+int js_rootfs_build(const struct js_setup *s, int image_fd, struct js_err *err)
+{
+	/* Nothing we mount may travel back to the host, nor host mounts in. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return js_failm(err, errno, "make mounts private");
+	if (syscall(SYS_move_mount, image_fd, "", AT_FDCWD, s->lower_dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return js_failm(err, errno, "cannot attach the image at \"%s\"", s->lower_dir);
+	int r = mount_overlay(s, err);
+	if (r < 0)
+		return r;
+	if (chdir(s->root_dir) < 0)
+		return js_failm(err, errno, "chdir \"%s\"", s->root_dir);
+
+	if (ensure_dir("proc", 0555) < 0 || ensure_dir("dev", 0755) < 0 || ensure_dir("tmp", 01777) < 0 ||
+	    ensure_dir("run", 0755) < 0 || ensure_dir("sys", 0555) < 0 || ensure_dir("etc", 0755) < 0)
+		return js_failm(err, errno, "create top-level directories");
+	if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return js_failm(err, errno, "mount /proc");
+	/* sysfs of the host's network namespace cannot be mounted afresh
+	 * here; a read-only bind shows devices and hides nothing writable. */
+	r = bind_path("/sys", "sys", true, true, err);
+	if (r < 0)
+		return r;
+	r = setup_dev(s, err);
+	if (r < 0)
+		return r;
+	char opts[64];
+	snprintf(opts, sizeof opts, "mode=1777,size=%llu", (unsigned long long)s->tmp_size);
+	if (mount("tmpfs", "tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+		return js_failm(err, errno, "mount /tmp");
+	if (mount("tmpfs", "run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64m") < 0)
+		return js_failm(err, errno, "mount /run");
+	if (ensure_dir("run/lock", 01777) < 0)
+		return js_failm(err, errno, "create /run/lock");
+
+	static const char *etc_binds[] = {"/etc/resolv.conf", "/etc/hosts"};
+	for (size_t i = 0; i < JS_ARRAY_SIZE(etc_binds); i++) {
+		if (access(etc_binds[i], R_OK) < 0)
+			continue;
+		if (ensure_file(etc_binds[i] + 1) < 0)
+			return js_failm(err, errno, "create %s", etc_binds[i]);
+		r = bind_path(etc_binds[i], etc_binds[i] + 1, true, false, err);
+		if (r < 0)
+			return r;
+	}
+
+	const char *home = s->user.home;
+	struct stat hst;
+	if (home[0] == '/' && strcmp(home, "/") && lstat(home, &hst) == 0 && S_ISDIR(hst.st_mode)) {
+		char target[PATH_MAX + 2];
+		snprintf(target, sizeof target, ".%s", home);
+		/* mkdir -p the home's path in the user's layer */
+		for (char *p = target + 2; *p; p++) {
+			if (*p != '/')
+				continue;
+			*p = '\0';
+			ensure_dir(target, 0755);
+			*p = '/';
+		}
+		if (ensure_dir(target, 0755) < 0)
+			return js_failm(err, errno, "create home \"%s\"", home);
+		r = bind_path(home, target, false, true, err);
+		if (r < 0)
+			return r;
+	}
+	r = setup_identity(s, err);
+	if (r < 0)
+		return r;
+
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return js_failm(err, errno, "pivot_root");
+	if (umount2(".", MNT_DETACH) < 0)
+		return js_failm(err, errno, "detach the host's root");
+	if (chdir("/") < 0)
+		return js_failm(err, errno, "chdir /");
+	return 0;
+}

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef JSANDBOX_ROOTFS_H
+#define JSANDBOX_ROOTFS_H
+
+#include "jsutil.h"
+#include "proto.h"
+
+/* Build the container's root and pivot into it. Runs in the init, as root
+ * of the user's namespace, in its fresh mount namespace. */
+int js_rootfs_build(const struct js_setup *s, int image_fd, struct js_err *err);
+
+#endif

@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: MIT */
+#include "cgroup.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define JS_CGROUP_PARENT "jsandbox"
+
+uint64_t js_host_memory(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/meminfo", "re");
+	char line[256];
+	while (f && fgets(line, sizeof line, f)) {
+		unsigned long long kb;
+		if (sscanf(line, "MemTotal: %llu kB", &kb) == 1)
+			return (uint64_t)kb * 1024;
+	}
+	return 0;
+}
+
+uint64_t js_cpu_weight_to_shares(uint32_t weight)
+{
+	/* v2 default weight 100 <-> v1 default shares 1024, linearly. */
+	uint64_t s = (uint64_t)weight * 1024 / 100;
+	return s < 2 ? 2 : s;
+}
+
+static bool has_ctrl(const struct js_cgroup_hier *h, const char *c)
+{
+	size_t l = strlen(c);
+	for (const char *p = h->controllers; *p;) {
+		const char *e = strchrnul(p, ',');
+		if ((size_t)(e - p) == l && !strncmp(p, c, l))
+			return true;
+		p = *e ? e + 1 : e;
+	}
+	return false;
+}
+
+int js_cgroup_discover(struct js_cgroup *cg, struct js_err *err)
+{
+	memset(cg, 0, sizeof *cg);
+	for (size_t i = 0; i < JS_CGROUP_MAX_HIER; i++)
+		cg->h[i].fd = -1;
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return js_failm(err, errno, "cannot read /proc/self/mountinfo");
+	char line[4096];
+	while (fgets(line, sizeof line, f)) {
+		/* id parent maj:min root mountpoint opts [optional...] - fstype source superopts */
+		char *sep = strstr(line, " - ");
+		if (!sep)
+			continue;
+		char fstype[32], source[256], superopts[1024];
+		if (sscanf(sep + 3, "%31s %255s %1023s", fstype, source, superopts) != 3)
+			continue;
+		bool v2 = !strcmp(fstype, "cgroup2");
+		if (!v2 && strcmp(fstype, "cgroup"))
+			continue;
+		char root[256], mnt[256];
+		if (sscanf(line, "%*s %*s %*s %255s %255s", root, mnt) != 2)
+			continue;
+		if (strcmp(root, "/"))
+			continue; /* a bind of a sub-cgroup, not the hierarchy */
+		if (cg->n == JS_CGROUP_MAX_HIER)
+			break;
+		struct js_cgroup_hier *h = &cg->h[cg->n];
+		h->v2 = v2;
+		h->controllers[0] = '\0';
+		if (!v2) {
+			/* superopts: rw,memory  or rw,cpu,cpuacct  or rw,name=systemd */
+			size_t off = 0;
+			for (char *tok = strtok(superopts, ","); tok; tok = strtok(NULL, ",")) {
+				if (!strcmp(tok, "rw") || !strcmp(tok, "ro") || strchr(tok, '=') ||
+				    !strcmp(tok, "noprefix") || !strcmp(tok, "clone_children") ||
+				    !strcmp(tok, "xattr") || !strcmp(tok, "nsdelegate"))
+					continue;
+				int w = snprintf(h->controllers + off, sizeof h->controllers - off, "%s%s",
+						 off ? "," : "", tok);
+				if (w > 0)
+					off += (size_t)w;
+			}
+			if (off == 0)
+				continue; /* named hierarchy without controllers */
+			/* Only the controllers we set limits or rules in; a new
+			 * cpuset group, say, starts with no CPUs and refuses
+			 * processes until filled in. */
+			if (!has_ctrl(h, "memory") && !has_ctrl(h, "pids") && !has_ctrl(h, "cpu") &&
+			    !has_ctrl(h, "cpuacct") && !has_ctrl(h, "devices") && !has_ctrl(h, "freezer"))
+				continue;
+		}
+		/* the same hierarchy can be mounted twice; keep the first */
+		bool dup = false;
+		for (size_t i = 0; i < cg->n; i++)
+			dup = dup || (cg->h[i].v2 == v2 && !strcmp(cg->h[i].controllers, h->controllers));
+		if (dup)
+			continue;
+		js_strlcpy(h->mountpoint, mnt, sizeof h->mountpoint);
+		cg->n++;
+	}
+	if (cg->n == 0)
+		return js_fail(err, ENOENT, "no cgroup hierarchy is mounted");
+	return 0;
+}
+
+static int write_knob(int dfd, const char *knob, const char *val, struct js_err *err)
+{
+	struct js_err e;
+	int r = js_write_file_at(dfd, knob, val, &e);
+	if (r < 0)
+		return js_fail(err, -r, "cgroup: %s", e.msg);
+	return 0;
+}
+
+static int apply_limits(struct js_cgroup_hier *h, const struct js_cgroup_limits *lim, struct js_err *err)
+{
+	char v[64];
+	int r = 0;
+	if (h->v2) {
+		/* v2 knobs exist only where the controller is enabled (not in
+		 * the hybrid layout's controller-less unified tree). */
+		if (faccessat(h->fd, "memory.max", F_OK, 0) == 0) {
+			lim->memory_max ? snprintf(v, sizeof v, "%" PRIu64, lim->memory_max) : snprintf(v, sizeof v, "max");
+			if ((r = write_knob(h->fd, "memory.max", v, err)) < 0)
+				return r;
+			write_knob(h->fd, "memory.swap.max", lim->memory_max ? "0" : "max", NULL);
+		}
+		if (faccessat(h->fd, "pids.max", F_OK, 0) == 0) {
+			lim->pids_max ? snprintf(v, sizeof v, "%" PRIu64, lim->pids_max) : snprintf(v, sizeof v, "max");
+			if ((r = write_knob(h->fd, "pids.max", v, err)) < 0)
+				return r;
+		}
+		if (faccessat(h->fd, "cpu.max", F_OK, 0) == 0) {
+			lim->cpu_max ? snprintf(v, sizeof v, "%u 100000", lim->cpu_max * 1000u)
+				     : snprintf(v, sizeof v, "max 100000");
+			if ((r = write_knob(h->fd, "cpu.max", v, err)) < 0)
+				return r;
+			snprintf(v, sizeof v, "%u", lim->cpu_weight ? lim->cpu_weight : 100);
+			if ((r = write_knob(h->fd, "cpu.weight", v, err)) < 0)
+				return r;
+		}
+		return 0;
+	}
+	if (has_ctrl(h, "memory")) {
+		/* v1 wants a number; "-1" is unlimited. */
+		lim->memory_max ? snprintf(v, sizeof v, "%" PRIu64, lim->memory_max) : snprintf(v, sizeof v, "-1");
+		if ((r = write_knob(h->fd, "memory.limit_in_bytes", v, err)) < 0)
+			return r;
+		/* Without swap accounting this knob is absent; that is fine. */
+		if (faccessat(h->fd, "memory.memsw.limit_in_bytes", F_OK, 0) == 0)
+			write_knob(h->fd, "memory.memsw.limit_in_bytes", v, NULL);
+	}
+	if (has_ctrl(h, "pids")) {
+		lim->pids_max ? snprintf(v, sizeof v, "%" PRIu64, lim->pids_max) : snprintf(v, sizeof v, "max");
+		if ((r = write_knob(h->fd, "pids.max", v, err)) < 0)
+			return r;
+	}
+	if (has_ctrl(h, "cpu")) {
+		if ((r = write_knob(h->fd, "cpu.cfs_period_us", "100000", err)) < 0)
+			return r;
+		lim->cpu_max ? snprintf(v, sizeof v, "%u", lim->cpu_max * 1000u) : snprintf(v, sizeof v, "-1");
+		if ((r = write_knob(h->fd, "cpu.cfs_quota_us", v, err)) < 0)
+			return r;
+		snprintf(v, sizeof v, "%" PRIu64, js_cpu_weight_to_shares(lim->cpu_weight ? lim->cpu_weight : 100));
+		if ((r = write_knob(h->fd, "cpu.shares", v, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* On a pure v2 host the controllers must be enabled top-down before the
+ * user's directory gets their knobs. */
+static void v2_enable_controllers(int dfd)
+{
+	char avail[512];
+	if (js_read_file_at(dfd, "cgroup.controllers", avail, sizeof avail, NULL) < 0)
+		return;
+	const char *want[] = {"memory", "pids", "cpu"};
+	for (size_t i = 0; i < JS_ARRAY_SIZE(want); i++) {
+		if (!strstr(avail, want[i]))
+			continue;
+		char v[32];
+		snprintf(v, sizeof v, "+%s", want[i]);
+		js_write_file_at(dfd, "cgroup.subtree_control", v, NULL);
+	}
+}
+
+static int open_user_dir(struct js_cgroup_hier *h, const char *name, bool create, struct js_err *err)
+{
+	_cleanup_close_ int mfd = open(h->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mfd < 0)
+		return js_failm(err, errno, "cannot open \"%s\"", h->mountpoint);
+	if (create && mkdirat(mfd, JS_CGROUP_PARENT, 0755) < 0 && errno != EEXIST)
+		return js_failm(err, errno, "cannot create \"%s/%s\"", h->mountpoint, JS_CGROUP_PARENT);
+	_cleanup_close_ int pfd = openat(mfd, JS_CGROUP_PARENT, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0)
+		return errno == ENOENT ? -ENOENT : js_failm(err, errno, "cannot open \"%s/%s\"", h->mountpoint, JS_CGROUP_PARENT);
+	if (create && h->v2) {
+		v2_enable_controllers(mfd);
+		v2_enable_controllers(pfd);
+	}
+	if (create && mkdirat(pfd, name, 0755) < 0 && errno != EEXIST)
+		return js_failm(err, errno, "cannot create \"%s/%s/%s\"", h->mountpoint, JS_CGROUP_PARENT, name);
+	int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT
+				       : js_failm(err, errno, "cannot open \"%s/%s/%s\"", h->mountpoint, JS_CGROUP_PARENT, name);
+	return fd;
+}
+
+int js_cgroup_create(struct js_cgroup *cg, const char *name, const struct js_cgroup_limits *lim, struct js_err *err)
+{
+	for (size_t i = 0; i < cg->n; i++) {
+		struct js_cgroup_hier *h = &cg->h[i];
+		if (h->fd < 0) {
+			int fd = open_user_dir(h, name, true, err);
+			if (fd < 0)
+				return fd;
+			h->fd = fd;
+		}
+		int r = apply_limits(h, lim, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int js_cgroup_open(struct js_cgroup *cg, const char *name, struct js_err *err)
+{
+	for (size_t i = 0; i < cg->n; i++) {
+		if (cg->h[i].fd >= 0)
+			continue;
+		int fd = open_user_dir(&cg->h[i], name, false, err);
+		if (fd < 0 && fd != -ENOENT)
+			return fd;
+		cg->h[i].fd = fd;
+	}
+	return 0;
+}
+
+int js_cgroup_attach(const struct js_cgroup *cg, pid_t pid, struct js_err *err)
+{
+	char v[32];
+	snprintf(v, sizeof v, "%d", (int)pid);
+	for (size_t i = 0; i < cg->n; i++) {
+		if (cg->h[i].fd < 0)
+			continue;
+		int r = write_knob(cg->h[i].fd, "cgroup.procs", v, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int js_cgroup_detach(const struct js_cgroup *cg, pid_t pid, struct js_err *err)
+{
+	char v[32];
+	snprintf(v, sizeof v, "%d", (int)pid);
+	int ret = 0;
+	for (size_t i = 0; i < cg->n; i++) {
+		_cleanup_close_ int mfd = open(cg->h[i].mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (mfd < 0)
+			continue;
+		int r = write_knob(mfd, "cgroup.procs", v, err);
+		if (r < 0 && ret == 0)
+			ret = r;
+	}
+	return ret;
+}
+
+int js_cgroup_count_procs(const struct js_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->n; i++) {
+		if (cg->h[i].fd < 0)
+			continue;
+		_cleanup_close_ int fd = openat(cg->h[i].fd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		char buf[65536];
+		ssize_t n = js_read_all(fd, buf, sizeof buf - 1);
+		if (n < 0)
+			continue;
+		int lines = 0;
+		for (ssize_t k = 0; k < n; k++)
+			lines += buf[k] == '\n';
+		return lines;
+	}
+	return 0;
+}
+
+int js_cgroup_remove(struct js_cgroup *cg, const char *name, struct js_err *err)
+{
+	int ret = 0;
+	for (size_t i = 0; i < cg->n; i++) {
+		js_closep(&cg->h[i].fd);
+		cg->h[i].fd = -1;
+		_cleanup_close_ int mfd = open(cg->h[i].mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (mfd < 0)
+			continue;
+		_cleanup_close_ int pfd = openat(mfd, JS_CGROUP_PARENT, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (pfd < 0)
+			continue;
+		if (unlinkat(pfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && ret == 0)
+			ret = js_failm(err, errno, "cannot remove cgroup \"%s/%s/%s\"", cg->h[i].mountpoint,
+				       JS_CGROUP_PARENT, name);
+	}
+	return ret;
+}
+
+void js_cgroup_close(struct js_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->n; i++) {
+		js_closep(&cg->h[i].fd);
+		cg->h[i].fd = -1;
+	}
+}

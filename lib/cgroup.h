@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* The user's cgroup: jsandbox/<user> in every mounted hierarchy, cgroup v2
+ * (unified) and v1 (legacy/hybrid) alike, root-owned and never delegated:
+ * nothing inside the container may raise its limits or move processes. */
+#ifndef JSANDBOX_CGROUP_H
+#define JSANDBOX_CGROUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "jsutil.h"
+
+#define JS_CGROUP_MAX_HIER 16
+
+struct js_cgroup_limits {
+	uint64_t memory_max; /* bytes, 0 = no limit */
+	uint64_t pids_max;   /* 0 = no limit */
+	uint32_t cpu_max;    /* percent of one CPU, 0 = no limit */
+	uint32_t cpu_weight; /* 1..10000 */
+};
+
+struct js_cgroup_hier {
+	bool v2;
+	char controllers[128]; /* v1: "memory", "cpu,cpuacct"; v2: "" */
+	char mountpoint[256];
+	int fd; /* the user's directory in this hierarchy, or -1 */
+};
+
+struct js_cgroup {
+	size_t n;
+	struct js_cgroup_hier h[JS_CGROUP_MAX_HIER];
+};
+
+/* Find the cgroup hierarchies mounted on this host (from mountinfo). */
+int js_cgroup_discover(struct js_cgroup *cg, struct js_err *err);
+
+/* Create (or open) jsandbox/<name> everywhere and apply limits. */
+int js_cgroup_create(struct js_cgroup *cg, const char *name, const struct js_cgroup_limits *lim, struct js_err *err);
+
+/* Open jsandbox/<name> where it exists (no creation). */
+int js_cgroup_open(struct js_cgroup *cg, const char *name, struct js_err *err);
+
+/* Move pid into the user's cgroup in every hierarchy. */
+int js_cgroup_attach(const struct js_cgroup *cg, pid_t pid, struct js_err *err);
+
+/* Move pid back to the root of every hierarchy (a closing session's own
+ * process, so the user's group can be removed). */
+int js_cgroup_detach(const struct js_cgroup *cg, pid_t pid, struct js_err *err);
+
+/* Number of processes in the user's cgroup (first hierarchy that has it). */
+int js_cgroup_count_procs(const struct js_cgroup *cg);
+
+/* Remove jsandbox/<name> everywhere it is empty; -EBUSY if processes remain. */
+int js_cgroup_remove(struct js_cgroup *cg, const char *name, struct js_err *err);
+
+void js_cgroup_close(struct js_cgroup *cg);
+
+/* The host's total memory in bytes (for percentage limits). */
+uint64_t js_host_memory(void);
+
+/* Translate a v2 weight (1..10000, default 100) to v1 cpu.shares. */
+uint64_t js_cpu_weight_to_shares(uint32_t weight);
+
+#endif

@@ -1,0 +1,711 @@
+/* SPDX-License-Identifier: MIT */
+/* Making, joining and tearing down a user's container, as root.
+ *
+ * Layout under run_dir (all root-owned):
+ *   lock            one file for every user; a byte-range lock at offset uid
+ *                   serialises that user's logins (concurrent first logins
+ *                   make exactly one container)
+ *   <uid>/state     the init's pid, start time and namespace inodes
+ *   <uid>/lower     where the init attaches the idmapped image
+ *   <uid>/root      where the init mounts its overlay before pivot_root
+ *   <uid>/priv/ctl  the init's control socket (root only: 0700 directory)
+ * Everything under <uid> goes when the container does; the lock file stays
+ * because removing a lock file that others wait on breaks the lock. */
+#include "container.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/mount.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "cgroup.h"
+#include "fdpass.h"
+#include "idmap.h"
+#include "proto.h"
+#include "safefs.h"
+#include "state.h"
+
+#define LOCK_TIMEOUT_MS 60000
+#define SETUP_TIMEOUT_MS 30000
+#define CTL_TIMEOUT_S 10
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the per-user lock ---------------------------------------------- */
+
+static int lock_user(int rundir, uint32_t uid, struct js_err *err)
+{
+	_cleanup_close_ int fd = openat(rundir, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return js_failm(err, errno, "cannot open the lock file");
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = uid, .l_len = 1};
+	long deadline = now_ms() + LOCK_TIMEOUT_MS;
+	while (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+		if (errno != EAGAIN && errno != EACCES && errno != EINTR)
+			return js_failm(err, errno, "cannot take the lock");
+		if (now_ms() > deadline)
+			return js_fail(err, ETIMEDOUT, "timed out waiting for another login of this user");
+		struct timespec ts = {0, 20 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return js_steal_fd(&fd); /* closing the fd releases the OFD lock */
+}
+
+/* ---- small helpers -------------------------------------------------- */
+
+static int user_dir_name(const struct js_user *u, char *buf, size_t len)
+{
+	return js_snprintf(buf, len, "%u", u->uid);
+}
+
+static int proc_path_of(int dirfd, const char *name, char *buf, size_t len)
+{
+	return js_snprintf(buf, len, "/proc/self/fd/%d/%s", dirfd, name);
+}
+
+static int ctl_connect(int udir, struct js_err *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	/* The run_dir may sit on a long path; go through our own dirfd. */
+	if (proc_path_of(udir, "priv/ctl", sa.sun_path, sizeof sa.sun_path) < 0)
+		return js_fail(err, ENAMETOOLONG, "control socket path too long");
+	_cleanup_close_ int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return js_failm(err, errno, "socket");
+	struct timeval tv = {.tv_sec = CTL_TIMEOUT_S};
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0)
+		return js_failm(err, errno, "cannot reach the container init");
+	return js_steal_fd(&s);
+}
+
+static int ctl_call(int udir, char op, pid_t pid, int pass_fd, struct js_ctl_rep *rep, struct js_err *err)
+{
+	_cleanup_close_ int s = ctl_connect(udir, err);
+	if (s < 0)
+		return s;
+	struct js_ctl_req req = {.magic = JS_SETUP_MAGIC, .op = op, .pid = pid};
+	int r = js_send_msg(s, &req, sizeof req, pass_fd >= 0 ? &pass_fd : NULL, pass_fd >= 0 ? 1 : 0);
+	if (r < 0)
+		return js_failm(err, -r, "cannot talk to the container init");
+	long n = js_recv_msg(s, rep, sizeof *rep, NULL, NULL);
+	if (n != (long)sizeof *rep || rep->magic != JS_SETUP_MAGIC)
+		return js_fail(err, EPROTO, "no answer from the container init");
+	if (rep->status < 0)
+		return js_fail(err, -rep->status, "the container init refused the request");
+	return 0;
+}
+
+static bool wait_pidfd(int pidfd, int timeout_ms)
+{
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+	int r;
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	return r > 0;
+}
+
+/* Remove everything a dead container left: runtime files and cgroups. */
+static void cleanup_stale(int rundir, int udir, const struct js_user *u)
+{
+	char name[16];
+	user_dir_name(u, name, sizeof name);
+	if (udir >= 0) {
+		/* Mount points under <uid> were only ever used inside the
+		 * container's own mount namespace; on the host they are plain
+		 * directories. */
+		js_remove_tree_at(rundir, name, NULL);
+	}
+	struct js_cgroup cg;
+	if (js_cgroup_discover(&cg, NULL) == 0)
+		js_cgroup_remove(&cg, u->name, NULL);
+}
+
+static int kill_and_wait(int pidfd)
+{
+	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	return wait_pidfd(pidfd, 5000) ? 0 : -ETIMEDOUT;
+}
+
+/* ---- login shell rule ------------------------------------------------ */
+
+int js_check_login_shell(const char *shell, struct js_err *err)
+{
+	const char *base = strrchr(shell, '/');
+	if (shell[0] != '/' || !base || strcmp(base + 1, "jsandbox-shell") != 0)
+		return js_fail(err, EPERM,
+			       "login shell \"%s\" would run the user's start-up files on the host; "
+			       "a sandboxed user's shell must be %s/jsandbox-shell",
+			       shell, JSANDBOX_LIBEXECDIR);
+	char dir[PATH_MAX];
+	if (js_strlcpy(dir, shell, sizeof dir) < 0)
+		return js_fail(err, ENAMETOOLONG, "login shell path too long");
+	dir[base - shell] = '\0';
+	int dfd = js_open_trusted_dir(dir[0] ? dir : "/", false, err);
+	if (dfd < 0)
+		return dfd;
+	struct stat st;
+	int r = fstatat(dfd, "jsandbox-shell", &st, AT_SYMLINK_NOFOLLOW);
+	close(dfd);
+	if (r < 0)
+		return js_failm(err, errno, "login shell \"%s\"", shell);
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022))
+		return js_fail(err, EPERM, "login shell \"%s\" is not a root-owned file writable only by root", shell);
+	if (st.st_mode & (S_ISUID | S_ISGID))
+		return js_fail(err, EPERM, "login shell \"%s\" must not be setuid or setgid", shell);
+	return 0;
+}
+
+/* ---- making the container ------------------------------------------- */
+
+static void child_exec_init(int sock, const struct js_user *u) __attribute__((noreturn));
+static void child_exec_init(int sock, const struct js_user *u)
+{
+	/* We are a copy of sshd's privileged monitor: nothing of it may reach
+	 * the user. New session, no inherited fds, default signals, then drop
+	 * to the user and exec at once (exec makes the process dumpable again
+	 * only with the new, harmless image). */
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	setsid();
+	if (sock != JS_INIT_SETUP_FD) {
+		if (dup2(sock, JS_INIT_SETUP_FD) < 0)
+			_exit(126);
+	} else {
+		fcntl(sock, F_SETFD, 0);
+	}
+	js_close_fds_from(JS_INIT_SETUP_FD + 1, NULL, 0);
+	int devnull = open("/dev/null", O_RDWR);
+	if (devnull >= 0) {
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		if (devnull > 2)
+			close(devnull);
+	}
+	if (chdir("/") < 0)
+		_exit(126);
+	gid_t gids[JS_USER_GROUPS_MAX];
+	for (size_t i = 0; i < u->ngroups; i++)
+		gids[i] = u->groups[i].gid;
+	if (setgroups(u->ngroups, gids) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
+	    setresuid(u->uid, u->uid, u->uid) < 0)
+		_exit(126);
+	if (getuid() != u->uid || geteuid() != u->uid)
+		_exit(126);
+	char *argv[] = {(char *)JS_INIT_NAME, NULL};
+	char *envp[] = {(char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+	execve(JSANDBOX_LIBEXECDIR "/" JS_INIT_NAME, argv, envp);
+	_exit(127);
+}
+
+static int recv_reply(int sock, struct js_setup_reply *rep, long deadline, struct js_err *err)
+{
+	for (;;) {
+		long left = deadline - now_ms();
+		if (left <= 0)
+			return js_fail(err, ETIMEDOUT, "the container init did not answer in time");
+		struct pollfd p = {.fd = sock, .events = POLLIN};
+		int r = poll(&p, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return js_failm(err, errno, "poll");
+		if (r == 0)
+			continue;
+		long n = js_recv_msg(sock, rep, sizeof *rep, NULL, NULL);
+		if (n == 0)
+			return js_fail(err, EPIPE, "the container init exited during set-up");
+		if (n != (long)sizeof *rep || rep->magic != JS_SETUP_MAGIC)
+			return js_fail(err, EPROTO, "garbled message from the container init");
+		rep->msg[sizeof rep->msg - 1] = '\0';
+		if (rep->status < 0)
+			return js_fail(err, -rep->status, "%s", rep->msg);
+		return 0;
+	}
+}
+
+static int write_maps(pid_t pid, const struct js_user *u, struct js_err *err)
+{
+	struct js_subid su, sg;
+	int r = js_subid_lookup("/etc/subuid", u->name, u->uid, &su, err);
+	if (r < 0)
+		return r;
+	r = js_subid_lookup("/etc/subgid", u->name, u->uid, &sg, err);
+	if (r < 0)
+		return r;
+	struct js_idmap um, gm;
+	uint32_t uids[1] = {u->uid};
+	if ((r = js_idmap_keepid(&su, uids, 1, &um, err)) < 0)
+		return r;
+	uint32_t gids[JS_USER_GROUPS_MAX];
+	for (size_t i = 0; i < u->ngroups; i++)
+		gids[i] = u->groups[i].gid;
+	if ((r = js_idmap_keepid(&sg, gids, u->ngroups, &gm, err)) < 0)
+		return r;
+	char buf[JS_IDMAP_MAX_EXTENTS * 36];
+	char dir[64];
+	snprintf(dir, sizeof dir, "/proc/%d", (int)pid);
+	_cleanup_close_ int pfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0)
+		return js_failm(err, errno, "cannot open \"%s\"", dir);
+	/* Each map in a single write(): the kernel accepts exactly one. */
+	if (js_idmap_format(&um, buf, sizeof buf) < 0 || (r = js_write_file_at(pfd, "uid_map", buf, err)) < 0)
+		return r < 0 ? r : js_fail(err, E2BIG, "uid map too large");
+	if (js_idmap_format(&gm, buf, sizeof buf) < 0 || (r = js_write_file_at(pfd, "gid_map", buf, err)) < 0)
+		return r < 0 ? r : js_fail(err, E2BIG, "gid map too large");
+	return 0;
+}
+
+static int idmapped_image(int imgdir, pid_t pid, struct js_err *err)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+	_cleanup_close_ int userns = open(path, O_RDONLY | O_CLOEXEC);
+	if (userns < 0)
+		return js_failm(err, errno, "cannot open the container's user namespace");
+	_cleanup_close_ int tree = (int)syscall(SYS_open_tree, imgdir, "",
+						 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+	if (tree < 0)
+		return js_failm(err, errno, "cannot clone the image mount");
+	/* Read-only and idmapped through the user's namespace: root-owned
+	 * image files show as root inside, and nobody writes the image. */
+	struct mount_attr attr = {
+		.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV,
+		.userns_fd = (uint64_t)userns,
+	};
+	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+		return js_failm(err, errno, "cannot make the idmapped image mount");
+	return js_steal_fd(&tree);
+}
+
+static int make_ctl_listener(int udir, struct js_err *err)
+{
+	_cleanup_close_ int priv = js_mkdir_owned_at(udir, "priv", 0700, 0, 0, true, err);
+	if (priv < 0)
+		return priv;
+	unlinkat(priv, "ctl", 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (proc_path_of(priv, "ctl", sa.sun_path, sizeof sa.sun_path) < 0)
+		return js_fail(err, ENAMETOOLONG, "control socket path too long");
+	_cleanup_close_ int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return js_failm(err, errno, "socket");
+	if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0)
+		return js_failm(err, errno, "cannot bind the control socket");
+	if (fchmodat(priv, "ctl", 0600, 0) < 0)
+		return js_failm(err, errno, "chmod control socket");
+	if (listen(s, 64) < 0)
+		return js_failm(err, errno, "listen");
+	return js_steal_fd(&s);
+}
+
+struct build {
+	int rundir, udir;
+	const struct js_global *g;
+	const struct js_policy *p;
+	const struct js_user *u;
+	char udir_path[PATH_MAX];
+};
+
+static int prepare_layer(const struct build *b, struct js_setup *su, struct js_err *err)
+{
+	struct js_subid sid, sgid;
+	int r = js_subid_lookup("/etc/subuid", b->u->name, b->u->uid, &sid, err);
+	if (r < 0)
+		return r;
+	r = js_subid_lookup("/etc/subgid", b->u->name, b->u->uid, &sgid, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int state = js_open_trusted_dir(b->g->state_dir, true, err);
+	if (state < 0)
+		return state;
+	/* users/ is traversable (the init walks it as the user's inside
+	 * root), not listable; users/<name> belongs to that inside root. */
+	_cleanup_close_ int users = js_mkdir_owned_at(state, "users", 0711, 0, 0, true, err);
+	if (users < 0)
+		return users;
+	_cleanup_close_ int mine = js_mkdir_owned_at(users, b->u->name, 0700, sid.start, sgid.start, true, err);
+	if (mine < 0) {
+		if (err)
+			js_fail(err, -mine, "%s/users/%s: %s (jsandboxctl reset %s starts the layer anew)",
+				b->g->state_dir, b->u->name, err->msg, b->u->name);
+		return mine;
+	}
+	_cleanup_close_ int up = js_mkdir_owned_at(mine, "upper", 0755, sid.start, sgid.start, true, err);
+	if (up < 0)
+		return up;
+	_cleanup_close_ int wk = js_mkdir_owned_at(mine, "work", 0700, sid.start, sgid.start, true, err);
+	if (wk < 0)
+		return wk;
+	if (js_snprintf(su->upper_dir, sizeof su->upper_dir, "%s/users/%s/upper", b->g->state_dir, b->u->name) < 0 ||
+	    js_snprintf(su->work_dir, sizeof su->work_dir, "%s/users/%s/work", b->g->state_dir, b->u->name) < 0)
+		return js_fail(err, ENAMETOOLONG, "state_dir path too long");
+	return 0;
+}
+
+static int create_container(struct build *b, struct js_state *st, struct js_err *err)
+{
+	const struct js_policy *p = b->p;
+	const struct js_user *u = b->u;
+
+	_cleanup_free_ struct js_setup *su = calloc(1, sizeof *su);
+	if (!su)
+		return js_fail(err, ENOMEM, "out of memory");
+	su->magic = JS_SETUP_MAGIC;
+	su->user = *u;
+	js_strlcpy(su->shell, p->shell, sizeof su->shell);
+	su->sudo = p->sudo;
+	su->linger = p->linger;
+	su->net_none = p->network == JS_NET_NONE;
+	uint64_t tmp = p->tmp_size.value;
+	if (p->tmp_size.percent)
+		tmp = js_host_memory() / 100 * p->tmp_size.value;
+	su->tmp_size = tmp;
+	if (js_snprintf(su->lower_dir, sizeof su->lower_dir, "%s/lower", b->udir_path) < 0 ||
+	    js_snprintf(su->root_dir, sizeof su->root_dir, "%s/root", b->udir_path) < 0)
+		return js_fail(err, ENAMETOOLONG, "run_dir path too long");
+
+	int r = prepare_layer(b, su, err);
+	if (r < 0)
+		return r;
+
+	_cleanup_close_ int images = js_open_trusted_dir(b->g->images_dir, false, err);
+	if (images < 0)
+		return images;
+	_cleanup_close_ int img = openat(images, p->image, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (img < 0)
+		return js_failm(err, errno, "image \"%s\" under \"%s\"", p->image, b->g->images_dir);
+	struct stat ist;
+	if (fstat(img, &ist) < 0 || ist.st_uid != 0 || (ist.st_mode & 022))
+		return js_fail(err, EPERM, "image \"%s\" is not a root-owned directory", p->image);
+
+	/* The init binary runs as the user with everything we send it. */
+	struct stat bst;
+	if (stat(JSANDBOX_LIBEXECDIR "/" JS_INIT_NAME, &bst) < 0)
+		return js_failm(err, errno, "cannot find \"%s\"", JSANDBOX_LIBEXECDIR "/" JS_INIT_NAME);
+	if (bst.st_uid != 0 || (bst.st_mode & 022))
+		return js_fail(err, EPERM, "\"%s\" is not root-owned", JSANDBOX_LIBEXECDIR "/" JS_INIT_NAME);
+
+	_cleanup_close_ int lowerd = js_mkdir_owned_at(b->udir, "lower", 0755, 0, 0, true, err);
+	if (lowerd < 0)
+		return lowerd;
+	_cleanup_close_ int rootd = js_mkdir_owned_at(b->udir, "root", 0755, 0, 0, true, err);
+	if (rootd < 0)
+		return rootd;
+	_cleanup_close_ int ctl = make_ctl_listener(b->udir, err);
+	if (ctl < 0)
+		return ctl;
+
+	struct js_cgroup cg;
+	r = js_cgroup_discover(&cg, err);
+	if (r < 0)
+		return r;
+	struct js_cgroup_limits lim = {
+		.memory_max = p->memory_max.max       ? 0
+			      : p->memory_max.percent ? js_host_memory() / 100 * p->memory_max.value
+						      : p->memory_max.value,
+		.pids_max = p->pids_max,
+		.cpu_max = p->cpu_max,
+		.cpu_weight = p->cpu_weight,
+	};
+	r = js_cgroup_create(&cg, u->name, &lim, err);
+	if (r < 0) {
+		js_cgroup_close(&cg);
+		return r;
+	}
+
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		js_cgroup_close(&cg);
+		return js_failm(err, errno, "socketpair");
+	}
+	pid_t child = fork();
+	if (child < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		js_cgroup_close(&cg);
+		return js_failm(err, errno, "fork");
+	}
+	if (child == 0) {
+		close(sv[0]);
+		child_exec_init(sv[1], u);
+	}
+	close(sv[1]);
+	_cleanup_close_ int sock = sv[0];
+	long deadline = now_ms() + SETUP_TIMEOUT_MS;
+	struct js_setup_reply rep;
+	pid_t init_pid = -1;
+	_cleanup_close_ int tree = -1;
+
+	r = recv_reply(sock, &rep, deadline, err);
+	if (r == 0 && rep.phase != JS_PHASE_USERNS)
+		r = js_fail(err, EPROTO, "unexpected set-up message");
+	if (r == 0)
+		r = write_maps(child, u, err);
+	if (r == 0)
+		r = tree = idmapped_image(img, child, err);
+	if (r >= 0)
+		r = js_cgroup_attach(&cg, child, err);
+	js_cgroup_close(&cg);
+	if (r >= 0) {
+		int fds[2] = {tree, ctl};
+		r = js_send_msg(sock, su, sizeof *su, fds, 2);
+		if (r < 0)
+			js_failm(err, -r, "cannot send the set-up to the container init");
+	}
+	if (r >= 0) {
+		r = recv_reply(sock, &rep, deadline, err);
+		if (r == 0 && (rep.phase != JS_PHASE_FORKED || rep.pid <= 1))
+			r = js_fail(err, EPROTO, "unexpected set-up message");
+		if (r == 0)
+			init_pid = rep.pid;
+	}
+	if (r >= 0) {
+		r = recv_reply(sock, &rep, deadline, err);
+		if (r == 0 && rep.phase != JS_PHASE_READY)
+			r = js_fail(err, EPROTO, "unexpected set-up message");
+	}
+	if (r < 0) {
+		kill(child, SIGKILL);
+		if (init_pid > 1)
+			kill(init_pid, SIGKILL);
+	}
+	/* The intermediate child exits once the init is forked. */
+	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (r < 0)
+		return r;
+
+	memset(st, 0, sizeof *st);
+	st->pid = init_pid;
+	st->uid = u->uid;
+	js_strlcpy(st->user, u->name, sizeof st->user);
+	js_strlcpy(st->image, p->image, sizeof st->image);
+	if (js_proc_starttime(init_pid, &st->start) < 0 || js_ns_inode(init_pid, "user", &st->userns) < 0 ||
+	    js_ns_inode(init_pid, "net", &st->netns) < 0) {
+		kill(init_pid, SIGKILL);
+		return js_fail(err, ESRCH, "the container init died right after set-up");
+	}
+	r = js_state_write(b->udir, st, err);
+	if (r < 0) {
+		kill(init_pid, SIGKILL);
+		return r;
+	}
+	return 0;
+}
+
+/* ---- sessions --------------------------------------------------------- */
+
+struct sigchld_guard {
+	struct sigaction old;
+};
+
+/* sshd's monitor may reap children from a SIGCHLD handler; our waitpid()
+ * must see our child, so the default disposition holds while we work. */
+static void sigchld_default(struct sigchld_guard *g)
+{
+	struct sigaction sa = {.sa_handler = SIG_DFL};
+	sigaction(SIGCHLD, &sa, &g->old);
+}
+
+static void sigchld_restore(struct sigchld_guard *g) { sigaction(SIGCHLD, &g->old, NULL); }
+
+static int open_udir(int rundir, const struct js_user *u, bool create, struct js_err *err)
+{
+	char name[16];
+	user_dir_name(u, name, sizeof name);
+	return js_mkdir_owned_at(rundir, name, 0755, 0, 0, create, err);
+}
+
+static int session_open_locked(int rundir, const struct js_global *g, const struct js_policy *p,
+			       const struct js_user *u, pid_t session_pid, bool *created, struct js_err *err)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		_cleanup_close_ int udir = open_udir(rundir, u, false, NULL);
+		struct js_state st;
+		_cleanup_close_ int pidfd = -1;
+		if (udir >= 0 && js_state_read(udir, &st, NULL) == 0)
+			pidfd = js_state_pidfd(&st);
+		if (pidfd < 0) {
+			/* No live container: whatever is left is stale (a crash,
+			 * a killed init, a reboot that emptied run_dir). */
+			if (udir >= 0) {
+				close(udir);
+				udir = -1;
+			}
+			cleanup_stale(rundir, 0, u);
+			udir = open_udir(rundir, u, true, err);
+			if (udir < 0)
+				return udir;
+			struct build b = {.rundir = rundir, .udir = udir, .g = g, .p = p, .u = u};
+			if (js_snprintf(b.udir_path, sizeof b.udir_path, "%s/%u", g->run_dir, u->uid) < 0)
+				return js_fail(err, ENAMETOOLONG, "run_dir path too long");
+			int r = create_container(&b, &st, err);
+			if (r < 0) {
+				close(udir);
+				udir = -1;
+				cleanup_stale(rundir, 0, u);
+				return r;
+			}
+			*created = true;
+			pidfd = js_state_pidfd(&st);
+			if (pidfd < 0)
+				return js_fail(err, ESRCH, "the container init died right after set-up");
+		}
+		/* Every process of the session is accounted and limited with
+		 * the container: move this sshd monitor, its children follow. */
+		struct js_cgroup cg;
+		int r = js_cgroup_discover(&cg, err);
+		if (r == 0)
+			r = js_cgroup_open(&cg, u->name, err);
+		if (r == 0)
+			r = js_cgroup_attach(&cg, session_pid, err);
+		js_cgroup_close(&cg);
+		if (r < 0)
+			return r;
+		_cleanup_close_ int spidfd = (int)syscall(SYS_pidfd_open, session_pid, 0);
+		if (spidfd < 0)
+			return js_failm(err, errno, "pidfd_open");
+		struct js_ctl_rep rep;
+		struct js_err cerr;
+		r = ctl_call(udir, JS_CTL_OPEN, session_pid, spidfd, &rep, &cerr);
+		if (r == 0 && !rep.shutting_down)
+			return 0;
+		/* The init is alive but does not answer, or is on its way out:
+		 * end it and start over once. */
+		kill_and_wait(pidfd);
+		if (attempt == 1)
+			return js_fail(err, r < 0 ? -r : EAGAIN, "%s", r < 0 ? cerr.msg : "container was shutting down");
+	}
+	return js_fail(err, EAGAIN, "could not start the container");
+}
+
+static int session_open_unlocked(const struct js_global *g, const struct js_policy *p, const struct js_user *u,
+				 pid_t session_pid, bool *created, struct js_err *err)
+{
+	_cleanup_close_ int rundir = js_open_trusted_dir(g->run_dir, true, err);
+	if (rundir < 0)
+		return rundir;
+	_cleanup_close_ int lock = lock_user(rundir, u->uid, err);
+	if (lock < 0)
+		return lock;
+	return session_open_locked(rundir, g, p, u, session_pid, created, err);
+}
+
+int js_session_open(const struct js_global *g, const struct js_policy *p, const struct js_user *u, pid_t session_pid,
+		    bool *created, struct js_err *err)
+{
+	*created = false;
+	if (u->uid == 0)
+		return js_fail(err, EPERM, "root is never sandboxed");
+	struct sigchld_guard sg;
+	sigchld_default(&sg);
+	int r = session_open_unlocked(g, p, u, session_pid, created, err);
+	sigchld_restore(&sg);
+	return r;
+}
+
+static int stop_locked(int rundir, const struct js_user *u, bool only_if_idle, pid_t session_pid, struct js_err *err)
+{
+	_cleanup_close_ int udir = open_udir(rundir, u, false, NULL);
+	if (udir < 0) {
+		cleanup_stale(rundir, -1, u);
+		return 0;
+	}
+	struct js_state st;
+	_cleanup_close_ int pidfd = -1;
+	if (js_state_read(udir, &st, NULL) == 0)
+		pidfd = js_state_pidfd(&st);
+	if (pidfd >= 0 && only_if_idle) {
+		struct js_ctl_rep rep;
+		int r = ctl_call(udir, JS_CTL_CLOSE, session_pid, -1, &rep, err);
+		if (r == 0 && !rep.shutting_down)
+			return 0; /* other sessions, or lingering work */
+		if (r == 0)
+			wait_pidfd(pidfd, 3000);
+	}
+	if (pidfd >= 0 && !wait_pidfd(pidfd, 0))
+		kill_and_wait(pidfd);
+	if (session_pid > 0) {
+		/* This very process (sshd's monitor) is in the user's cgroup;
+		 * step out so the group can go. */
+		struct js_cgroup cg;
+		if (js_cgroup_discover(&cg, NULL) == 0)
+			js_cgroup_detach(&cg, session_pid, NULL);
+	}
+	close(udir);
+	udir = -1;
+	cleanup_stale(rundir, 0, u);
+	return 0;
+}
+
+static int session_close_unlocked(const struct js_global *g, const struct js_user *u, pid_t session_pid,
+				  struct js_err *err)
+{
+	_cleanup_close_ int rundir = js_open_trusted_dir(g->run_dir, false, err);
+	if (rundir < 0)
+		return rundir;
+	_cleanup_close_ int lock = lock_user(rundir, u->uid, err);
+	if (lock < 0)
+		return lock;
+	return stop_locked(rundir, u, true, session_pid, err);
+}
+
+int js_session_close(const struct js_global *g, const struct js_user *u, pid_t session_pid, struct js_err *err)
+{
+	struct sigchld_guard sg;
+	sigchld_default(&sg);
+	int r = session_close_unlocked(g, u, session_pid, err);
+	sigchld_restore(&sg);
+	return r;
+}
+
+int js_container_stop(const struct js_global *g, const struct js_user *u, struct js_err *err)
+{
+	_cleanup_close_ int rundir = js_open_trusted_dir(g->run_dir, false, err);
+	if (rundir < 0)
+		return rundir == -ENOENT ? 0 : rundir;
+	_cleanup_close_ int lock = lock_user(rundir, u->uid, err);
+	if (lock < 0)
+		return lock;
+	return stop_locked(rundir, u, false, 0, err);
+}
+
+int js_container_status(const struct js_global *g, const struct js_user *u, struct js_ctl_rep *rep, pid_t *init_pid,
+			struct js_err *err)
+{
+	_cleanup_close_ int rundir = js_open_trusted_dir(g->run_dir, false, err);
+	if (rundir < 0)
+		return -ESRCH;
+	_cleanup_close_ int udir = open_udir(rundir, u, false, NULL);
+	if (udir < 0)
+		return -ESRCH;
+	struct js_state st;
+	if (js_state_read(udir, &st, NULL) < 0)
+		return -ESRCH;
+	_cleanup_close_ int pidfd = js_state_pidfd(&st);
+	if (pidfd < 0)
+		return -ESRCH;
+	*init_pid = st.pid;
+	return ctl_call(udir, JS_CTL_STATUS, 0, -1, rep, err);
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* The privileged side of a user's container: made, joined to a session,
+ * and torn down by the PAM module (root). The container init itself is
+ * helper/jsandbox-init.c. */
+#ifndef JSANDBOX_CONTAINER_H
+#define JSANDBOX_CONTAINER_H
+
+#include <sys/types.h>
+
+#include "jsutil.h"
+#include "policy.h"
+#include "userinfo.h"
+
+struct js_ctl_rep;
+
+/* A session opens for u (policy p): make the container unless a live one
+ * exists, move session_pid into the user's cgroup, register the session.
+ * *created tells whether a container was made. */
+int js_session_open(const struct js_global *g, const struct js_policy *p, const struct js_user *u, pid_t session_pid,
+		    bool *created, struct js_err *err);
+
+/* The session of session_pid ends: unregister it; when it was the last one
+ * and the policy does not linger, the container is torn down here. */
+int js_session_close(const struct js_global *g, const struct js_user *u, pid_t session_pid, struct js_err *err);
+
+/* Stop the user's container now (jsandboxctl stop) and clean up. */
+int js_container_stop(const struct js_global *g, const struct js_user *u, struct js_err *err);
+
+/* Ask a running container for its status; -ESRCH when none runs. */
+int js_container_status(const struct js_global *g, const struct js_user *u, struct js_ctl_rep *rep, pid_t *init_pid,
+			struct js_err *err);
+
+/* Is `shell` a login shell a sandboxed user may have: the jsandbox helper
+ * itself, root-owned and not writable by others all the way up? A shell that
+ * reads user files at start-up (bash reads ~/.bashrc under sshd) would run
+ * the user's code on the host before the helper. */
+int js_check_login_shell(const char *shell, struct js_err *err);
+
+#endif

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* Filesystem work done as root that must never follow a link or a path a
+ * user could have planted (STYLE.md rule 5). Everything starts from a
+ * directory fd and resolves one component at a time with
+ * openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS) or O_NOFOLLOW. */
+#ifndef JSANDBOX_SAFEFS_H
+#define JSANDBOX_SAFEFS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "jsutil.h"
+
+/* Open an absolute admin-configured directory. Every component must be a
+ * real directory (no symlinks), owned by root and not writable by group or
+ * other unless sticky; with `create`, missing components are made 0755.
+ * Returns the O_DIRECTORY fd or -errno. */
+int js_open_trusted_dir(const char *path, bool create, struct js_err *err);
+
+/* Open (and with `create` make) directory `name` directly under dirfd,
+ * owned by uid:gid with `mode`. An existing entry must be a directory owned
+ * by uid:gid; its mode is corrected. Returns the fd or -errno. */
+int js_mkdir_owned_at(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t gid, bool create,
+		      struct js_err *err);
+
+/* Open a file under dirfd without following links (RESOLVE_BENEATH and
+ * RESOLVE_NO_SYMLINKS for multi-component names). */
+int js_openat_beneath(int dirfd, const char *name, int flags, mode_t mode);
+
+/* Remove `name` under dirfd and everything below it, never following a
+ * symlink and never leaving the filesystem of dirfd. Missing is success. */
+int js_remove_tree_at(int dirfd, const char *name, struct js_err *err);
+
+/* Write data to dirfd/name atomically (temp file + rename), owned by root. */
+int js_write_atomic_at(int dirfd, const char *name, const char *data, mode_t mode, struct js_err *err);
+
+#endif

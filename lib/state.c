@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+#include "state.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "safefs.h"
+
+int js_proc_starttime(pid_t pid, uint64_t *out)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = js_read_all(fd, buf, sizeof buf - 1);
+	if (n <= 0)
+		return n < 0 ? (int)n : -EIO;
+	buf[n] = '\0';
+	/* comm may contain spaces and ')': parse after the last ')' */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return -EIO;
+	p++;
+	/* fields 3..22: state is field 3; starttime is field 22 */
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -EIO;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(p + 1, &end, 10);
+	if (errno || end == p + 1)
+		return -EIO;
+	*out = v;
+	return 0;
+}
+
+int js_ns_inode(pid_t pid, const char *ns, uint64_t *out)
+{
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, ns);
+	if (stat(path, &st) < 0)
+		return -errno;
+	*out = st.st_ino;
+	return 0;
+}
+
+int js_state_write(int dirfd, const struct js_state *s, struct js_err *err)
+{
+	char buf[512];
+	snprintf(buf, sizeof buf,
+		 "pid=%d\nstart=%" PRIu64 "\nuserns=%" PRIu64 "\nnetns=%" PRIu64 "\nuid=%u\nuser=%s\nimage=%s\n",
+		 (int)s->pid, s->start, s->userns, s->netns, s->uid, s->user, s->image);
+	return js_write_atomic_at(dirfd, "state", buf, 0644, err);
+}
+
+int js_state_read(int dirfd, struct js_state *s, struct js_err *err)
+{
+	_cleanup_close_ int fd = openat(dirfd, "state", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT : js_failm(err, errno, "cannot open runtime state");
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022))
+		return js_fail(err, EPERM, "runtime state file is not a root-owned regular file");
+	char buf[1024];
+	ssize_t n = js_read_all(fd, buf, sizeof buf - 1);
+	if (n < 0)
+		return js_failm(err, (int)-n, "cannot read runtime state");
+	buf[n] = '\0';
+	memset(s, 0, sizeof *s);
+	int seen = 0;
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		char *eq = strchr(line, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		const char *k = line, *v = eq + 1;
+		char *end;
+		errno = 0;
+		if (!strcmp(k, "pid")) {
+			long p = strtol(v, &end, 10);
+			if (*end || p <= 1 || p > 4194304)
+				return js_fail(err, EINVAL, "runtime state: bad pid");
+			s->pid = (pid_t)p;
+			seen |= 1;
+		} else if (!strcmp(k, "start")) {
+			s->start = strtoull(v, &end, 10);
+			seen |= 2;
+		} else if (!strcmp(k, "userns")) {
+			s->userns = strtoull(v, &end, 10);
+			seen |= 4;
+		} else if (!strcmp(k, "netns")) {
+			s->netns = strtoull(v, &end, 10);
+		} else if (!strcmp(k, "uid")) {
+			s->uid = (uint32_t)strtoul(v, &end, 10);
+			seen |= 8;
+		} else if (!strcmp(k, "user")) {
+			js_strlcpy(s->user, v, sizeof s->user);
+		} else if (!strcmp(k, "image")) {
+			js_strlcpy(s->image, v, sizeof s->image);
+		}
+	}
+	if (seen != 15)
+		return js_fail(err, EINVAL, "runtime state is incomplete");
+	return 0;
+}
+
+int js_state_pidfd(const struct js_state *s)
+{
+	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+	if (pfd < 0)
+		return -ESRCH;
+	/* The pidfd pins the process we opened; now prove it is the one the
+	 * state describes (a recycled pid has another start time). */
+	uint64_t start, userns;
+	if (js_proc_starttime(s->pid, &start) < 0 || start != s->start)
+		return -ESRCH;
+	int r = js_ns_inode(s->pid, "user", &userns);
+	if ((r < 0 && r != -EACCES) || (r == 0 && userns != s->userns))
+		return -ESRCH;
+	int fl = fcntl(pfd, F_GETFD);
+	if (fl >= 0)
+		fcntl(pfd, F_SETFD, fl | FD_CLOEXEC);
+	return js_steal_fd(&pfd);
+}

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+#include "jsutil.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+static int vfail(struct js_err *err, int errnum, bool with_strerror, const char *fmt, va_list ap)
+{
+	if (errnum <= 0)
+		errnum = EIO;
+	if (err) {
+		int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+		if (with_strerror && n >= 0 && (size_t)n < sizeof err->msg)
+			snprintf(err->msg + n, sizeof err->msg - (size_t)n, ": %s", strerror(errnum));
+		err->code = -errnum;
+	}
+	return -errnum;
+}
+
+int js_fail(struct js_err *err, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vfail(err, errnum, false, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int js_failm(struct js_err *err, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vfail(err, errnum, true, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int js_snprintf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	if ((size_t)n >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int js_strlcpy(char *dst, const char *src, size_t len)
+{
+	size_t n = strlen(src);
+	if (len == 0)
+		return -ENAMETOOLONG;
+	if (n >= len) {
+		dst[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+int js_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+ssize_t js_read_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = read(fd, p + got, len - got);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+int js_write_file_at(int dirfd, const char *name, const char *data, struct js_err *err)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return js_failm(err, errno, "cannot open \"%s\"", name);
+	size_t len = strlen(data);
+	ssize_t n;
+	do
+		n = write(fd, data, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return js_failm(err, errno, "cannot write \"%s\" to \"%s\"", data, name);
+	if ((size_t)n != len)
+		return js_fail(err, EIO, "short write to \"%s\"", name);
+	return 0;
+}
+
+int js_read_file_at(int dirfd, const char *name, char *buf, size_t max, struct js_err *err)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return js_failm(err, errno, "cannot open \"%s\"", name);
+	ssize_t n = js_read_all(fd, buf, max - 1);
+	if (n < 0)
+		return js_failm(err, (int)-n, "cannot read \"%s\"", name);
+	buf[n] = '\0';
+	return (int)n;
+}
+
+void js_close_fds_from(int lowfd, const int *keep, size_t nkeep)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d) {
+		/* No /proc: close a bounded range the slow way. */
+		for (int fd = lowfd; fd < 65536; fd++) {
+			bool k = false;
+			for (size_t i = 0; i < nkeep; i++)
+				k = k || keep[i] == fd;
+			if (!k)
+				close(fd);
+		}
+		return;
+	}
+	int dfd = dirfd(d);
+	int fds[1024];
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) && n < JS_ARRAY_SIZE(fds)) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		if (*end || end == de->d_name || fd < lowfd || fd == dfd)
+			continue;
+		fds[n++] = (int)fd;
+	}
+	closedir(d);
+	for (size_t j = 0; j < n; j++) {
+		bool k = false;
+		for (size_t i = 0; i < nkeep; i++)
+			k = k || keep[i] == fds[j];
+		if (!k)
+			close(fds[j]);
+	}
+	if (n == JS_ARRAY_SIZE(fds))
+		js_close_fds_from(lowfd, keep, nkeep);
+}

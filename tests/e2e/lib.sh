@@ -1,0 +1,275 @@
+# shellcheck shell=bash
+# Shared set-up for the end-to-end tests: a private sshd on a loopback port
+# whose PAM service (sshd-jsbtest, from the program name) runs pam_jsandbox,
+# test users with subordinate ranges, a base image built once and cached
+# under the build directory, and a config at the path compiled into the
+# binaries under test. Nothing here touches the system sshd, /etc/pam.d/sshd
+# or /var/lib/jsandbox.
+#
+# Variables from CTest (tests/CMakeLists.txt):
+#   JSB_BUILD   the build directory        JSB_PREFIX  the install prefix
+#   JSB_CONF    the compiled-in config path
+
+set -u
+JSB_RUN=${JSB_RUN:-$JSB_BUILD/e2e}
+JSB_CACHE=${JSB_CACHE:-$JSB_BUILD/test-cache}
+JSB_ENV=$JSB_RUN/env.sh
+JSB_SHELL=$JSB_PREFIX/libexec/jsandbox/jsandbox-shell
+JSB_CTL=$JSB_PREFIX/sbin/jsandboxctl
+JSB_PAM=$(find "$JSB_PREFIX" -name pam_jsandbox.so -print -quit 2>/dev/null)
+JSB_IMAGE_PKGS=rsync,tmux,python3-minimal
+SVC=sshd-jsbtest
+
+PASS=0
+FAIL=0
+
+skip() {
+	echo "SKIP: $*"
+	if [ "${CI:-}" = true ]; then
+		echo "FAIL: skipped under CI=true"
+		exit 1
+	fi
+	exit 77
+}
+
+ok() {
+	PASS=$((PASS + 1))
+	echo "ok - $*"
+}
+
+not_ok() {
+	FAIL=$((FAIL + 1))
+	echo "not ok - $*"
+}
+
+# check DESCRIPTION COMMAND...: passes when the command succeeds
+check() {
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+
+finish() {
+	echo "$PASS passed, $FAIL failed"
+	[ "$FAIL" -eq 0 ]
+}
+
+need_root() {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	[ -x "$JSB_SHELL" ] || skip "not installed under $JSB_PREFIX (run cmake --install first)"
+	case "$JSB_CONF" in
+	/etc/jsandbox.conf) skip "this build uses the system config path; configure with -DJSANDBOX_CONFIG=... for tests" ;;
+	esac
+}
+
+# --- users -------------------------------------------------------------
+
+# Subordinate ranges far above anything useradd hands out.
+subid_base() { echo $((1800000000 + $1 * 65536)); }
+
+make_user() { # NAME INDEX [sandboxed-shell|host]
+	local name=$1 idx=$2 kind=${3:-sandboxed}
+	local shell=$JSB_SHELL
+	[ "$kind" = host ] && shell=/bin/bash
+	if ! id "$name" >/dev/null 2>&1; then
+		useradd -m -s "$shell" "$name"
+	else
+		usermod -s "$shell" "$name"
+	fi
+	usermod -p '*' "$name" # not locked (sshd refuses "!"), no password either
+	local base
+	base=$(subid_base "$idx")
+	sed -i "/^$name:/d" /etc/subuid /etc/subgid
+	echo "$name:$base:65536" >>/etc/subuid
+	echo "$name:$base:65536" >>/etc/subgid
+	install -d -m 0755 "$JSB_RUN/keys"
+	[ -f "$JSB_RUN/keys/id_$name" ] || ssh-keygen -q -t ed25519 -N '' -f "$JSB_RUN/keys/id_$name"
+	install -m 0644 "$JSB_RUN/keys/id_$name.pub" "$JSB_RUN/keys/$name"
+}
+
+remove_user() {
+	local name=$1
+	pkill -KILL -u "$name" 2>/dev/null
+	sleep 0.2
+	userdel -r "$name" >/dev/null 2>&1 || userdel "$name" >/dev/null 2>&1
+	sed -i "/^$name:/d" /etc/subuid /etc/subgid
+}
+
+# --- config --------------------------------------------------------------
+
+write_config() { # extra text appended after the defaults
+	install -d -m 0755 "$(dirname "$JSB_CONF")"
+	cat >"$JSB_CONF.tmp" <<EOF
+[global]
+images_dir = $JSB_CACHE/images
+state_dir = $JSB_RUN/state
+run_dir = $JSB_RUN/run
+
+[default]
+image = jsbtest
+sudo = yes
+linger = no
+pids_max = 2048
+
+[user:jsbt_admin]
+sandbox = no
+${1:-}
+EOF
+	chown root:root "$JSB_CONF.tmp"
+	chmod 0644 "$JSB_CONF.tmp"
+	mv "$JSB_CONF.tmp" "$JSB_CONF"
+}
+
+# --- image ---------------------------------------------------------------
+
+ensure_image() {
+	install -d -m 0755 "$JSB_CACHE"
+	if [ -d "$JSB_CACHE/images/jsbtest/usr" ] && [ "$(cat "$JSB_CACHE/images/.jsbtest.pkgs" 2>/dev/null)" = "$JSB_IMAGE_PKGS" ]; then
+		return 0
+	fi
+	[ -f "$JSB_CONF" ] || write_config
+	"$JSB_CTL" image build jsbtest --include "$JSB_IMAGE_PKGS" --replace >"$JSB_CACHE/image-build.log" 2>&1 ||
+		"$JSB_CTL" image build jsbtest --include "$JSB_IMAGE_PKGS" >"$JSB_CACHE/image-build.log" 2>&1 || {
+		tail -20 "$JSB_CACHE/image-build.log"
+		return 1
+	}
+	echo "$JSB_IMAGE_PKGS" >"$JSB_CACHE/images/.jsbtest.pkgs"
+}
+
+# --- syslog ----------------------------------------------------------------
+
+# No syslog daemon on a bare CI machine: collect /dev/log ourselves for the
+# run so tests can check what the admin would read.
+start_syslog() {
+	JSB_SYSLOG=$JSB_RUN/syslog
+	: >"$JSB_SYSLOG"
+	if [ -S /dev/log ] && [ ! -f "$JSB_RUN/syslog.ours" ]; then
+		echo "note: a syslog daemon owns /dev/log; syslog checks read $JSB_SYSLOG only if it is ours"
+		return 0
+	fi
+	python3 - "$JSB_SYSLOG" <<'PY' &
+import os, socket, sys
+path = "/dev/log"
+try:
+    os.unlink(path)
+except FileNotFoundError:
+    pass
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path)
+os.chmod(path, 0o666)
+with open(sys.argv[1], "ab", buffering=0) as out:
+    while True:
+        data = s.recv(65536)
+        out.write(data.rstrip(b"\0\n") + b"\n")
+PY
+	echo $! >"$JSB_RUN/syslog.pid"
+	touch "$JSB_RUN/syslog.ours"
+	for _ in $(seq 50); do [ -S /dev/log ] && break; sleep 0.05; done
+}
+
+stop_syslog() {
+	if [ -f "$JSB_RUN/syslog.pid" ]; then
+		kill "$(cat "$JSB_RUN/syslog.pid")" 2>/dev/null
+		rm -f "$JSB_RUN/syslog.pid" "$JSB_RUN/syslog.ours" /dev/log
+	fi
+}
+
+# --- sshd ------------------------------------------------------------------
+
+start_sshd() {
+	install -d -m 0755 "$JSB_RUN"
+	[ -f "$JSB_RUN/hostkey" ] || ssh-keygen -q -t ed25519 -N '' -f "$JSB_RUN/hostkey"
+	ln -sf /usr/sbin/sshd "$JSB_RUN/$SVC"
+	cat >"/etc/pam.d/$SVC" <<EOF
+# jsandbox end-to-end tests (removed by the tests' clean-up)
+@include common-auth
+account    required     pam_nologin.so
+@include common-account
+@include common-session
+session    required     $JSB_PAM debug
+EOF
+	local port
+	port=$((20000 + RANDOM % 20000))
+	cat >"$JSB_RUN/sshd_config" <<EOF
+Port $port
+ListenAddress 127.0.0.1
+HostKey $JSB_RUN/hostkey
+PidFile $JSB_RUN/sshd.pid
+UsePAM yes
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+AuthorizedKeysFile $JSB_RUN/keys/%u
+StrictModes no
+AllowAgentForwarding yes
+AllowTcpForwarding yes
+X11Forwarding no
+PermitRootLogin prohibit-password
+AcceptEnv LANG LC_*
+Subsystem sftp /usr/lib/openssh/sftp-server
+ForceCommand $JSB_SHELL
+MaxStartups 200:30:400
+MaxSessions 50
+LogLevel VERBOSE
+EOF
+	mkdir -p /run/sshd
+	"$JSB_RUN/$SVC" -f "$JSB_RUN/sshd_config" -E "$JSB_RUN/sshd.log" || return 1
+	for _ in $(seq 100); do [ -s "$JSB_RUN/sshd.pid" ] && break; sleep 0.05; done
+	cat >"$JSB_RUN/ssh_config" <<EOF
+Host jsbtest
+	HostName 127.0.0.1
+	Port $port
+	StrictHostKeyChecking no
+	UserKnownHostsFile /dev/null
+	BatchMode yes
+	LogLevel ERROR
+	IdentitiesOnly yes
+	ConnectTimeout 20
+EOF
+	echo "$port" >"$JSB_RUN/port"
+}
+
+stop_sshd() {
+	[ -f "$JSB_RUN/sshd.pid" ] && kill "$(cat "$JSB_RUN/sshd.pid")" 2>/dev/null
+	rm -f "/etc/pam.d/$SVC" "$JSB_RUN/sshd.pid"
+}
+
+# jssh USER [ssh args...] : ssh to the test sshd as USER
+jssh() {
+	local u=$1
+	shift
+	ssh -F "$JSB_RUN/ssh_config" -i "$JSB_RUN/keys/id_$u" -l "$u" jsbtest "$@"
+}
+
+jsftp() {
+	local u=$1
+	shift
+	sftp -F "$JSB_RUN/ssh_config" -i "$JSB_RUN/keys/id_$u" "$@" "$u@jsbtest"
+}
+
+jscp() {
+	local u=$1
+	shift
+	scp -F "$JSB_RUN/ssh_config" -i "$JSB_RUN/keys/id_$u" "$@"
+}
+
+# Wait until COMMAND succeeds (up to N tenths of a second).
+wait_for() {
+	local n=$1
+	shift
+	for _ in $(seq "$n"); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+container_pid() { # USER: the init pid from the runtime state, if alive
+	local uid
+	uid=$(id -u "$1")
+	local f=$JSB_RUN/run/$uid/state
+	[ -f "$f" ] || return 1
+	local pid
+	pid=$(sed -n 's/^pid=//p' "$f")
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}

@@ -1,0 +1,21 @@
+#!/bin/bash
+# Every test, as CI runs them: a normal build and an ASan+UBSan build, each
+# configured with a scratch install prefix and config path inside the build
+# directory, built with warnings as errors, and run with ctest (which
+# installs the build and runs the unit, jsandboxctl and end-to-end tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+src=$PWD
+jobs=$(nproc)
+run() { # NAME BUILD-DIR [cmake args...]
+	local name=$1 b=$2
+	shift 2
+	echo "=== $name build ($b)"
+	cmake -S "$src" -B "$b" -DCMAKE_INSTALL_PREFIX="$b/prefix" -DJSANDBOX_CONFIG="$b/etc/jsandbox.conf" "$@"
+	cmake --build "$b" -j"$jobs"
+	ctest --test-dir "$b" --output-on-failure
+}
+run normal "$src/build"
+# Under the sanitizers the module would have to be loaded into an
+# uninstrumented sshd; the end-to-end suite runs in the normal build.
+run sanitize "$src/build-asan" -DJSANDBOX_SANITIZE=ON -DJSANDBOX_E2E=OFF
