@@ -115,7 +115,9 @@ struct js_global {
 /* Problems found while loading. Each message is one line that names the file
  * position, section and key: "jsandbox.conf:12: [user:bob] memory_max: ...". */
 struct js_problem {
-	char section[JS_ORIGIN_MAX]; /* "" when the problem is not in a section */
+	/* The section's name as js_config_section() gives it ("user:bob",
+	 * "default"); "" when the problem is not in a well-named section. */
+	char section[JS_ORIGIN_MAX];
 	char msg[512];
 	/* true when the problem concerns the whole file (unreadable, unsafe,
 	 * syntax, unknown section, [global]): nobody but root may be trusted
@@ -140,7 +142,8 @@ struct js_config; /* opaque, immutable after load */
  * Returns 0 and *out when the file could be parsed at all (problems may
  * still have been recorded: check pr->n); returns a negative errno and
  * *out = NULL when it could not be used at all (missing, unsafe, syntax). In
- * every case every problem found is appended to pr. */
+ * every case every problem found is appended to pr (which may be NULL); past
+ * 200 problems, one more line says how many were left out. */
 int js_config_load_owner(const char *path, uid_t owner, struct js_config **out, struct js_problems *pr);
 /* The same with owner = 0. */
 int js_config_load(const char *path, struct js_config **out, struct js_problems *pr);
@@ -170,7 +173,9 @@ const char *js_config_section(const struct js_config *c, size_t i);
 
 /* Value parsers, exported for unit tests and for jsandboxctl. Each returns 0
  * or -EINVAL and writes a short reason ("expected a size such as 8G") into
- * why. */
+ * why; on failure the output is left untouched. In js_parse_uint and
+ * js_parse_percent, "max" (when allowed) yields 0, as in struct js_policy.
+ * js_parse_devices writes up to JS_DEV_MAX rules to out. */
 int js_parse_bool(const char *s, bool *out, char *why, size_t whylen);
 int js_parse_size(const char *s, bool allow_percent, bool allow_max, struct js_amount *out, char *why, size_t whylen);
 int js_parse_uint(const char *s, uint64_t min, uint64_t max, bool allow_max, uint64_t *out, char *why, size_t whylen);
