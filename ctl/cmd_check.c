@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/* jsandboxctl check: the policy file as the library sees it, then every
+ * check in the list below. Each check reports its problems, one line each,
+ * on stdout; the exit status is 1 when there was any. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "image.h"
+#include "safefs.h"
+
+void ctl_problem(struct ctl_check *ck, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	ck->nproblems++;
+}
+
+void ctl_check_skipped(struct ctl_check *ck, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	ctl_error("note: %s", msg);
+}
+
+/* Every [global] directory that exists must pass the same test the PAM
+ * module applies before it uses it: root-owned and not writable by group
+ * or other, all the way up, no symlinks. A missing one is fine (made when
+ * first needed). */
+static void check_global_dirs(struct ctl_check *ck)
+{
+	const struct {
+		const char *key;
+		const char *path;
+	} dirs[] = {
+	    {"images_dir", ck->g->images_dir},
+	    {"state_dir", ck->g->state_dir},
+	    {"run_dir", ck->g->run_dir},
+	    {"host_root", ck->g->host_root},
+	};
+	for (size_t i = 0; i < JS_ARRAY_SIZE(dirs); i++) {
+		struct js_err err = {0};
+		_cleanup_close_ int fd = js_open_trusted_dir(dirs[i].path, false, &err);
+		if (fd == -ENOENT)
+			continue;
+		if (fd == -EACCES && !ck->root) {
+			ctl_check_skipped(ck, "not root: cannot check [global] %s \"%s\"", dirs[i].key, dirs[i].path);
+			continue;
+		}
+		if (fd < 0) {
+			ctl_problem(ck, "[global] %s: %s", dirs[i].key, err.msg);
+			continue;
+		}
+		struct stat st;
+		/* See ctl_images_open: host users must not reach the images'
+		 * setuid programs or sticky directories. */
+		if (!strcmp(dirs[i].key, "images_dir") && fstat(fd, &st) == 0 && (st.st_mode & 077))
+			ctl_problem(ck,
+				    "[global] images_dir: \"%s\" is mode %04o; host users could run the images' setuid "
+				    "programs outside any container (chmod 0700 \"%s\")",
+				    dirs[i].path, (unsigned)(st.st_mode & 07777), dirs[i].path);
+	}
+}
+
+/* The image a section sets, with that section as its origin. The library
+ * resolves whole users, so ask it for a user no other section matches:
+ * "*" is never a user name. */
+static int section_image(const struct js_config *c, const char *section, char *origin, size_t olen, struct js_policy *p)
+{
+	const char *user = "*";
+	const char *group = NULL;
+	if (!strncmp(section, "user:", 5))
+		user = section + 5;
+	else if (!strncmp(section, "group:", 6))
+		group = section + 6;
+	else if (strcmp(section, "default") != 0)
+		return -ENOENT;
+	if (js_config_resolve(c, user, group ? &group : NULL, group ? 1 : 0, p, NULL, 0) < 0)
+		return -EINVAL; /* that section's problem is reported already */
+	snprintf(origin, olen, "[%s]", section);
+	/* [default] also speaks for the built-in default image: the one
+	 * everybody gets when no section names one. */
+	if (strcmp(p->origin[JS_KEY_IMAGE], origin) != 0 &&
+	    !(!strcmp(section, "default") && !strcmp(p->origin[JS_KEY_IMAGE], "built-in")))
+		return -ENOENT;
+	return 0;
+}
+
+/* Every image the policy names must exist: a login that needs a missing
+ * image is refused. */
+static void check_images(struct ctl_check *ck)
+{
+	struct js_err err = {0};
+	_cleanup_close_ int fd = ctl_images_open(ck->g, false, &err);
+	if (fd == -EACCES && !ck->root) {
+		ctl_check_skipped(ck, "not root: images under \"%s\" not checked", ck->g->images_dir);
+		return;
+	}
+	if (fd < 0 && fd != -ENOENT)
+		return; /* check_global_dirs said why */
+	bool saw_default = false;
+	size_t n = js_config_nsections(ck->c);
+	for (size_t i = 0; i <= n; i++) {
+		/* [default] last if the file has none: the built-in default. */
+		const char *sec = i < n ? js_config_section(ck->c, i) : (saw_default ? NULL : "default");
+		if (!sec)
+			continue;
+		if (!strcmp(sec, "default"))
+			saw_default = true;
+		char origin[JS_ORIGIN_MAX + 4];
+		struct js_policy *p = malloc(sizeof *p);
+		if (!p)
+			return;
+		if (section_image(ck->c, sec, origin, sizeof origin, p) == 0) {
+			err = (struct js_err){0};
+			int r = fd < 0 ? -ENOENT : ctl_image_usable(fd, p->image, &err);
+			if (r == -ENOENT)
+				ctl_problem(ck, "%s image: no image \"%s\" under %s (" CTL_PROG " image list)", origin,
+					    p->image, ck->g->images_dir);
+			else if (r < 0)
+				ctl_problem(ck, "%s image: %s under %s", origin, err.msg, ck->g->images_dir);
+		}
+		free(p);
+	}
+}
+
+/* The checks, in order. Append here. */
+static void (*const checks[])(struct ctl_check *) = {
+    check_global_dirs,
+    check_images,
+};
+
+int cmd_check(int argc, char **argv, const struct js_config *unused)
+{
+	int r = ctl_parse_no_options(argc, argv);
+	if (r >= 0)
+		return r;
+	if (optind != argc)
+		return ctl_usage_error("check: takes no arguments");
+
+	struct js_problems pr = {0};
+	struct js_config *c = NULL;
+	r = js_config_load(JSANDBOX_CONFIG, &c, &pr);
+	struct ctl_check ck = {.config_path = JSANDBOX_CONFIG, .root = geteuid() == 0};
+	for (size_t i = 0; i < pr.n; i++)
+		ctl_problem(&ck, "%s", pr.p[i].msg);
+	js_problems_free(&pr);
+	if (r < 0 && ck.nproblems == 0)
+		ctl_problem(&ck, "%s: %s", JSANDBOX_CONFIG, strerror(-r));
+	if (c) {
+		ck.c = c;
+		ck.g = js_config_global(c);
+		for (size_t i = 0; i < JS_ARRAY_SIZE(checks); i++)
+			checks[i](&ck);
+		js_config_free(c);
+	}
+	if (ck.nproblems)
+		return CTL_EXIT_FAIL;
+	printf(CTL_PROG ": %s: OK\n", JSANDBOX_CONFIG);
+	return CTL_EXIT_OK;
+}

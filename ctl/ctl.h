@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* jsandboxctl: the admin tool. Each subcommand is one function with the
+ * signature below, listed in the table in jsandboxctl.c; adding one is a
+ * new file with its cmd_ function and one line in that table. */
+#ifndef JSANDBOX_CTL_H
+#define JSANDBOX_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "jsutil.h"
+#include "policy.h"
+
+#define CTL_PROG "jsandboxctl"
+
+/* Exit statuses of every subcommand. */
+#define CTL_EXIT_OK    0
+#define CTL_EXIT_FAIL  1
+#define CTL_EXIT_USAGE 2
+
+/* A subcommand. argv[0] is its own name ("image"), argc >= 1. c is the
+ * loaded configuration when the table entry asks for one (CTL_CONFIG),
+ * NULL otherwise. Returns one of the CTL_EXIT_* statuses; errors have
+ * already been printed. */
+typedef int ctl_cmd_fn(int argc, char **argv, const struct js_config *c);
+
+ctl_cmd_fn cmd_check;
+ctl_cmd_fn cmd_policy;
+ctl_cmd_fn cmd_image;
+
+/* "jsandboxctl: <message>" on stderr, one line. */
+void ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same for a struct js_err, with a prefix such as the operation. */
+void ctl_error_js(const struct js_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Bad usage: the message, a pointer to --help, and CTL_EXIT_USAGE. */
+int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Usage text on stdout, CTL_EXIT_OK (for -h/--help). */
+int ctl_help(void);
+
+/* Options of a subcommand that takes none but -h: returns -1 to go on
+ * (optind then indexes the first operand), or the exit status to return. */
+int ctl_parse_no_options(int argc, char **argv);
+
+/* ---- jsandboxctl check ---------------------------------------------------
+ * Every check is a function appended to the list in cmd_check.c. It reports
+ * each problem with ctl_problem (one line on stdout, already naming the
+ * section, key or path) and never exits. */
+struct ctl_check {
+	const struct js_config *c;
+	const struct js_global *g;
+	const char *config_path;
+	bool root;	  /* running as root: everything can be inspected */
+	size_t nproblems; /* problems reported so far, the file's included */
+};
+
+void ctl_problem(struct ctl_check *ck, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A check that cannot look at something (not root): one note on stderr,
+ * not a problem. */
+void ctl_check_skipped(struct ctl_check *ck, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+#include "spawn.h"
+
+#include <fcntl.h>
+#include <linux/sched.h> /* struct clone_args, CLONE_PIDFD */
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+static const int watched[] = {SIGINT, SIGTERM, SIGHUP};
+
+int ctl_sigs_take(struct ctl_sigs *s, struct js_err *err)
+{
+	s->fd = -1;
+	s->signo = 0;
+	sigemptyset(&s->set);
+	for (size_t i = 0; i < JS_ARRAY_SIZE(watched); i++) {
+		struct sigaction sa;
+		/* A blocked signal is queued even when ignored: leave the
+		 * ignored ones alone, or nohup would stop protecting us. */
+		if (sigaction(watched[i], NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+			continue;
+		sigaddset(&s->set, watched[i]);
+	}
+	if (sigprocmask(SIG_BLOCK, &s->set, &s->saved) < 0)
+		return js_failm(err, errno, "cannot block signals");
+	s->fd = signalfd(-1, &s->set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (s->fd < 0) {
+		int e = errno;
+		sigprocmask(SIG_SETMASK, &s->saved, NULL);
+		return js_failm(err, e, "signalfd");
+	}
+	return 0;
+}
+
+bool ctl_sigs_pending(struct ctl_sigs *s)
+{
+	struct signalfd_siginfo si;
+	while (s->fd >= 0 && read(s->fd, &si, sizeof si) == (ssize_t)sizeof si)
+		if (!s->signo)
+			s->signo = (int)si.ssi_signo;
+	return s->signo != 0;
+}
+
+void ctl_sigs_die(struct ctl_sigs *s)
+{
+	int sig = s->signo ? s->signo : SIGTERM;
+	fflush(stdout);
+	fflush(stderr);
+	signal(sig, SIG_DFL);
+	sigset_t one;
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	raise(sig); /* stays pending until unblocked */
+	sigprocmask(SIG_UNBLOCK, &one, NULL);
+	_exit(128 + sig);
+}
+
+void ctl_sigs_release(struct ctl_sigs *s)
+{
+	if (s->fd >= 0) {
+		/* Whatever came after the point of no return is consumed
+		 * here rather than delivered when the mask goes back. */
+		ctl_sigs_pending(s);
+		close(s->fd);
+		s->fd = -1;
+		sigprocmask(SIG_SETMASK, &s->saved, NULL);
+	}
+}
+
+/* In the child, right after clone3. No atfork handler ran, which is fine
+ * for a single-threaded parent; still, nothing here allocates. */
+__attribute__((noreturn)) static void child_exec(const char *const argv[], const char *const envp[],
+						 const sigset_t *mask)
+{
+	/* Mounts made by the program (mmdebstrap mounts /proc, /sys and /dev
+	 * in the chroot) stay in this namespace and vanish with it, whatever
+	 * way it ends; none propagates back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		dprintf(2, CTL_PROG ": cannot make the helper's mounts private: %s\n", strerror(errno));
+		_exit(127);
+	}
+	/* jsandboxctl killed by SIGKILL: take the build down with it rather
+	 * than let it write on into a directory nobody will rename. (Dying in
+	 * the few instructions before this call is not covered; the next
+	 * image command sweeps the work directory then.) */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	int null = open("/dev/null", O_RDONLY);
+	if (null < 0 || dup2(null, 0) < 0) {
+		dprintf(2, CTL_PROG ": cannot open /dev/null: %s\n", strerror(errno));
+		_exit(127);
+	}
+	syscall(SYS_close_range, 3U, ~0U, 0U);
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	execve(argv[0], (char *const *)argv, (char *const *)envp);
+	dprintf(2, CTL_PROG ": cannot run \"%s\": %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+int ctl_spawn_wait(const char *const argv[], const char *const envp[], struct ctl_sigs *s, struct js_err *err)
+{
+	int pidfd = -1;
+	struct clone_args ca = {
+	    .flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_PIDFD,
+	    .pidfd = (uint64_t)(uintptr_t)&pidfd,
+	    .exit_signal = SIGCHLD,
+	};
+	fflush(stdout);
+	fflush(stderr);
+	long pid = syscall(SYS_clone3, &ca, sizeof ca);
+	if (pid < 0)
+		return js_failm(err, errno, "cannot start \"%s\"", argv[0]);
+	if (pid == 0)
+		child_exec(argv, envp, &s->saved);
+	_cleanup_close_ int pfd = pidfd;
+
+	bool killed = false;
+	int poll_errno = 0;
+	for (;;) {
+		struct pollfd p[2] = {{.fd = pfd, .events = POLLIN}, {.fd = s->fd, .events = POLLIN}};
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			/* Cannot wait properly: do not leave it running. */
+			poll_errno = errno;
+			syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+			break;
+		}
+		if ((p[1].revents & POLLIN) && ctl_sigs_pending(s) && !killed) {
+			/* SIGKILL to PID 1 of the namespace ends every process
+			 * in it; nothing there gets to write any more. */
+			syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+			killed = true;
+		}
+		if (p[0].revents & (POLLIN | POLLHUP | POLLERR))
+			break;
+	}
+	/* The namespace's init is reaped only after every other process of
+	 * its namespace has gone: once this returns, nothing of it runs. */
+	siginfo_t si = {0};
+	while (waitid(P_PID, (id_t)pid, &si, WEXITED) < 0) {
+		if (errno != EINTR)
+			return js_failm(err, errno, "cannot wait for \"%s\"", argv[0]);
+	}
+	if (poll_errno)
+		return js_failm(err, poll_errno, "cannot watch \"%s\"", argv[0]);
+	if (killed)
+		return -EINTR;
+	if (si.si_code == CLD_EXITED)
+		return si.si_status;
+	return 128 + si.si_status;
+}

@@ -1,0 +1,227 @@
+#!/bin/bash
+# jsandboxctl image build/import/list/remove, for real, as root: a base image
+# built with mmdebstrap into a scratch images_dir, checked to be usable and
+# fit to share; a failed, a refused and an interrupted build leave nothing
+# behind; import, --replace and remove work. Also check and policy.
+#
+# Environment:
+#   JSB_CTL    the jsandboxctl binary under test
+#   JSB_CONF   the config path compiled into it; this test writes it (the
+#              previous file, if any, is put back at the end)
+# Exit status: 0 all passed, 1 a failure, 77 skipped (1 under CI=true).
+set -u
+
+PASS=0
+FAIL=0
+
+skip() {
+	echo "SKIP: $*"
+	if [ "${CI:-}" = true ]; then
+		echo "FAIL: skipped under CI=true"
+		exit 1
+	fi
+	exit 77
+}
+ok() {
+	PASS=$((PASS + 1))
+	echo "ok - $*"
+}
+not_ok() {
+	FAIL=$((FAIL + 1))
+	echo "not ok - $*"
+}
+# check DESCRIPTION COMMAND...: passes when the command succeeds
+check() {
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+# fails DESCRIPTION COMMAND...: passes when the command fails
+fails() {
+	local d=$1
+	shift
+	if "$@"; then not_ok "$d"; else ok "$d"; fi
+}
+
+[ "$(id -u)" = 0 ] || skip "needs root"
+if [ -z "${JSB_CTL:-}" ] || [ -z "${JSB_CONF:-}" ]; then skip "set JSB_CTL and JSB_CONF"; fi
+[ -x "$JSB_CTL" ] || skip "\"$JSB_CTL\" is not installed (run cmake --install first)"
+case "$JSB_CONF" in
+/etc/jsandbox.conf) skip "this build uses the system config path; configure with -DJSANDBOX_CONFIG=... for tests" ;;
+esac
+command -v mmdebstrap >/dev/null || skip "mmdebstrap is not installed"
+
+# --- scratch space, and putting everything back ----------------------------
+
+T=$(mktemp -d /var/tmp/jsb-image-test.XXXXXX) || exit 1
+IMAGES=$T/images
+CONF_SAVED=
+BGPID=
+cleanup() {
+	[ -n "$BGPID" ] && kill -KILL "$BGPID" 2>/dev/null
+	# Nothing of ours may stay mounted; refuse to delete across a mount.
+	if grep -q " $T" /proc/mounts; then
+		echo "not ok - mounts left under $T:"
+		grep " $T" /proc/mounts
+	fi
+	rm -rf --one-file-system "$T"
+	if [ -n "$CONF_SAVED" ]; then
+		mv -f "$CONF_SAVED" "$JSB_CONF"
+	else
+		rm -f "$JSB_CONF"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+if [ -e "$JSB_CONF" ]; then
+	CONF_SAVED=$JSB_CONF.test_image-saved.$$
+	cp -a "$JSB_CONF" "$CONF_SAVED"
+fi
+install -d -m 0755 "$(dirname "$JSB_CONF")"
+cat >"$JSB_CONF.tmp" <<EOF
+[global]
+images_dir = $IMAGES
+state_dir = $T/state
+run_dir = $T/run
+
+[default]
+image = jsbimg
+EOF
+chown root:root "$JSB_CONF.tmp"
+chmod 0644 "$JSB_CONF.tmp"
+mv "$JSB_CONF.tmp" "$JSB_CONF"
+
+SUITE=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release | tr -d '"')
+
+absent() { # PATH...: none of them exists
+	local p
+	for p; do [ ! -e "$p" ] || return 1; done
+}
+quiet() { # COMMAND...: its output into the log, for the noisy ones
+	echo "# $*" >>"$T/commands.log"
+	"$@" >>"$T/commands.log" 2>&1
+}
+listed() { # NAME [SUITE]: image list shows it
+	"$JSB_CTL" image list 2>/dev/null | grep -Eq "^$1 +${2:-}"
+}
+globs() { # PATTERN: something matches
+	compgen -G "$1" >/dev/null
+}
+no_leftovers() { # NAME: no work or set-aside directory of NAME
+	! globs "$IMAGES/.$1.tmp-*" && ! globs "$IMAGES/.$1.old-*"
+}
+no_build_running() { # NAME: no process of a build of NAME
+	! pgrep -f "$IMAGES/.$1.tmp-" >/dev/null
+}
+
+# --- check and policy before any image --------------------------------------
+
+out=$("$JSB_CTL" check 2>&1)
+rc=$?
+check "check fails while the default image is missing" [ "$rc" = 1 ]
+check "check names the missing image" grep -q '\[default\] image: no image "jsbimg"' <<<"$out"
+check "policy root: always exempt" sh -c "'$JSB_CTL' policy root | grep -q 'always exempt'"
+fails "policy of a user that does not exist fails" quiet "$JSB_CTL" policy jsbt-no-such-user
+out=$("$JSB_CTL" policy nobody)
+check "policy shows where the image comes from" grep -Eq '^image += jsbimg +\(from \[default\]\)' <<<"$out"
+"$JSB_CTL" image frobnicate >/dev/null 2>&1
+check "bad usage exits 2" [ $? = 2 ]
+
+# --- build ----------------------------------------------------------------
+
+echo "# building image jsbimg (mmdebstrap, ${SUITE:-host suite})"
+if "$JSB_CTL" image build jsbimg --include rsync >"$T/build.log" 2>&1; then
+	ok "image build"
+else
+	not_ok "image build"
+	tail -20 "$T/build.log"
+fi
+IMG=$IMAGES/jsbimg
+check "the image is in place" [ -d "$IMG/usr" ]
+check "no work directory left after a build" no_leftovers jsbimg
+check "the image is usable (sudo, sftp-server)" \
+	chroot "$IMG" /bin/bash -c 'sudo --version >/dev/null 2>&1 && test -x /usr/lib/openssh/sftp-server'
+check "--include packages are installed" chroot "$IMG" /bin/sh -c 'test -x /usr/bin/rsync'
+check "the image root is root:root 0755" [ "$(stat -c '%u:%g %a' "$IMG")" = "0:0 755" ]
+check "images_dir is root:root 0700" [ "$(stat -c '%u:%g %a' "$IMAGES")" = "0:0 700" ]
+bad=$(find "$IMG" -xdev ! -type l -perm /022 ! \( -type d -perm -1000 \) -print | head -5)
+check "nothing group/other-writable but sticky directories" [ -z "$bad" ]
+[ -z "$bad" ] || echo "# $bad"
+bad=$(find "$IMG" -xdev \( -uid +65535 -o -gid +65535 \) -print | head -5)
+check "every file owned by an id 0-65535" [ -z "$bad" ]
+check "no device nodes in the image" [ -z "$(find "$IMG" -xdev \( -type b -o -type c \) -print -quit)" ]
+check "metadata beside the image, root-owned 0644" [ "$(stat -c '%u %a' "$IMAGES/.jsbimg.info" 2>/dev/null)" = "0 644" ]
+check "metadata records suite and packages" \
+	sh -c "grep -q '^suite=$SUITE\$' '$IMAGES/.jsbimg.info' && grep -q '^packages=.*rsync' '$IMAGES/.jsbimg.info'"
+check "no metadata inside the image" [ ! -e "$IMG/.jsbimg.info" ]
+check "image list shows the image, its suite and size" listed jsbimg "$SUITE +[0-9.]+[KMG] "
+check "check passes once the image exists" quiet "$JSB_CTL" check
+
+# --- refusals and failures leave nothing ------------------------------------
+
+ino=$(stat -c %i "$IMG")
+fails "building an existing name without --replace fails" quiet "$JSB_CTL" image build jsbimg
+check "... and the image is untouched" [ "$(stat -c %i "$IMG")" = "$ino" ]
+fails "an invalid package name is refused" quiet "$JSB_CTL" image build jsbbad --include 'Bad_Pkg'
+fails "an invalid image name is refused" quiet "$JSB_CTL" image build '../jsbbad'
+fails "an invalid mirror is refused" quiet "$JSB_CTL" image build jsbbad --mirror /etc/passwd
+check "... and nothing is left" no_leftovers jsbbad
+fails "a build with a package that does not exist fails" \
+	quiet "$JSB_CTL" image build jsbbad --include jsb-no-such-package-xyz
+check "... and leaves no work directory" no_leftovers jsbbad
+check "... and no image" absent "$IMAGES/jsbbad" "$IMAGES/.jsbbad.info"
+
+# --- an interrupted build --------------------------------------------------
+
+"$JSB_CTL" image build jsbintr >"$T/intr.log" 2>&1 &
+BGPID=$!
+for _ in $(seq 50); do globs "$IMAGES/.jsbintr.tmp-*" && break; sleep 0.1; done
+sleep 3 # a few seconds in: mmdebstrap is downloading or unpacking
+check "the interrupted build was under way" globs "$IMAGES/.jsbintr.tmp-*/root/*"
+kill -TERM "$BGPID"
+wait "$BGPID"
+rc=$?
+BGPID=
+check "SIGTERM ends the build by that signal (status $rc)" [ "$rc" = 143 ]
+check "... leaves no work directory" no_leftovers jsbintr
+check "... and no image" absent "$IMAGES/jsbintr" "$IMAGES/.jsbintr.info"
+check "... and no process of the build" no_build_running jsbintr
+check "... and no mount" sh -c "! grep -q ' $IMAGES' /proc/mounts"
+
+# --- import ----------------------------------------------------------------
+
+if command -v zstd >/dev/null; then TARBALL=$T/rootfs.tar.zst; else TARBALL=$T/rootfs.tar.gz; fi
+tar --numeric-owner --xattrs --xattrs-include='*' -C "$IMG" -caf "$TARBALL" . ||
+	not_ok "packing the image for import"
+check "image import" quiet "$JSB_CTL" image import jsbimp "$TARBALL"
+check "the imported image is usable" \
+	chroot "$IMAGES/jsbimp" /bin/bash -c 'sudo --version >/dev/null 2>&1 && test -x /usr/lib/openssh/sftp-server'
+check "the imported image root is root:root 0755" [ "$(stat -c '%u:%g %a' "$IMAGES/jsbimp")" = "0:0 755" ]
+check "no work directory left after an import" no_leftovers jsbimp
+check "image list shows the imported image" listed jsbimp "$SUITE "
+ino=$(stat -c %i "$IMAGES/jsbimp")
+check "import --replace" quiet "$JSB_CTL" image import jsbimp "$TARBALL" --replace
+check "... replaced the tree" [ "$(stat -c %i "$IMAGES/jsbimp")" != "$ino" ]
+check "... and removed the old one (no container uses it)" no_leftovers jsbimp
+mkdir -p "$T/notroot/etc" && echo hello >"$T/notroot/etc/motd"
+tar -C "$T/notroot" -czf "$T/notroot.tar.gz" .
+fails "importing something that is not a root filesystem fails" \
+	quiet "$JSB_CTL" image import jsbnot "$T/notroot.tar.gz"
+check "... and leaves nothing" absent "$IMAGES/jsbnot" "$IMAGES/.jsbnot.info"
+check "... not even a work directory" no_leftovers jsbnot
+
+# --- remove --------------------------------------------------------------------
+
+check "image remove" quiet "$JSB_CTL" image remove jsbimp
+check "... removed the tree and its metadata" absent "$IMAGES/jsbimp" "$IMAGES/.jsbimp.info"
+check "... and left nothing aside" no_leftovers jsbimp
+fails "removing it again fails" quiet "$JSB_CTL" image remove jsbimp
+fails "image list no longer shows it" listed jsbimp
+
+if [ "$FAIL" -gt 0 ] && [ -s "$T/commands.log" ]; then
+	echo "# last commands and their output:"
+	tail -40 "$T/commands.log" | sed 's/^/#   /'
+fi
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]
