@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* The container's device allow-list: which device nodes a sandboxed user
+ * may open, and which of them exist in the container's /dev.
+ *
+ * One list feeds three consumers, so they can never disagree:
+ *   - the cgroup v1 `devices` controller (devices.deny / devices.allow),
+ *   - the cgroup v2 device eBPF program (lib/ebpf.c),
+ *   - the container's /dev: every entry with a path is a node bound there
+ *     from the host (a user namespace cannot mknod).
+ *
+ * The list is default deny. It holds the standard nodes (null, zero, full,
+ * random, urandom, tty, ptmx and the container's own ptys), the nodes of
+ * the GPUs the policy grants (lib/gpu.c) and the policy's `devices` rules.
+ * See docs/gpus.md. */
+#ifndef JSANDBOX_DEVICES_H
+#define JSANDBOX_DEVICES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "jsutil.h"
+#include "policy.h"
+
+struct js_cgroup;
+
+/* A growable list of rules. Each entry is a struct js_dev_rule (policy.h):
+ * type 'c', 'b' or 'a'; major/minor, -1 for '*'; JS_DEV_* access bits;
+ * path "" for a rule only, or "/dev/..." for a node the container gets.
+ * Entries are unique by (type, major, minor, path); adding an existing one
+ * ORs the access bits. Zero-initialise, free with js_dev_list_free. */
+struct js_dev_list {
+	size_t n, cap;
+	struct js_dev_rule *r;
+};
+
+void js_dev_list_free(struct js_dev_list *l);
+
+/* Append a resolved rule (type c, b or a). Returns 0, -ENOMEM, -EINVAL for
+ * a rule that is not resolved, or -EEXIST when the same path is already
+ * listed with other numbers (two nodes racing for one name). */
+int js_dev_list_add(struct js_dev_list *l, const struct js_dev_rule *r, struct js_err *err);
+
+/* True when the list allows `access` (JS_DEV_* bits) on the node, by the
+ * same rule as the kernel: one entry must cover every requested bit. */
+bool js_dev_list_allows(const struct js_dev_list *l, char type, long major, long minor, unsigned access);
+
+/* Append the standard nodes every container needs. */
+int js_devices_add_defaults(struct js_dev_list *l, struct js_err *err);
+
+/* Resolve a policy rule of the path form ("/dev/fuse", type 0) from the
+ * host node host_root/dev/... — found without following any symlink, and
+ * it must be a character or block device. Other rules are copied. */
+int js_devices_resolve_rule(const char *host_root, const struct js_dev_rule *in, struct js_dev_rule *out,
+			    struct js_err *err);
+
+/* The whole allow-list for a policy: the defaults, the nodes of the GPUs
+ * p->gpus grants (discovered under host_root, "/" in production), then
+ * p->devices. GPUs are looked at only when the policy grants any. On
+ * failure *out is empty and err names the GPU, rule or node at fault. */
+int js_devices_build(const char *host_root, const struct js_policy *p, struct js_dev_list *out, struct js_err *err);
+
+/* "c 195:0 rw", "c 136:* rw", "a *:* rwm": the cgroup v1 syntax, also how
+ * jsandboxctl shows a rule. */
+int js_dev_rule_format(const struct js_dev_rule *r, char *buf, size_t len);
+
+/* Make the v1 devices cgroup at dirfd enforce exactly the list: default
+ * deny plus one exception per rule (a rule of type 'a' becomes "c *:*" and
+ * "b *:*", since "a" in devices.allow would mean allow-all whatever the
+ * access). Re-applying to a cgroup that already has a list only removes
+ * and adds the differences, removals first, so the cgroup never allows
+ * more than the new list. The result is read back from devices.list and
+ * compared; a mismatch is an error. */
+int js_devices_apply_v1(int dirfd, const struct js_dev_list *l, struct js_err *err);
+
+/* Apply the list in every hierarchy of the user's cgroup: v1 hierarchies
+ * with the devices controller, and every cgroup v2 directory (eBPF). At
+ * least one backend must enforce it, or -EOPNOTSUPP: a container without a
+ * device allow-list could open every node of the host it can see. */
+int js_devices_apply(const struct js_cgroup *cg, const struct js_dev_list *l, struct js_err *err);
+
+#endif
