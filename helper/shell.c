@@ -132,7 +132,9 @@ static void exec_host_shell(const struct js_user *u, const char *cmd)
 /* Join every namespace of the container's init in one setns(pidfd). */
 static int join_container(const struct js_state *st, int pidfd, struct js_err *err)
 {
-	int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+	/* Not the pid namespace yet: the agent relay is forked first, and it
+	 * must stay outside it where nothing inside can see it. */
+	int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
 	uint64_t mynet = 0;
 	if (js_ns_inode(getpid(), "net", &mynet) == 0 && mynet != st->netns)
 		flags |= CLONE_NEWNET; /* network = none: its own namespace */
@@ -254,6 +256,8 @@ int main(int argc, char **argv)
 	char inside_agent[PATH_MAX];
 	if (agent_dir >= 0 && js_agent_relay_start(agent_dir, agent_base, inside_agent, sizeof inside_agent, &err) == 0)
 		env_add(&env, "SSH_AUTH_SOCK", inside_agent);
+	if (setns(pidfd, CLONE_NEWPID) < 0)
+		deny("cannot enter your container", "user %s: join pid namespace: %m", u.name);
 
 	int master = -1, slave = -1;
 	char ptyname[64];

@@ -123,6 +123,38 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	return PAM_SUCCESS;
 }
 
+/* The account phase: the one check that cannot wait for the session. When
+ * pam_open_session fails, OpenSSH does not drop the connection; it
+ * restricts it and still runs the ForceCommand through the login shell —
+ * and bash reads ~/.bashrc on the host for that. A sandboxed user whose
+ * login shell would do so is refused here, where a failure ends the login.
+ *
+ *   account required pam_jsandbox.so */
+PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct args a;
+	if (parse_args(pamh, argc, argv, &a) < 0)
+		return PAM_AUTH_ERR;
+	struct js_user u;
+	if (get_user(pamh, &u) < 0)
+		return PAM_USER_UNKNOWN;
+	if (u.uid == 0)
+		return PAM_IGNORE;
+	struct js_config *conf = NULL;
+	struct js_policy pol;
+	int s = load_policy(pamh, &u, &conf, &pol);
+	js_config_free(conf);
+	if (s <= 0)
+		return PAM_IGNORE; /* exempt, or refused later by the session with a message */
+	struct js_err err = {0};
+	if (js_check_login_shell(u.shell, &err) < 0) {
+		pam_syslog(pamh, LOG_ERR, "user %s refused: %s", u.name, err.msg);
+		pam_error(pamh, "jsandbox: your account is not set up for the sandbox; your administrator has been told");
+		return PAM_PERM_DENIED;
+	}
+	return PAM_SUCCESS;
+}
+
 PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct args a;

@@ -185,6 +185,7 @@ start_sshd() {
 @include common-auth
 account    required     pam_nologin.so
 @include common-account
+account    required     $JSB_PAM
 @include common-session
 session    required     $JSB_PAM debug
 EOF

@@ -1,0 +1,45 @@
+#!/bin/bash
+# Behaviour 9: sessions share one container; nohup work is visible from a
+# second session; linger = yes keeps it after logout; linger = no removes
+# everything shortly after the last session.
+. "$(dirname "$0")/lib.sh"
+need_root
+A=jsbt_alice
+uid=$(id -u $A)
+
+# A long first session keeps the container up while a second one looks.
+timeout 60 jssh $A 'nohup sleep 300 >/dev/null 2>&1 & echo started; sleep 8' >/dev/null &
+bg=$!
+check "the container comes up" wait_for 100 container_pid $A
+init=$(container_pid $A)
+check "a second session sees the nohup'd process" wait_for 30 jssh $A 'pgrep -x sleep >/dev/null && pgrep -fx "sleep 300" >/dev/null'
+check "the second session is in the same container" [ "$(container_pid $A)" = "$init" ]
+wait $bg
+
+# linger = no (the default config): everything goes after the last session.
+check "the container is gone after the last logout" wait_for 50 sh -c "! kill -0 $init 2>/dev/null"
+check "no process of the container is left" sh -c "! pgrep -f 'sleep 300' >/dev/null"
+check "its runtime directory is gone" wait_for 30 test ! -e "$JSB_RUN/run/$uid"
+check "its cgroups are gone" sh -c "! ls -d /sys/fs/cgroup/*/jsandbox/$A 2>/dev/null | grep -q ."
+mnt_left=$(grep -c "$JSB_RUN/run/$uid" /proc/self/mountinfo)
+check "no mount is left on the host" [ "$mnt_left" = 0 ]
+
+# Concurrent first logins make exactly one container.
+for i in 1 2 3 4 5 6; do timeout 60 jssh $A 'cat /proc/1/stat | cut -d" " -f22; sleep 3' >"$JSB_RUN/conc.$i" & done
+wait
+starts=$(cat "$JSB_RUN"/conc.* | sort -u | wc -l)
+check "six concurrent first logins share one container" [ "$starts" = 1 ]
+rm -f "$JSB_RUN"/conc.*
+
+# linger = yes: the nohup'd job survives logout.
+write_config "[user:$A]
+linger = yes"
+timeout 60 jssh $A 'nohup sleep 400 >/dev/null 2>&1 &' >/dev/null
+sleep 1
+check "with linger = yes the container stays after logout" container_pid $A
+check "and the background job survives" jssh $A 'pgrep -fx "sleep 400" >/dev/null'
+check "jsandboxctl status shows it" sh -c "'$JSB_CTL' status $A | grep -q running"
+check "jsandboxctl stop ends it" "$JSB_CTL" stop $A
+check "nothing left after stop" sh -c "! pgrep -f 'sleep 400' >/dev/null && test ! -e '$JSB_RUN/run/$uid'"
+write_config
+finish
