@@ -27,6 +27,9 @@ typedef int ctl_cmd_fn(int argc, char **argv, const struct js_config *c);
 ctl_cmd_fn cmd_check;
 ctl_cmd_fn cmd_policy;
 ctl_cmd_fn cmd_image;
+ctl_cmd_fn cmd_status;
+ctl_cmd_fn cmd_stop;
+ctl_cmd_fn cmd_reset;
 
 /* "jsandboxctl: <message>" on stderr, one line. */
 void ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -36,6 +36,9 @@ static const struct ctl_command commands[] = {
      "list\n"
      "remove NAME",
      "build, import, list and remove base images", cmd_image, CTL_CONFIG | CTL_ROOT},
+    {"status", "[USER]", "show running containers (or USER's)", cmd_status, CTL_CONFIG | CTL_ROOT},
+    {"stop", "USER", "end USER's container and everything in it now", cmd_stop, CTL_CONFIG | CTL_ROOT},
+    {"reset", "USER", "stop USER's container and drop their writable layer", cmd_reset, CTL_CONFIG | CTL_ROOT},
 };
 
 static void vprint_error(const char *fmt, va_list ap)

@@ -691,6 +691,33 @@ int js_container_stop(const struct js_global *g, const struct js_user *u, struct
 	return stop_locked(rundir, u, false, 0, err);
 }
 
+/* Drop the user's writable layer (what they installed) under the user's
+ * lock, so no login can mount it while it goes. The container is stopped
+ * first: its overlay holds the layer open. The walk never follows a link
+ * the user planted in the layer (js_remove_tree_at). */
+int js_container_reset(const struct js_global *g, const struct js_user *u, struct js_err *err)
+{
+	_cleanup_close_ int rundir = js_open_trusted_dir(g->run_dir, true, err);
+	if (rundir < 0)
+		return rundir;
+	_cleanup_close_ int lock = lock_user(rundir, u->uid, err);
+	if (lock < 0)
+		return lock;
+	int r = stop_locked(rundir, u, false, 0, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int state = js_open_trusted_dir(g->state_dir, false, err);
+	if (state < 0)
+		return state == -ENOENT ? 0 : state;
+	_cleanup_close_ int users = openat(state, "users", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (users < 0)
+		return errno == ENOENT ? 0 : js_failm(err, errno, "\"%s/users\"", g->state_dir);
+	struct stat st;
+	if (fstat(users, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022))
+		return js_fail(err, EPERM, "\"%s/users\" is not a root-owned directory", g->state_dir);
+	return js_remove_tree_at(users, u->name, err);
+}
+
 int js_container_status(const struct js_global *g, const struct js_user *u, struct js_ctl_rep *rep, pid_t *init_pid,
 			struct js_err *err)
 {

@@ -26,6 +26,10 @@ int js_session_close(const struct js_global *g, const struct js_user *u, pid_t s
 /* Stop the user's container now (jsandboxctl stop) and clean up. */
 int js_container_stop(const struct js_global *g, const struct js_user *u, struct js_err *err);
 
+/* Stop the container and remove the user's writable layer (jsandboxctl
+ * reset): the next login starts from the bare image. */
+int js_container_reset(const struct js_global *g, const struct js_user *u, struct js_err *err);
+
 /* Ask a running container for its status; -ESRCH when none runs. */
 int js_container_status(const struct js_global *g, const struct js_user *u, struct js_ctl_rep *rep, pid_t *init_pid,
 			struct js_err *err);
