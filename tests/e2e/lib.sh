@@ -147,7 +147,7 @@ start_syslog() {
 		echo "note: a syslog daemon owns /dev/log; syslog checks read $JSB_SYSLOG only if it is ours"
 		return 0
 	fi
-	python3 - "$JSB_SYSLOG" <<'PY' &
+	python3 - "$JSB_SYSLOG" <<'PY' >/dev/null 2>&1 &
 import os, socket, sys
 path = "/dev/log"
 try:
