@@ -11,9 +11,14 @@ static int vfail(struct js_err *err, int errnum, bool with_strerror, const char 
 	if (errnum <= 0)
 		errnum = EIO;
 	if (err) {
-		int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-		if (with_strerror && n >= 0 && (size_t)n < sizeof err->msg)
-			snprintf(err->msg + n, sizeof err->msg - (size_t)n, ": %s", strerror(errnum));
+		/* Format aside: callers wrap an earlier message with
+		 * js_fail(err, e, "...: %s", err->msg), and vsnprintf into its
+		 * own argument garbles it. */
+		char msg[sizeof err->msg];
+		int n = vsnprintf(msg, sizeof msg, fmt, ap);
+		if (with_strerror && n >= 0 && (size_t)n < sizeof msg)
+			snprintf(msg + n, sizeof msg - (size_t)n, ": %s", strerror(errnum));
+		memcpy(err->msg, msg, sizeof msg);
 		err->code = -errnum;
 	}
 	return -errnum;
