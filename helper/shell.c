@@ -178,7 +178,9 @@ int main(int argc, char **argv)
 {
 	/* Nothing inherited beyond stdio reaches the container. */
 	js_close_fds_from(3, NULL, 0);
-	openlog("jsandbox-shell", LOG_PID, LOG_AUTHPRIV);
+	/* Connect now, on the host: after joining the container, /dev/log is
+	 * the container's (absent, or the user's own socket). */
+	openlog("jsandbox-shell", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
 	umask(022);
 
 	const char *cmd = NULL;
@@ -187,6 +189,11 @@ int main(int argc, char **argv)
 		cmd = argv[2];
 		if (is_self(cmd))
 			cmd = getenv("SSH_ORIGINAL_COMMAND");
+	} else if (argc == 1 && !login) {
+		/* The ForceCommand run by a login shell that execs it (an
+		 * exempt user's bash -c PATH): the client's command, if any, is
+		 * SSH_ORIGINAL_COMMAND. */
+		cmd = getenv("SSH_ORIGINAL_COMMAND");
 	} else if (argc == 2 && !strcmp(argv[1], "--version")) {
 		printf("jsandbox-shell %s\n", JSANDBOX_VERSION);
 		return 0;
