@@ -2,13 +2,16 @@
 /* jsandboxctl check: the policy file as the library sees it, then every
  * check in the list below. Each check reports its problems, one line each,
  * on stdout; the exit status is 1 when there was any. */
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "container.h"
 #include "ctl.h"
+#include "idmap.h"
 #include "image.h"
 #include "safefs.h"
 
@@ -133,10 +136,74 @@ static void check_images(struct ctl_check *ck)
 	}
 }
 
+/* The range of regular accounts (login.defs UID_MIN/UID_MAX): system
+ * accounts (postgres, www-data) are not people who log in over ssh. */
+static void regular_uids(uid_t *lo, uid_t *hi)
+{
+	*lo = 1000;
+	*hi = 60000;
+	_cleanup_fclose_ FILE *f = fopen("/etc/login.defs", "re");
+	char line[256];
+	while (f && fgets(line, sizeof line, f)) {
+		unsigned long v;
+		if (sscanf(line, " UID_MIN %lu", &v) == 1)
+			*lo = (uid_t)v;
+		else if (sscanf(line, " UID_MAX %lu", &v) == 1)
+			*hi = (uid_t)v;
+	}
+}
+
+static bool cannot_log_in(const char *shell)
+{
+	const char *base = strrchr(shell, '/');
+	base = base ? base + 1 : shell;
+	return !strcmp(base, "nologin") || !strcmp(base, "false");
+}
+
+/* Every regular account the policy sandboxes must be able to get its
+ * container: the helper as login shell (the module refuses any other, see
+ * js_check_login_shell) and a subordinate id range. */
+static void check_users(struct ctl_check *ck)
+{
+	uid_t lo, hi;
+	regular_uids(&lo, &hi);
+	_cleanup_free_ struct js_policy *pol = malloc(sizeof *pol);
+	if (!pol)
+		return;
+	setpwent();
+	struct passwd *pw;
+	while ((pw = getpwent())) {
+		if (pw->pw_uid == 0 || pw->pw_uid < lo || pw->pw_uid > hi || cannot_log_in(pw->pw_shell))
+			continue;
+		char name[JS_USER_NAME_MAX];
+		if (js_strlcpy(name, pw->pw_name, sizeof name) < 0)
+			continue;
+		uid_t uid = pw->pw_uid;
+		char shell[PATH_MAX];
+		js_strlcpy(shell, pw->pw_shell, sizeof shell);
+		char why[512];
+		if (js_config_resolve_user(ck->c, name, pol, why, sizeof why) < 0 || !pol->sandbox)
+			continue; /* a bad section is reported already */
+		struct js_err err = {0};
+		if (js_check_login_shell(shell, &err) < 0)
+			ctl_problem(ck, "user %s: %s (usermod -s %s/jsandbox-shell %s)", name, err.msg,
+				    JSANDBOX_LIBEXECDIR, name);
+		struct js_subid sid;
+		static const char *const files[] = {"/etc/subuid", "/etc/subgid"};
+		for (size_t i = 0; i < JS_ARRAY_SIZE(files); i++) {
+			err = (struct js_err){0};
+			if (js_subid_lookup(files[i], name, uid, &sid, &err) < 0)
+				ctl_problem(ck, "user %s: %s", name, err.msg);
+		}
+	}
+	endpwent();
+}
+
 /* The checks, in order. Append here. */
 static void (*const checks[])(struct ctl_check *) = {
     check_global_dirs,
     check_images,
+    check_users,
 };
 
 int cmd_check(int argc, char **argv, const struct js_config *unused)
