@@ -12,6 +12,8 @@
 
 set -u
 JSB_RUN=${JSB_RUN:-$JSB_BUILD/e2e}
+export JSB_RUN
+PATH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/bin:$PATH
 JSB_CACHE=${JSB_CACHE:-$JSB_BUILD/test-cache}
 JSB_ENV=$JSB_RUN/env.sh
 JSB_SHELL=$JSB_PREFIX/libexec/jsandbox/jsandbox-shell
@@ -97,6 +99,8 @@ remove_user() {
 
 # --- config --------------------------------------------------------------
 
+# JSB_DEFAULT_SANDBOX=no leaves everyone but the sections in the extra text
+# unsandboxed (the demo sandboxes one group).
 write_config() { # extra text appended after the defaults
 	install -d -m 0755 "$(dirname "$JSB_CONF")"
 	cat >"$JSB_CONF.tmp" <<EOF
@@ -106,6 +110,7 @@ state_dir = $JSB_RUN/state
 run_dir = $JSB_RUN/run
 
 [default]
+sandbox = ${JSB_DEFAULT_SANDBOX:-yes}
 image = jsbtest
 sudo = yes
 linger = no
@@ -149,6 +154,9 @@ start_syslog() {
 	fi
 	python3 - "$JSB_SYSLOG" <<'PY' >/dev/null 2>&1 &
 import os, socket, sys
+# Inherited descriptors (a test runner's lock or output pipe) must not live
+# on in this daemon.
+os.closerange(3, 65536)
 path = "/dev/log"
 try:
     os.unlink(path)
@@ -235,23 +243,21 @@ stop_sshd() {
 	rm -f "/etc/pam.d/$SVC" "$JSB_RUN/sshd.pid"
 }
 
-# jssh USER [ssh args...] : ssh to the test sshd as USER
-jssh() {
-	local u=$1
+# jssh, jsftp and jscp (tests/e2e/bin) reach the private sshd as a test user;
+# they are programs so that timeout and sh -c can run them too.
+# tm SECONDS COMMAND...: run a command (jssh, jsftp, ...) under a time limit,
+# so a hang fails the test instead of blocking it.
+tm() {
+	local s=$1
 	shift
-	ssh -F "$JSB_RUN/ssh_config" -i "$JSB_RUN/keys/id_$u" -l "$u" jsbtest "$@"
+	timeout -k 5 "$s" "$@"
 }
-
-jsftp() {
-	local u=$1
+# tmbg SECONDS COMMAND...: the same in the background; $! is timeout's own
+# pid, so killing it ends the command as well.
+tmbg() {
+	local s=$1
 	shift
-	sftp -F "$JSB_RUN/ssh_config" -i "$JSB_RUN/keys/id_$u" "$@" "$u@jsbtest"
-}
-
-jscp() {
-	local u=$1
-	shift
-	scp -F "$JSB_RUN/ssh_config" -i "$JSB_RUN/keys/id_$u" "$@"
+	timeout -k 5 "$s" "$@" &
 }
 
 # Wait until COMMAND succeeds (up to N tenths of a second).

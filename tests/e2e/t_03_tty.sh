@@ -15,12 +15,6 @@ cleanup() {
 trap cleanup EXIT
 SSH=(ssh -F "$JSB_RUN/ssh_config" -i "$JSB_RUN/keys/id_$A" -l "$A")
 drive() { timeout -k 5 300 python3 "$D/ptydrive.py" "$@"; }
-# tm SECONDS FUNCTION ARGS...: a lib.sh helper under a time limit
-tm() {
-	local s=$1 f=$2
-	shift 2
-	timeout -k 5 "$s" bash -c "$(declare -p JSB_RUN); $(declare -f "$f"); $f \"\$@\"" "$f" "$@"
-}
 # r DIR FILE: one observation of the driver (empty when it never got there)
 r() { cat "$T/$1/$2" 2>/dev/null; }
 # has DIR FILE ERE: the observation matches

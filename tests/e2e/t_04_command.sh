@@ -10,13 +10,6 @@ A=jsbt_alice
 H=$(getent passwd $A | cut -d: -f6)
 T=$(mktemp -d "$JSB_RUN/t04.XXXXXX")
 trap 'rm -rf "$T"' EXIT
-# tm SECONDS FUNCTION ARGS...: a lib.sh helper under a time limit (timeout
-# cannot run a shell function itself), so a hang fails instead of blocking
-tm() {
-	local s=$1 f=$2
-	shift 2
-	timeout -k 5 "$s" bash -c "$(declare -p JSB_RUN); $(declare -f "$f"); $f \"\$@\"" "$f" "$@"
-}
 run() { tm 120 jssh $A "$@"; }
 sha() { sha256sum | cut -d' ' -f1; }
 

@@ -13,13 +13,6 @@ cleanup() {
 	rm -rf "$T" "$H"/t05-* /tmp/jsbt-t05-marker /tmp/jsbt-t05-put
 }
 trap cleanup EXIT
-# tm SECONDS FUNCTION ARGS...: a lib.sh helper under a time limit (timeout
-# cannot run a shell function itself), so a hang fails instead of blocking
-tm() {
-	local s=$1 f=$2
-	shift 2
-	timeout -k 5 "$s" bash -c "$(declare -p JSB_RUN); $(declare -f "$f"); $f \"\$@\"" "$f" "$@"
-}
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
 same() { [ -f "$1" ] && [ -f "$2" ] && [ "$(sha "$1")" = "$(sha "$2")" ]; }
 owned() { [ "$(stat -c %U:%G "$1" 2>/dev/null)" = "$A:$G" ]; }

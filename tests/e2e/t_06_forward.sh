@@ -15,20 +15,6 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-# tm SECONDS FUNCTION ARGS...: a lib.sh helper under a time limit (timeout
-# cannot run a shell function itself), so a hang fails instead of blocking
-tm() {
-	local s=$1 f=$2
-	shift 2
-	timeout -k 5 "$s" bash -c "$(declare -p JSB_RUN); $(declare -f "$f"); $f \"\$@\"" "$f" "$@"
-}
-# tmbg SECONDS FUNCTION ARGS...: the same in the background; $! is timeout's
-# own pid, so killing it ends the ssh as well
-tmbg() {
-	local s=$1 f=$2
-	shift 2
-	timeout -k 5 "$s" bash -c "$(declare -p JSB_RUN); $(declare -f "$f"); $f \"\$@\"" "$f" "$@" &
-}
 matches() { printf '%s\n' "$1" | grep -Eq -- "$2"; }
 contains() { printf '%s\n' "$1" | grep -Fq -- "$2"; }
 

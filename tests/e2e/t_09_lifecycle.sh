@@ -18,7 +18,7 @@ wait $bg
 
 # linger = no (the default config): everything goes after the last session.
 check "the container is gone after the last logout" wait_for 50 sh -c "! kill -0 $init 2>/dev/null"
-check "no process of the container is left" sh -c "! pgrep -f 'sleep 300' >/dev/null"
+check "no process of the container is left" sh -c "! pgrep -u $A -fx 'sleep 300' >/dev/null"
 check "its runtime directory is gone" wait_for 30 test ! -e "$JSB_RUN/run/$uid"
 check "its cgroups are gone" sh -c "! ls -d /sys/fs/cgroup/*/jsandbox/$A 2>/dev/null | grep -q ."
 mnt_left=$(grep -c "$JSB_RUN/run/$uid" /proc/self/mountinfo)
@@ -40,6 +40,6 @@ check "with linger = yes the container stays after logout" container_pid $A
 check "and the background job survives" jssh $A 'pgrep -fx "sleep 400" >/dev/null'
 check "jsandboxctl status shows it" sh -c "'$JSB_CTL' status $A | grep -q running"
 check "jsandboxctl stop ends it" "$JSB_CTL" stop $A
-check "nothing left after stop" sh -c "! pgrep -f 'sleep 400' >/dev/null && test ! -e '$JSB_RUN/run/$uid'"
+check "nothing left after stop" sh -c "! pgrep -u $A -fx 'sleep 400' >/dev/null && test ! -e '$JSB_RUN/run/$uid'"
 write_config
 finish

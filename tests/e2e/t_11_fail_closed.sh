@@ -65,8 +65,9 @@ rm -f "$JSB_RUN/keys/root"
 # the container init killed in the middle of a session
 timeout 60 jssh $A 'echo started; sleep 20; echo survived' >"$JSB_RUN/mid.out" 2>&1 &
 bg=$!
-wait_for 100 container_pid $A >/dev/null
-sleep 1
+# "started" means the session runs in the container whose init we kill
+# (not in the previous login's, which may still be on its way out).
+wait_for 150 grep -q started "$JSB_RUN/mid.out"
 kill -KILL "$(container_pid $A)"
 wait $bg
 rc=$?
