@@ -10,6 +10,8 @@ stop_sshd
 # Nothing may be left behind: no process (an init or its children), no
 # cgroup, no runtime file. Only our users count: other jsandbox
 # installations (a benchmark, a real one) may run containers of their own.
+# Zombies do not count: they are gone once their parent (sshd's monitor,
+# or PID 1 for orphans) reaps them.
 sleep 0.5
 left=0
 for u in jsbt_alice jsbt_bob jsbt_carol; do
@@ -18,7 +20,7 @@ for u in jsbt_alice jsbt_bob jsbt_carol; do
 	# ids (its root: the init) map to
 	range=$(sed -n "s/^$u:\([0-9]*\):\([0-9]*\)$/\1 \2/p" /etc/subuid | head -1)
 	procs=$(ps -eo uid=,pid=,stat=,args= | awk -v me="$(id -u "$u")" -v lo="${range% *}" -v cnt="${range#* }" \
-		'$1 == me || (lo != "" && $1 >= lo && $1 < lo + cnt)')
+		'($1 == me || (lo != "" && $1 >= lo && $1 < lo + cnt)) && $3 !~ /^Z/')
 	[ -n "$procs" ] && printf '%s: %s\n' "$u" "$procs"
 	left=$((left + $(printf '%s' "$procs" | grep -c .)))
 done
