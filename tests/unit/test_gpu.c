@@ -712,6 +712,29 @@ static void test_real_nodes(void **state)
 	js_dev_list_free(&want);
 	unlink(path);
 
+	/* /proc/driver/nvidia/gpus entries of the granted NVIDIA GPUs, by
+	 * their directory names as the driver wrote them. */
+	struct js_gpu_sel two = {.kind = JS_GPUS_LIST, .n = 2};
+	two.ref[0] = (struct js_gpu_ref){.type = JS_GPU_PCI, .id = "0000:3b:00.0"};
+	two.ref[1] = (struct js_gpu_ref){.type = JS_GPU_PCI, .id = "0000:18:00.0"};
+	if (js_gpu_open_proc(root, &two, &nodes, &e) < 0)
+		fail_msg("open_proc: %s", e.msg);
+	assert_int_equal(nodes.n, 2);
+	bool saw3b = false, saw18 = false;
+	for (size_t i = 0; i < nodes.n; i++) {
+		assert_int_equal(nodes.v[i].kind, JS_NODE_NVPROC);
+		saw3b |= !strcmp(nodes.v[i].name, "0000:3B:00.0");
+		saw18 |= !strcmp(nodes.v[i].name, "0000:18:00.0");
+		int fd = openat(nodes.v[i].fd, "information", O_RDONLY | O_CLOEXEC);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	assert_true(saw3b && saw18);
+	js_dev_nodes_close(&nodes);
+	struct js_gpu_sel none = {.kind = JS_GPUS_NONE};
+	assert_int_equal(js_gpu_open_proc(root, &none, &nodes, &e), 0);
+	assert_int_equal(nodes.n, 0);
+
 	FMT(path, "%s/dev/nvidia-uvm", root);
 	unlink(path);
 }
