@@ -41,6 +41,14 @@ tssh() {
 	shift 2
 	timeout "$t" ssh -F "$JSB_RUN/ssh_config" -i "$JSB_RUN/keys/id_$u" -l "$u" jsbtest "$@"
 }
+# The same in the background; $! is then timeout's own pid (a function put
+# in the background would be a subshell, and killing it would leave the
+# session running).
+tssh_bg() {
+	local t=$1 u=$2
+	shift 2
+	timeout "$t" ssh -F "$JSB_RUN/ssh_config" -i "$JSB_RUN/keys/id_$u" -l "$u" jsbtest "$@" &
+}
 
 # has DESCRIPTION TEXT GREP-ARGS...: TEXT has a line matching
 has() {
@@ -112,7 +120,7 @@ for p in ("/dev/nvidia2", "/dev/nvidia1", "/dev/nvidiactl", "/dev/nvidia0"):
 print("gpus:", " ".join(sorted(os.listdir("/proc/driver/nvidia/gpus"))) if os.path.isdir("/proc/driver/nvidia/gpus") else "absent")
 print("devs:", " ".join(sorted(n for n in os.listdir("/dev") if n.startswith("nvidia"))))
 print("groups:", " ".join(os.popen("id -Gn").read().split()))'
-tssh 60 $A "sleep 600 # jsbt-devices-hold" >/dev/null 2>&1 &
+tssh_bg 60 $A "sleep 600 # jsbt-devices-hold" >/dev/null 2>&1
 hold=$!
 wait_for 200 container_pid $A >/dev/null
 in=$(tssh 60 $A "python3 -c '$probe'" 2>&1)

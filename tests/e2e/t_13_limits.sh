@@ -25,6 +25,14 @@ tssh() {
 	shift 2
 	timeout "$t" ssh -F "$JSB_RUN/ssh_config" -i "$JSB_RUN/keys/id_$u" -l "$u" jsbtest "$@"
 }
+# The same in the background; $! is then timeout's own pid (a function put
+# in the background would be a subshell, and killing it would leave the
+# session running).
+tssh_bg() {
+	local t=$1 u=$2
+	shift 2
+	timeout "$t" ssh -F "$JSB_RUN/ssh_config" -i "$JSB_RUN/keys/id_$u" -l "$u" jsbtest "$@" &
+}
 
 # The user's directory of the hierarchy that has knob KNOB (v1 or v2).
 cgdir() { # USER KNOB
@@ -46,7 +54,7 @@ pids_max = 50
 cpu_max = 20%"
 
 # --- the limits are in place, root-owned, not writable from inside -------
-tssh 60 $A "sleep 300" >/dev/null 2>&1 &
+tssh_bg 60 $A "sleep 300" >/dev/null 2>&1
 bg_pids+=($!)
 wait_for 200 container_pid $A >/dev/null
 if [ -e "$(cgdir $A memory.limit_in_bytes)/memory.limit_in_bytes" ]; then
@@ -70,7 +78,7 @@ out=$(tssh 60 $A "sudo sh -c 'echo max > $pidsknob' 2>&1; cat $pidsknob" 2>&1)
 check "root inside cannot raise its own pids.max ($(echo $out | tr '\n' ' '))" [ "$(knob $A pids.max)" = 50 ]
 
 # --- memory_max: the hog dies, bob's concurrent work does not ---------------
-tssh 90 $B 'sleep 20; echo bob-survived' >"$JSB_RUN/t13.bob" 2>&1 &
+tssh_bg 90 $B 'sleep 20; echo bob-survived' >"$JSB_RUN/t13.bob" 2>&1
 bob=$!
 bg_pids+=($bob)
 wait_for 200 container_pid $B >/dev/null
@@ -93,7 +101,7 @@ check "bob's concurrent process survived" grep -qx bob-survived "$JSB_RUN/t13.bo
 
 # --- pids_max: a fork bomb is contained; bob logs in meanwhile -------------
 bomb=':(){ :|:& };:'
-tssh 60 $A "timeout 20 bash -c '$bomb'; echo bomb-over" >"$JSB_RUN/t13.bomb" 2>&1 &
+tssh_bg 60 $A "timeout 20 bash -c '$bomb'; echo bomb-over" >"$JSB_RUN/t13.bomb" 2>&1
 bombssh=$!
 bg_pids+=($bombssh)
 sleep 4
@@ -114,7 +122,7 @@ wait $bombssh
 check "after stop, alice's cgroup is gone with the bomb" test -z "$(cgdir $A pids.max)"
 
 # --- cpu_max: a burner is throttled ------------------------------------------
-tssh 60 $A "sleep 300" >/dev/null 2>&1 &
+tssh_bg 60 $A "sleep 300" >/dev/null 2>&1
 bg_pids+=($!)
 wait_for 200 container_pid $A >/dev/null
 if cgdir $A cpu.cfs_quota_us >/dev/null; then
