@@ -10,9 +10,7 @@ stop_sshd
 for u in jsbt_alice jsbt_bob jsbt_admin jsbt_carol; do remove_user "$u"; done
 stop_syslog
 # Nothing may be left behind: no init, no cgroup, no runtime file.
-# (an init that has just been killed may still be a zombie, waiting for
-# the host's PID 1 to reap it: that is no container)
-left=$(ps -eo stat=,comm= | awk '$1 !~ /^Z/ && $2 == "jsandbox-init"' | wc -l)
+left=$(pgrep -f jsandbox-init | wc -l)
 check "no container init left" [ "$left" = 0 ]
 check "no user cgroup left" sh -c '! ls -d /sys/fs/cgroup/*/jsandbox/jsbt_* 2>/dev/null | grep -q .'
 check "no runtime dir left" sh -c "! ls '$JSB_RUN/run' 2>/dev/null | grep -qv '^lock$'"

@@ -97,16 +97,13 @@ remove_user() {
 
 # --- config --------------------------------------------------------------
 
-# write_config [TEXT]: the defaults, TEXT appended; JSB_GLOBAL_EXTRA (lines)
-# goes into [global] (a second [global] section would be a duplicate).
-write_config() {
+write_config() { # extra text appended after the defaults
 	install -d -m 0755 "$(dirname "$JSB_CONF")"
 	cat >"$JSB_CONF.tmp" <<EOF
 [global]
 images_dir = $JSB_CACHE/images
 state_dir = $JSB_RUN/state
 run_dir = $JSB_RUN/run
-${JSB_GLOBAL_EXTRA:-}
 
 [default]
 image = jsbtest

@@ -30,7 +30,7 @@ cleanup() {
 	gpasswd -d $A $GRP >/dev/null 2>&1
 	groupdel $GRP >/dev/null 2>&1
 	rm -rf "$FAKE"
-	JSB_GLOBAL_EXTRA='' write_config
+	write_config
 }
 trap cleanup EXIT
 
@@ -84,12 +84,14 @@ mknod "$FAKE/dev/nvidia-modeset" c 195 254
 chown root:$GRP "$FAKE"/dev/nvidia*
 chmod 0660 "$FAKE"/dev/nvidia*
 
-export JSB_GLOBAL_EXTRA="host_root = $FAKE"
-policy() { # alice's gpus, bob's gpus
+policy() { # alice's gpus, bob's gpus; [global] host_root = the fake tree
 	write_config "[user:$A]
 gpus = $1
 [user:$B]
 gpus = $2"
+	# (a second [global] section would be a duplicate; sed -i replaces
+	# the file by a rename, keeping its owner and mode)
+	sed -i "/^\[global\]\$/a host_root = $FAKE" "$JSB_CONF"
 }
 policy 0,2 none
 
