@@ -25,8 +25,8 @@
 #include "devices.h"
 #include "ebpf.h"
 #include "gpu.h"
-#include "proto.h"
 #include "policy.h"
+#include "proto.h"
 
 /* snprintf that fails the test instead of truncating. */
 #define FMT(buf, ...) assert_true(snprintf((buf), sizeof(buf), __VA_ARGS__) < (int)sizeof(buf))
