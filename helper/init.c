@@ -25,6 +25,7 @@
 #include <syslog.h>
 
 #include "devices.h"
+#include "devnodes.h"
 #include "fdpass.h"
 #include "jsutil.h"
 #include "proto.h"
