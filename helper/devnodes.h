@@ -2,8 +2,9 @@
 /* The container's device nodes and its view of the NVIDIA driver's GPU
  * list, attached by the init from the detached mounts the module sent
  * (lib/proto.h, struct js_setup_node): the init never resolves a host path
- * for them. Used by helper/rootfs.c while it builds /dev and /proc, with
- * the new root as the working directory. */
+ * for them. Defined at the end of helper/rootfs.c (the init is built from
+ * init.c and rootfs.c), used by its setup_dev() with the new root as the
+ * working directory. */
 #ifndef JSANDBOX_DEVNODES_H
 #define JSANDBOX_DEVNODES_H
 

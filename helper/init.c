@@ -24,7 +24,6 @@
 #include <sys/wait.h>
 #include <syslog.h>
 
-#include "devices.h"
 #include "devnodes.h"
 #include "fdpass.h"
 #include "jsutil.h"

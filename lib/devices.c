@@ -172,26 +172,6 @@ int js_devices_build(const char *host_root, const struct js_policy *p, struct js
 
 /* ---- the nodes the container gets ---- */
 
-bool js_dev_path_ok(const char *path)
-{
-	if (strncmp(path, "/dev/", 5) != 0)
-		return false;
-	for (const char *c = path + 5; *c;) {
-		const char *e = strchrnul(c, '/');
-		size_t l = (size_t)(e - c);
-		if (l == 0 || (l == 1 && c[0] == '.') || (l == 2 && c[0] == '.' && c[1] == '.'))
-			return false;
-		for (const char *k = c; k < e; k++)
-			if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') ||
-			      strchr("._+-", *k)))
-				return false;
-		c = *e ? e + 1 : e;
-		if (*e && !*c)
-			return false; /* trailing slash */
-	}
-	return path[5] != '\0';
-}
-
 void js_dev_nodes_close(struct js_dev_nodes *n)
 {
 	for (size_t i = 0; i < n->n; i++)

@@ -64,10 +64,6 @@ int js_devices_build(const char *host_root, const struct js_policy *p, struct js
  * from host_root (a fake discovery tree need not carry them). */
 bool js_devices_is_default(const struct js_dev_rule *r);
 
-/* A name the container's /dev may get: "/dev/" then components of
- * [A-Za-z0-9._+-], none "." or "..", no empty one. */
-bool js_dev_path_ok(const char *path);
-
 /* What the container gets bound: each granted node (and each granted
  * NVIDIA GPU's /proc/driver/nvidia/gpus entry) as a detached mount made by
  * root, to be attached by the init at `name`. */
