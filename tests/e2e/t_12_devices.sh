@@ -191,6 +191,17 @@ h=$(in_cgroup $A "$FAKE/dev/nvidia0" "$FAKE/dev/nvidia2")
 has "after apply: nvidia2 allowed again" "$h" -x -- "nvidia2 ENXIO"
 has "after apply: nvidia0 denied again" "$h" -x -- "nvidia0 EPERM"
 check "the running sleep survived the apply" kill -0 $hold
+# A policy whose device list cannot be built: the running container keeps
+# the standard nodes only, never the old GPUs.
+policy 7 none
+out=$("$JSB_CTL" apply $A 2>&1)
+check "apply of a policy naming a missing GPU fails ($out)" sh -c "! '$JSB_CTL' apply $A >/dev/null 2>&1"
+has "the failure names the GPU" "$out" -- "GPU 7 does not exist"
+h=$(in_cgroup $A "$FAKE/dev/nvidia2" /dev/null)
+has "the old GPU is denied now (EPERM)" "$h" -x -- "nvidia2 EPERM"
+has "the standard nodes still open" "$h" -x -- "null opened"
+check "the running sleep survived that too" kill -0 $hold
+policy 0,2 none
 kill $hold 2>/dev/null
 wait $hold 2>/dev/null
 "$JSB_CTL" stop $A >/dev/null
