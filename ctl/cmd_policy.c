@@ -92,7 +92,9 @@ int cmd_policy(int argc, char **argv, const struct js_config *c)
 		else
 			printf("%-10s = %-20s (from %s)\n", js_key_name((enum js_key)k), val, origin);
 	}
-	if (!p->sandbox)
+	if (!p->sandbox) {
 		printf("%s is exempt (sandbox = no): logins run on the host, unsandboxed\n", name);
-	return CTL_EXIT_OK;
+		return CTL_EXIT_OK;
+	}
+	return ctl_print_devices(js_config_global(c), p) < 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 }

@@ -30,6 +30,12 @@ ctl_cmd_fn cmd_image;
 ctl_cmd_fn cmd_status;
 ctl_cmd_fn cmd_stop;
 ctl_cmd_fn cmd_reset;
+ctl_cmd_fn cmd_gpus;
+ctl_cmd_fn cmd_apply;
+
+/* The device list a policy resolves to, one rule a line (cmd_devices.c);
+ * -1 when it cannot be built (then logins are refused). */
+int ctl_print_devices(const struct js_global *g, const struct js_policy *p);
 
 /* "jsandboxctl: <message>" on stderr, one line. */
 void ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <syslog.h>
 
+#include "devnodes.h"
 #include "fdpass.h"
 #include "jsutil.h"
 #include "proto.h"
@@ -252,6 +253,31 @@ int main(int argc, char **argv)
 	}
 	int image_fd = fds[0], ctl_fd = fds[1];
 	linger = s.linger;
+	static struct js_rootfs_node nodes[JS_SETUP_NODES_MAX];
+	if (s.nnodes > JS_SETUP_NODES_MAX) {
+		reply(sock, -EPROTO, JS_PHASE_FORKED, 0, "bad set-up message");
+		return 1;
+	}
+	for (uint32_t i = 0; i < s.nnodes; i++) {
+		struct js_setup_node m;
+		size_t one = 1;
+		n = js_recv_msg(sock, &m, sizeof m, &nodes[i].fd, &one);
+		m.name[sizeof m.name - 1] = '\0';
+		bool ok = n == (long)sizeof m && m.magic == JS_SETUP_MAGIC && one == 1;
+		if (ok && m.kind == JS_NODE_DEV)
+			ok = js_dev_path_ok(m.name);
+		else if (ok && m.kind == JS_NODE_NVPROC)
+			ok = m.name[0] && m.name[0] != '.' && !strchr(m.name, '/');
+		else
+			ok = false;
+		if (!ok) {
+			reply(sock, -EPROTO, JS_PHASE_FORKED, 0, "bad device node message");
+			return 1;
+		}
+		nodes[i].kind = m.kind;
+		memcpy(nodes[i].name, m.name, sizeof nodes[i].name);
+	}
+	js_rootfs_use_nodes(nodes, s.nnodes);
 
 	/* Root inside (the first subordinate id on the host). */
 	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
@@ -284,6 +310,8 @@ int main(int argc, char **argv)
 		loopback_up();
 	int r = js_rootfs_build(&s, image_fd, &err);
 	close(image_fd);
+	for (uint32_t i = 0; i < s.nnodes; i++)
+		close(nodes[i].fd);
 	if (r < 0) {
 		syslog(LOG_ERR, "user %s: %s", s.user.name, err.msg);
 		reply(sock, r, JS_PHASE_READY, 0, err.msg);

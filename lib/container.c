@@ -28,7 +28,9 @@
 #include <time.h>
 
 #include "cgroup.h"
+#include "devices.h"
 #include "fdpass.h"
+#include "gpu.h"
 #include "idmap.h"
 #include "proto.h"
 #include "safefs.h"
@@ -170,6 +172,54 @@ int js_check_login_shell(const char *shell, struct js_err *err)
 	if (st.st_mode & (S_ISUID | S_ISGID))
 		return js_fail(err, EPERM, "login shell \"%s\" must not be setuid or setgid", shell);
 	return 0;
+}
+
+/* ---- the policy's limits and device rules ----------------------------- */
+
+static struct js_cgroup_limits policy_limits(const struct js_policy *p)
+{
+	return (struct js_cgroup_limits){
+	    .memory_max = p->memory_max.max	  ? 0
+			  : p->memory_max.percent ? js_host_memory() / 100 * p->memory_max.value
+						  : p->memory_max.value,
+	    .pids_max = p->pids_max,
+	    .cpu_max = p->cpu_max,
+	    .cpu_weight = p->cpu_weight,
+	};
+}
+
+/* Re-apply the policy to a running container's cgroup (a new login, or
+ * jsandboxctl apply), under the user's lock; nothing is killed. Device
+ * rules first: they are the security boundary. When the new policy's
+ * device list cannot be built (a GPU that is gone, a bad name) the cgroup
+ * falls back to the standard nodes only, so the container never keeps
+ * more than the policy now grants, and the error is returned. */
+static int apply_cgroup_policy(const struct js_global *g, const struct js_policy *p, const struct js_user *u,
+			       struct js_err *err)
+{
+	struct js_cgroup cg;
+	int r = js_cgroup_discover(&cg, err);
+	if (r < 0)
+		return r;
+	r = js_cgroup_open(&cg, u->name, err);
+	struct js_dev_list devs = {0};
+	if (r >= 0)
+		r = js_devices_build(g->host_root, p, &devs, err);
+	if (r < 0) {
+		struct js_dev_list std = {0};
+		if (js_devices_add_defaults(&std, NULL) == 0)
+			js_devices_apply(&cg, &std, NULL);
+		js_dev_list_free(&std);
+		js_cgroup_close(&cg);
+		return r;
+	}
+	r = js_devices_apply(&cg, &devs, err);
+	js_dev_list_free(&devs);
+	struct js_cgroup_limits lim = policy_limits(p);
+	if (r >= 0)
+		r = js_cgroup_create(&cg, u->name, &lim, err);
+	js_cgroup_close(&cg);
+	return r;
 }
 
 /* ---- making the container ------------------------------------------- */
@@ -416,19 +466,32 @@ static int create_container(struct build *b, struct js_state *st, struct js_err 
 	if (ctl < 0)
 		return ctl;
 
+	/* The device allow-list, and the nodes it names as detached mounts
+	 * made here as root: a bad GPU name or a missing node refuses the
+	 * login before anything runs as the user. */
+	__attribute__((cleanup(js_dev_list_free))) struct js_dev_list devs = {0};
+	__attribute__((cleanup(js_dev_nodes_close))) struct js_dev_nodes nodes = {0};
+	r = js_devices_build(b->g->host_root, p, &devs, err);
+	if (r >= 0)
+		r = js_devices_open_nodes(b->g->host_root, &devs, &nodes, err);
+	if (r >= 0)
+		r = js_gpu_open_proc(b->g->host_root, &p->gpus, &nodes, err);
+	if (r < 0)
+		return r;
+	if (nodes.n > JS_SETUP_NODES_MAX)
+		return js_fail(err, E2BIG, "%zu device nodes granted, at most %d", nodes.n, JS_SETUP_NODES_MAX);
+	su->nnodes = (uint32_t)nodes.n;
+
 	struct js_cgroup cg;
 	r = js_cgroup_discover(&cg, err);
 	if (r < 0)
 		return r;
-	struct js_cgroup_limits lim = {
-		.memory_max = p->memory_max.max       ? 0
-			      : p->memory_max.percent ? js_host_memory() / 100 * p->memory_max.value
-						      : p->memory_max.value,
-		.pids_max = p->pids_max,
-		.cpu_max = p->cpu_max,
-		.cpu_weight = p->cpu_weight,
-	};
+	struct js_cgroup_limits lim = policy_limits(p);
 	r = js_cgroup_create(&cg, u->name, &lim, err);
+	/* Rules in place before the init joins the cgroup: from its first
+	 * moment there it can open only what the list allows. */
+	if (r >= 0)
+		r = js_devices_apply(&cg, &devs, err);
 	if (r < 0) {
 		js_cgroup_close(&cg);
 		return r;
@@ -472,6 +535,13 @@ static int create_container(struct build *b, struct js_state *st, struct js_err 
 		r = js_send_msg(sock, su, sizeof *su, fds, 2);
 		if (r < 0)
 			js_failm(err, -r, "cannot send the set-up to the container init");
+	}
+	for (size_t i = 0; r >= 0 && i < nodes.n; i++) {
+		struct js_setup_node m = {.magic = JS_SETUP_MAGIC, .kind = nodes.v[i].kind};
+		js_strlcpy(m.name, nodes.v[i].name, sizeof m.name);
+		r = js_send_msg(sock, &m, sizeof m, &nodes.v[i].fd, 1);
+		if (r < 0)
+			js_failm(err, -r, "cannot send device node %s to the container init", m.name);
 	}
 	if (r >= 0) {
 		r = recv_reply(sock, &rep, deadline, err);
@@ -571,6 +641,11 @@ static int session_open_locked(int rundir, const struct js_global *g, const stru
 			pidfd = js_state_pidfd(&st);
 			if (pidfd < 0)
 				return js_fail(err, ESRCH, "the container init died right after set-up");
+		} else {
+			/* A running container gets the policy as it is now. */
+			int r = apply_cgroup_policy(g, p, u, err);
+			if (r < 0)
+				return r;
 		}
 		/* Every process of the session is accounted and limited with
 		 * the container: move this sshd monitor, its children follow. */
@@ -716,6 +791,27 @@ int js_container_reset(const struct js_global *g, const struct js_user *u, struc
 	if (fstat(users, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022))
 		return js_fail(err, EPERM, "\"%s/users\" is not a root-owned directory", g->state_dir);
 	return js_remove_tree_at(users, u->name, err);
+}
+
+int js_container_apply(const struct js_global *g, const struct js_policy *p, const struct js_user *u, bool *running,
+		       struct js_err *err)
+{
+	*running = false;
+	_cleanup_close_ int rundir = js_open_trusted_dir(g->run_dir, false, err);
+	if (rundir < 0)
+		return rundir == -ENOENT ? 0 : rundir;
+	_cleanup_close_ int lock = lock_user(rundir, u->uid, err);
+	if (lock < 0)
+		return lock;
+	_cleanup_close_ int udir = open_udir(rundir, u, false, NULL);
+	struct js_state st;
+	if (udir < 0 || js_state_read(udir, &st, NULL) < 0)
+		return 0;
+	_cleanup_close_ int pidfd = js_state_pidfd(&st);
+	if (pidfd < 0)
+		return 0;
+	*running = true;
+	return apply_cgroup_policy(g, p, u, err);
 }
 
 int js_container_status(const struct js_global *g, const struct js_user *u, struct js_ctl_rep *rep, pid_t *init_pid,

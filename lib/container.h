@@ -30,6 +30,15 @@ int js_container_stop(const struct js_global *g, const struct js_user *u, struct
  * reset): the next login starts from the bare image. */
 int js_container_reset(const struct js_global *g, const struct js_user *u, struct js_err *err);
 
+/* Apply policy p (limits and device rules) to u's running container now,
+ * under the user's lock, killing nothing; *running says whether one runs
+ * (when none does there is nothing to do: the next login makes one with
+ * the policy). Device nodes are not added to or removed from the
+ * container's /dev (see docs/gpus.md): the rules are, and they never
+ * allow more than p. */
+int js_container_apply(const struct js_global *g, const struct js_policy *p, const struct js_user *u, bool *running,
+		       struct js_err *err);
+
 /* Ask a running container for its status; -ESRCH when none runs. */
 int js_container_status(const struct js_global *g, const struct js_user *u, struct js_ctl_rep *rep, pid_t *init_pid,
 			struct js_err *err);

@@ -2,6 +2,7 @@
 #include "devices.h"
 
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <stdint.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "cgroup.h"
 #include "ebpf.h"
 #include "gpu.h"
+#include "proto.h"
 
 #define RW	(JS_DEV_READ | JS_DEV_WRITE)
 #define ACC_ALL (JS_DEV_READ | JS_DEV_WRITE | JS_DEV_MKNOD)
@@ -81,18 +83,27 @@ bool js_dev_list_allows(const struct js_dev_list *l, char type, long major, long
  * device cgroup: see devcgroup_inode_mknod() and the WHITEOUT_DEV test
  * in the kernel). ptmx and the ptys belong to the container's devpts
  * instance, so they have no host node to bind. */
+static const struct js_dev_rule defaults[] = {
+    {'c', 1, 3, RW, "/dev/null"},
+    {'c', 1, 5, RW, "/dev/zero"},
+    {'c', 1, 7, RW, "/dev/full"},
+    {'c', 1, 8, RW, "/dev/random"},
+    {'c', 1, 9, RW, "/dev/urandom"},
+    {'c', 5, 0, RW, "/dev/tty"},
+    {'c', 5, 2, RW, ""},    /* /dev/ptmx -> pts/ptmx */
+    {'c', 136, -1, RW, ""}, /* /dev/pts/N: UNIX98_PTY_SLAVE_MAJOR */
+};
+
+bool js_devices_is_default(const struct js_dev_rule *r)
+{
+	for (size_t i = 0; i < JS_ARRAY_SIZE(defaults); i++)
+		if (same_numbers(&defaults[i], r) && !strcmp(defaults[i].path, r->path))
+			return true;
+	return false;
+}
+
 int js_devices_add_defaults(struct js_dev_list *l, struct js_err *err)
 {
-	static const struct js_dev_rule defaults[] = {
-	    {'c', 1, 3, RW, "/dev/null"},
-	    {'c', 1, 5, RW, "/dev/zero"},
-	    {'c', 1, 7, RW, "/dev/full"},
-	    {'c', 1, 8, RW, "/dev/random"},
-	    {'c', 1, 9, RW, "/dev/urandom"},
-	    {'c', 5, 0, RW, "/dev/tty"},
-	    {'c', 5, 2, RW, ""},    /* /dev/ptmx -> pts/ptmx */
-	    {'c', 136, -1, RW, ""}, /* /dev/pts/N: UNIX98_PTY_SLAVE_MAJOR */
-	};
 	for (size_t i = 0; i < JS_ARRAY_SIZE(defaults); i++) {
 		int r = js_dev_list_add(l, &defaults[i], err);
 		if (r < 0)
@@ -157,6 +168,94 @@ int js_devices_build(const char *host_root, const struct js_policy *p, struct js
 	if (r < 0)
 		js_dev_list_free(out);
 	return r < 0 ? r : 0;
+}
+
+/* ---- the nodes the container gets ---- */
+
+void js_dev_nodes_close(struct js_dev_nodes *n)
+{
+	for (size_t i = 0; i < n->n; i++)
+		if (n->v[i].fd >= 0)
+			close(n->v[i].fd);
+	free(n->v);
+	memset(n, 0, sizeof *n);
+}
+
+int js_dev_nodes_add(struct js_dev_nodes *n, char kind, const char *name, int fd, struct js_err *err)
+{
+	if (n->n == n->cap) {
+		size_t nc = n->cap ? n->cap * 2 : 16;
+		struct js_dev_node *v = realloc(n->v, nc * sizeof *v);
+		if (!v) {
+			close(fd);
+			return js_fail(err, ENOMEM, "out of memory");
+		}
+		n->v = v;
+		n->cap = nc;
+	}
+	struct js_dev_node *e = &n->v[n->n];
+	e->kind = kind;
+	e->fd = fd;
+	if (js_strlcpy(e->name, name, sizeof e->name) < 0) {
+		close(fd);
+		return js_fail(err, ENAMETOOLONG, "name \"%s\" too long", name);
+	}
+	n->n++;
+	return 0;
+}
+
+static int clone_node(int rootfd, const char *root, const struct js_dev_rule *r, struct js_err *err)
+{
+	if (!js_dev_path_ok(r->path))
+		return js_fail(err, EINVAL, "device path \"%s\" is not a plain name under /dev/", r->path);
+	/* The same walk as js_devices_resolve_rule: no symlink anywhere, the
+	 * last component included, and never out of the root. */
+	struct open_how how = {
+	    .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	_cleanup_close_ int fd = (int)syscall(SYS_openat2, rootfd, r->path + 1, &how, sizeof how);
+	if (fd < 0)
+		return js_failm(err, errno, "device node %s (under \"%s\")", r->path, root);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return js_failm(err, errno, "device node %s", r->path);
+	char t = S_ISCHR(st.st_mode) ? 'c' : S_ISBLK(st.st_mode) ? 'b' : 0;
+	if (t != r->type || (long)major(st.st_rdev) != r->major || (long)minor(st.st_rdev) != r->minor)
+		return js_fail(err, EINVAL,
+			       "device node %s (under \"%s\") is not %c %ld:%ld as the allow-list says; "
+			       "refusing a /dev that differs from the cgroup rules",
+			       r->path, root, r->type, r->major, r->minor);
+	_cleanup_close_ int tree =
+	    (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0)
+		return js_failm(err, errno, "cannot clone device node %s", r->path);
+	struct mount_attr a = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC};
+	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &a, sizeof a) < 0)
+		return js_failm(err, errno, "cannot set the mount flags of %s", r->path);
+	return js_steal_fd(&tree);
+}
+
+int js_devices_open_nodes(const char *host_root, const struct js_dev_list *l, struct js_dev_nodes *out,
+			  struct js_err *err)
+{
+	_cleanup_close_ int hostfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int rootfd = open(host_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (hostfd < 0 || rootfd < 0)
+		return js_failm(err, errno, "cannot open device discovery root \"%s\"", host_root);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct js_dev_rule *r = &l->r[i];
+		if (!r->path[0])
+			continue;
+		bool std = js_devices_is_default(r);
+		int fd = clone_node(std ? hostfd : rootfd, std ? "/" : host_root, r, err);
+		if (fd < 0)
+			return fd;
+		int rc = js_dev_nodes_add(out, JS_NODE_DEV, r->path, fd, err);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }
 
 static void fmt_access(unsigned a, char s[4])

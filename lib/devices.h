@@ -59,6 +59,38 @@ int js_devices_resolve_rule(const char *host_root, const struct js_dev_rule *in,
  * failure *out is empty and err names the GPU, rule or node at fault. */
 int js_devices_build(const char *host_root, const struct js_policy *p, struct js_dev_list *out, struct js_err *err);
 
+/* Is this one of the standard nodes of js_devices_add_defaults? Those are
+ * the same on every Linux host and always come from the real /dev, never
+ * from host_root (a fake discovery tree need not carry them). */
+bool js_devices_is_default(const struct js_dev_rule *r);
+
+/* What the container gets bound: each granted node (and each granted
+ * NVIDIA GPU's /proc/driver/nvidia/gpus entry) as a detached mount made by
+ * root, to be attached by the init at `name`. */
+struct js_dev_node {
+	char kind; /* JS_NODE_DEV or JS_NODE_NVPROC (proto.h) */
+	char name[64];
+	int fd;
+};
+
+struct js_dev_nodes {
+	size_t n, cap;
+	struct js_dev_node *v;
+};
+
+void js_dev_nodes_close(struct js_dev_nodes *n);
+
+int js_dev_nodes_add(struct js_dev_nodes *n, char kind, const char *name, int fd, struct js_err *err);
+
+/* For every entry of the list with a path: find the node (standard nodes
+ * under "/", the others under host_root) without following any link,
+ * check that it is a device of the listed type and numbers, and clone it
+ * into a detached mount (nosuid, noexec). A node that is missing or has
+ * other numbers is an error naming it: the container's /dev must match
+ * the cgroup list exactly. */
+int js_devices_open_nodes(const char *host_root, const struct js_dev_list *l, struct js_dev_nodes *out,
+			  struct js_err *err);
+
 /* "c 195:0 rw", "c 136:* rw", "a *:* rwm": the cgroup v1 syntax, also how
  * jsandboxctl shows a rule. */
 int js_dev_rule_format(const struct js_dev_rule *r, char *buf, size_t len);

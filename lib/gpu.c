@@ -5,12 +5,15 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+
+#include "proto.h"
 
 /* NVIDIA's character major is fixed (NV_MAJOR_DEVICE_NUMBER in the open
  * kernel modules); nvidiactl and nvidia-modeset are its two top minors.
@@ -340,6 +343,8 @@ static int discover_nvidia(int rootfd, const char *devices, struct js_gpu_list *
 		if (r < 0)
 			return r;
 		g->vendor = JS_GPU_NVIDIA;
+		if (js_strlcpy(g->procdir, de->d_name, sizeof g->procdir) < 0)
+			return js_fail(err, ENAMETOOLONG, "\"%s/%s\": name too long", dir, de->d_name);
 		/* The directory is named after the bus location; the field is
 		 * the authority when present. */
 		if (!text_field(info, "Bus Location", v, sizeof v))
@@ -630,5 +635,53 @@ int js_gpu_select(const struct js_gpu_list *all, const struct js_gpu_sel *sel, s
 		}
 	}
 	js_dev_list_free(&add);
+	return r < 0 ? r : 0;
+}
+
+int js_gpu_open_proc(const char *host_root, const struct js_gpu_sel *sel, struct js_dev_nodes *nodes,
+		     struct js_err *err)
+{
+	if (sel->kind == JS_GPUS_NONE)
+		return 0;
+	struct js_gpu_list all;
+	int r = js_gpu_discover(host_root, &all, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ bool *granted = calloc(all.n ? all.n : 1, sizeof *granted);
+	_cleanup_close_ int rootfd = open(host_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (!granted || rootfd < 0) {
+		js_gpu_list_free(&all);
+		return granted ? js_failm(err, errno, "cannot open \"%s\"", host_root)
+			       : js_fail(err, ENOMEM, "out of memory");
+	}
+	r = js_gpu_resolve(&all, sel, granted, err);
+	for (size_t i = 0; r >= 0 && i < all.n; i++) {
+		if (!granted[i] || all.gpu[i].vendor != JS_GPU_NVIDIA)
+			continue;
+		char path[96];
+		snprintf(path, sizeof path, "proc/driver/nvidia/gpus/%s", all.gpu[i].procdir);
+		/* Same root-confined walk as discovery; the clone is of what
+		 * root found, the init never looks a host path up. */
+		_cleanup_close_ int dfd = root_open(rootfd, path, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+		if (dfd < 0) {
+			r = js_fail(err, -dfd, "cannot open \"%s/%s\": %s", host_root, path, strerror(-dfd));
+			break;
+		}
+		int tree = (int)syscall(SYS_open_tree, dfd, "",
+					OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+		if (tree < 0) {
+			r = js_failm(err, errno, "cannot clone \"%s/%s\"", host_root, path);
+			break;
+		}
+		struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+						   MOUNT_ATTR_NOEXEC};
+		if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0) {
+			r = js_failm(err, errno, "cannot make \"%s/%s\" read-only", host_root, path);
+			close(tree);
+			break;
+		}
+		r = js_dev_nodes_add(nodes, JS_NODE_NVPROC, all.gpu[i].procdir, tree, err);
+	}
+	js_gpu_list_free(&all);
 	return r < 0 ? r : 0;
 }

@@ -40,10 +40,11 @@ const char *js_gpu_vendor_name(enum js_gpu_vendor v);
 struct js_gpu {
 	unsigned index;
 	enum js_gpu_vendor vendor;
-	char pci[24];	/* normalised "dddd:bb:dd.f", lower case */
-	char uuid[48];	/* NVIDIA "GPU-xxxxxxxx-...", lower-case hex; "" otherwise */
-	char model[64]; /* NVIDIA "Model:"; "vendor 0x1002 device 0x740f" for DRM GPUs */
-	long minor;	/* NVIDIA device minor, DRM render minor */
+	char pci[24];	  /* normalised "dddd:bb:dd.f", lower case */
+	char uuid[48];	  /* NVIDIA "GPU-xxxxxxxx-...", lower-case hex; "" otherwise */
+	char model[64];	  /* NVIDIA "Model:"; "vendor 0x1002 device 0x740f" for DRM GPUs */
+	long minor;	  /* NVIDIA device minor, DRM render minor */
+	char procdir[32]; /* NVIDIA: its directory under proc/driver/nvidia/gpus */
 	size_t nnodes;
 	struct js_dev_rule node[JS_GPU_NODES_MAX]; /* type 'c', access rw, path set */
 };
@@ -78,5 +79,12 @@ int js_gpu_resolve(const struct js_gpu_list *all, const struct js_gpu_sel *sel, 
  * rw). Nothing is appended on error. */
 int js_gpu_select(const struct js_gpu_list *all, const struct js_gpu_sel *sel, struct js_dev_list *nodes,
 		  struct js_err *err);
+
+/* Append to `nodes` one JS_NODE_NVPROC entry per granted NVIDIA GPU: a
+ * detached mount (made as root) of host_root/proc/driver/nvidia/gpus/<dir>,
+ * named <dir>, so the container's /proc/driver/nvidia/gpus can show only
+ * those. */
+int js_gpu_open_proc(const char *host_root, const struct js_gpu_sel *sel, struct js_dev_nodes *nodes,
+		     struct js_err *err);
 
 #endif

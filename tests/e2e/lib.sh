@@ -148,6 +148,16 @@ ensure_image() {
 start_syslog() {
 	JSB_SYSLOG=$JSB_RUN/syslog
 	: >"$JSB_SYSLOG"
+	# A socket nobody listens on (a collector that died, another run's
+	# clean-up cut short) is stale: take it over.
+	if [ -S /dev/log ] && ! python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+try:
+    s.connect("/dev/log")
+except OSError:
+    sys.exit(1)' 2>/dev/null; then
+		rm -f /dev/log "$JSB_RUN/syslog.ours"
+	fi
 	if [ -S /dev/log ] && [ ! -f "$JSB_RUN/syslog.ours" ]; then
 		echo "note: a syslog daemon owns /dev/log; syslog checks read $JSB_SYSLOG only if it is ours"
 		return 0

@@ -26,6 +26,7 @@
 #include "ebpf.h"
 #include "gpu.h"
 #include "policy.h"
+#include "proto.h"
 
 /* snprintf that fails the test instead of truncating. */
 #define FMT(buf, ...) assert_true(snprintf((buf), sizeof(buf), __VA_ARGS__) < (int)sizeof(buf))
@@ -659,8 +660,100 @@ static void test_real_nodes(void **state)
 	assert_int_equal(loop->minor, 9);
 	assert_int_equal(loop->access, JS_DEV_READ);
 	js_dev_list_free(&l);
+
+	/* The nodes the container gets: cloned only when the node is a
+	 * device of exactly the rule's type and numbers. */
+	struct js_dev_list want = {0};
+	struct js_dev_rule fuse = {'c', 10, 229, JS_DEV_READ | JS_DEV_WRITE, "/dev/fuse"};
+	assert_int_equal(js_dev_list_add(&want, &fuse, &e), 0);
+	assert_int_equal(js_devices_add_defaults(&want, &e), 0);
+	struct js_dev_nodes nodes = {0};
+	if (js_devices_open_nodes(root, &want, &nodes, &e) < 0)
+		fail_msg("open_nodes: %s", e.msg);
+	/* fuse from the tree, the six standard nodes from the real /dev */
+	assert_int_equal(nodes.n, 7);
+	assert_string_equal(nodes.v[0].name, "/dev/fuse");
+	for (size_t i = 0; i < nodes.n; i++) {
+		struct stat st;
+		assert_int_equal(nodes.v[i].kind, JS_NODE_DEV);
+		assert_int_equal(fstat(nodes.v[i].fd, &st), 0);
+		assert_true(S_ISCHR(st.st_mode));
+	}
+	js_dev_nodes_close(&nodes);
+	js_dev_list_free(&want);
+
+	struct js_dev_rule wrong = {'c', 10, 230, JS_DEV_READ, "/dev/fuse"};
+	assert_int_equal(js_dev_list_add(&want, &wrong, &e), 0);
+	assert_int_equal(js_devices_open_nodes(root, &want, &nodes, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "is not c 10:230"));
+	js_dev_nodes_close(&nodes);
+	js_dev_list_free(&want);
+
+	struct js_dev_rule blk = {'c', 7, 9, JS_DEV_READ, "/dev/loop9"}; /* a block node listed as char */
+	assert_int_equal(js_dev_list_add(&want, &blk, &e), 0);
+	assert_int_equal(js_devices_open_nodes(root, &want, &nodes, &e), -EINVAL);
+	js_dev_nodes_close(&nodes);
+	js_dev_list_free(&want);
+
+	struct js_dev_rule gone = {'c', 195, 9, JS_DEV_READ, "/dev/nvidia9"};
+	assert_int_equal(js_dev_list_add(&want, &gone, &e), 0);
+	assert_int_equal(js_devices_open_nodes(root, &want, &nodes, &e), -ENOENT);
+	assert_non_null(strstr(e.msg, "/dev/nvidia9"));
+	js_dev_nodes_close(&nodes);
+	js_dev_list_free(&want);
+
+	/* A symlink anywhere on the way is never followed. */
+	FMT(path, "%s/dev/linkdir", root);
+	assert_int_equal(symlink(".", path), 0);
+	struct js_dev_rule via = {'c', 10, 229, JS_DEV_READ, "/dev/linkdir/fuse"};
+	assert_int_equal(js_dev_list_add(&want, &via, &e), 0);
+	assert_int_equal(js_devices_open_nodes(root, &want, &nodes, &e), -ELOOP);
+	js_dev_nodes_close(&nodes);
+	js_dev_list_free(&want);
+	unlink(path);
+
+	/* /proc/driver/nvidia/gpus entries of the granted NVIDIA GPUs, by
+	 * their directory names as the driver wrote them. */
+	struct js_gpu_sel two = {.kind = JS_GPUS_LIST, .n = 2};
+	two.ref[0] = (struct js_gpu_ref){.type = JS_GPU_PCI, .id = "0000:3b:00.0"};
+	two.ref[1] = (struct js_gpu_ref){.type = JS_GPU_PCI, .id = "0000:18:00.0"};
+	if (js_gpu_open_proc(root, &two, &nodes, &e) < 0)
+		fail_msg("open_proc: %s", e.msg);
+	assert_int_equal(nodes.n, 2);
+	bool saw3b = false, saw18 = false;
+	for (size_t i = 0; i < nodes.n; i++) {
+		assert_int_equal(nodes.v[i].kind, JS_NODE_NVPROC);
+		saw3b |= !strcmp(nodes.v[i].name, "0000:3B:00.0");
+		saw18 |= !strcmp(nodes.v[i].name, "0000:18:00.0");
+		int fd = openat(nodes.v[i].fd, "information", O_RDONLY | O_CLOEXEC);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	assert_true(saw3b && saw18);
+	js_dev_nodes_close(&nodes);
+	struct js_gpu_sel none = {.kind = JS_GPUS_NONE};
+	assert_int_equal(js_gpu_open_proc(root, &none, &nodes, &e), 0);
+	assert_int_equal(nodes.n, 0);
+
 	FMT(path, "%s/dev/nvidia-uvm", root);
 	unlink(path);
+}
+
+static void test_dev_path_ok(void **state)
+{
+	(void)state;
+	assert_true(js_dev_path_ok("/dev/nvidia0"));
+	assert_true(js_dev_path_ok("/dev/dri/renderD128"));
+	assert_true(js_dev_path_ok("/dev/nvidia-caps/nvidia-cap12"));
+	assert_false(js_dev_path_ok("/dev/"));
+	assert_false(js_dev_path_ok("/dev"));
+	assert_false(js_dev_path_ok("/etc/passwd"));
+	assert_false(js_dev_path_ok("/dev/../etc/passwd"));
+	assert_false(js_dev_path_ok("/dev/./null"));
+	assert_false(js_dev_path_ok("/dev//null"));
+	assert_false(js_dev_path_ok("/dev/dri/"));
+	assert_false(js_dev_path_ok("/dev/a b"));
+	assert_false(js_dev_path_ok("/dev/x\ny"));
 }
 
 /* ---- the eBPF program ---- */
@@ -830,6 +923,7 @@ int main(void)
 	    cmocka_unit_test(test_list_dedup_and_conflict),
 	    cmocka_unit_test(test_build),
 	    cmocka_unit_test(test_real_nodes),
+	    cmocka_unit_test(test_dev_path_ok),
 	    cmocka_unit_test(test_ebpf_decodes_rules),
 	    cmocka_unit_test(test_ebpf_load),
 	};

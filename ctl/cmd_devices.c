@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/* jsandboxctl gpus: the host's GPUs as jsandbox numbers them, their device
+ * nodes, and which sections of the policy grant each one.
+ * jsandboxctl apply USER: the policy as it is now, applied to USER's
+ * running container (limits and device rules), nothing killed.
+ *
+ * Both use the library calls the PAM module uses (js_gpu_discover,
+ * js_gpu_resolve, js_devices_build, js_container_apply), so what they show
+ * or do is what a login gets. */
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cgroup.h"
+#include "container.h"
+#include "ctl.h"
+#include "devices.h"
+#include "ebpf.h"
+#include "gpu.h"
+
+static void print_rule_line(const char *indent, const struct js_dev_rule *r)
+{
+	char rule[64];
+	js_dev_rule_format(r, rule, sizeof rule);
+	printf("%s%-12s %s\n", indent, rule, r->path[0] ? r->path : "(rule only, no node)");
+}
+
+int ctl_print_devices(const struct js_global *g, const struct js_policy *p)
+{
+	struct js_dev_list l;
+	struct js_err err = {0};
+	if (js_devices_build(g->host_root, p, &l, &err) < 0) {
+		printf("devices (resolved): cannot be built: %s; logins are refused\n", err.msg);
+		return -1;
+	}
+	printf("devices (resolved under host_root %s): %zu rules; the container's /dev has the nodes named\n",
+	       g->host_root, l.n);
+	for (size_t i = 0; i < l.n; i++)
+		print_rule_line("  ", &l.r[i]);
+	js_dev_list_free(&l);
+	return 0;
+}
+
+/* The policy a section gives, as the PAM module resolves it: a [user:]
+ * section for that user (with their real groups when the account
+ * exists), a [group:] section for a member of that group alone, [default]
+ * for anyone else. "*" can never be a user name, so no [user:] applies. */
+static int section_policy(const struct js_config *c, const char *sec, struct js_policy *p, char *why, size_t wl)
+{
+	if (!strncmp(sec, "user:", 5)) {
+		if (getpwnam(sec + 5))
+			return js_config_resolve_user(c, sec + 5, p, why, wl);
+		return js_config_resolve(c, sec + 5, NULL, 0, p, why, wl);
+	}
+	if (!strncmp(sec, "group:", 6)) {
+		const char *groups[1] = {sec + 6};
+		return js_config_resolve(c, "*", groups, 1, p, why, wl);
+	}
+	if (!strcmp(sec, "default"))
+		return js_config_resolve(c, "*", NULL, 0, p, why, wl);
+	return 1; /* [global]: no policy */
+}
+
+int cmd_gpus(int argc, char **argv, const struct js_config *c)
+{
+	int r = ctl_parse_no_options(argc, argv);
+	if (r >= 0)
+		return r;
+	if (argc - optind != 0)
+		return ctl_usage_error("gpus: takes no operand");
+	const struct js_global *g = js_config_global(c);
+	struct js_gpu_list all;
+	struct js_err err = {0};
+	if (js_gpu_discover(g->host_root, &all, &err) < 0) {
+		ctl_error_js(&err, "GPU discovery under \"%s\"", g->host_root);
+		return CTL_EXIT_FAIL;
+	}
+	printf("%zu GPU%s under host_root %s\n", all.n, all.n == 1 ? "" : "s", g->host_root);
+
+	/* Which sections grant which GPU: one resolution per section. */
+	size_t ns = js_config_nsections(c);
+	_cleanup_free_ bool *grant = calloc((ns ? ns : 1) * (all.n ? all.n : 1), sizeof *grant);
+	_cleanup_free_ char *state = calloc(ns ? ns : 1, 1); /* 0 skip, 'g' resolved, 'x' exempt, 'e' error */
+	_cleanup_free_ struct js_policy *p = malloc(sizeof *p);
+	if (!grant || !state || !p) {
+		js_gpu_list_free(&all);
+		ctl_error("out of memory");
+		return CTL_EXIT_FAIL;
+	}
+	int status = CTL_EXIT_OK;
+	for (size_t s = 0; s < ns; s++) {
+		const char *sec = js_config_section(c, s);
+		char why[512] = "";
+		int rr = section_policy(c, sec, p, why, sizeof why);
+		if (rr > 0)
+			continue;
+		if (rr < 0) {
+			state[s] = 'e';
+			ctl_error("[%s]: %s", sec, why[0] ? why : "cannot resolve");
+			status = CTL_EXIT_FAIL;
+			continue;
+		}
+		if (!p->sandbox) {
+			state[s] = 'x';
+			continue;
+		}
+		struct js_err e = {0};
+		if (js_gpu_resolve(&all, &p->gpus, grant + s * all.n, &e) < 0) {
+			state[s] = 'e';
+			ctl_error("[%s] gpus: %s (logins it applies to are refused)", sec, e.msg);
+			status = CTL_EXIT_FAIL;
+			continue;
+		}
+		state[s] = 'g';
+	}
+
+	for (size_t i = 0; i < all.n; i++) {
+		const struct js_gpu *gp = &all.gpu[i];
+		printf("gpu %u: pci %s vendor %s uuid %s model \"%s\"\n", gp->index, gp->pci,
+		       js_gpu_vendor_name(gp->vendor), gp->uuid[0] ? gp->uuid : "-", gp->model);
+		for (size_t k = 0; k < gp->nnodes; k++)
+			print_rule_line("  node ", &gp->node[k]);
+		printf("  granted by:");
+		size_t n = 0;
+		for (size_t s = 0; s < ns; s++) {
+			if (state[s] == 'g' && grant[s * all.n + i]) {
+				printf(" [%s]", js_config_section(c, s));
+				n++;
+			}
+		}
+		printf("%s\n", n ? "" : " nobody");
+	}
+	for (size_t v = 0; v < JS_GPU_VENDOR__COUNT; v++) {
+		if (!all.shared[v].n)
+			continue;
+		printf("shared %s nodes, granted with any %s GPU:\n", js_gpu_vendor_name((enum js_gpu_vendor)v),
+		       js_gpu_vendor_name((enum js_gpu_vendor)v));
+		for (size_t k = 0; k < all.shared[v].n; k++)
+			print_rule_line("  node ", &all.shared[v].r[k]);
+	}
+	for (size_t s = 0; s < ns; s++)
+		if (state[s] == 'x')
+			printf("note: [%s] is exempt (sandbox = no): its users run on the host with the host's "
+			       "permissions on every node\n",
+			       js_config_section(c, s));
+	js_gpu_list_free(&all);
+	return status;
+}
+
+/* What the kernel enforces now, per hierarchy: v1 devices.list, and our
+ * eBPF program on cgroup v2, so an admin sees that both are in place. */
+static void print_enforcement(const struct js_user *u)
+{
+	struct js_cgroup cg;
+	if (js_cgroup_discover(&cg, NULL) < 0)
+		return;
+	if (js_cgroup_open(&cg, u->name, NULL) < 0) {
+		js_cgroup_close(&cg);
+		return;
+	}
+	for (size_t i = 0; i < cg.n; i++) {
+		const struct js_cgroup_hier *h = &cg.h[i];
+		if (h->fd < 0)
+			continue;
+		if (h->v2) {
+			uint32_t ids[4];
+			struct js_err e = {0};
+			int n = js_ebpf_query(h->fd, ids, JS_ARRAY_SIZE(ids), &e);
+			if (n > 0)
+				printf("  cgroup v2 %s/jsandbox/%s: eBPF program id %u attached (%s)\n", h->mountpoint,
+				       u->name, ids[0], JS_EBPF_PROG_NAME);
+			else
+				printf("  cgroup v2 %s/jsandbox/%s: NO eBPF program attached%s%s\n", h->mountpoint,
+				       u->name, n < 0 ? ": " : "", n < 0 ? e.msg : "");
+			continue;
+		}
+		if (!strstr(h->controllers, "devices"))
+			continue;
+		char buf[65536];
+		int n = js_read_file_at(h->fd, "devices.list", buf, sizeof buf, NULL);
+		int lines = 0;
+		for (int k = 0; k < n; k++)
+			lines += buf[k] == '\n';
+		printf("  cgroup v1 devices %s/jsandbox/%s: devices.list has %d rules\n", h->mountpoint, u->name,
+		       lines);
+	}
+	js_cgroup_close(&cg);
+}
+
+int cmd_apply(int argc, char **argv, const struct js_config *c)
+{
+	int r = ctl_parse_no_options(argc, argv);
+	if (r >= 0)
+		return r;
+	if (argc - optind != 1)
+		return ctl_usage_error("apply: expected one USER");
+	struct js_user u;
+	struct js_err err = {0};
+	if (js_user_by_name(argv[optind], &u, &err) < 0) {
+		ctl_error_js(&err, "user \"%s\"", argv[optind]);
+		return CTL_EXIT_FAIL;
+	}
+	if (u.uid == 0) {
+		ctl_error("root is never sandboxed");
+		return CTL_EXIT_FAIL;
+	}
+	_cleanup_free_ struct js_policy *p = malloc(sizeof *p);
+	char why[512] = "";
+	if (!p) {
+		ctl_error("out of memory");
+		return CTL_EXIT_FAIL;
+	}
+	if (js_config_resolve_user(c, u.name, p, why, sizeof why) < 0) {
+		ctl_error("cannot resolve the policy of \"%s\": %s", u.name, why);
+		return CTL_EXIT_FAIL;
+	}
+	if (!p->sandbox) {
+		printf("%s is exempt (sandbox = no): nothing to apply\n", u.name);
+		return CTL_EXIT_OK;
+	}
+	bool running = false;
+	if (js_container_apply(js_config_global(c), p, &u, &running, &err) < 0) {
+		ctl_error_js(&err, "apply %s (the device rules now allow the standard nodes only)", u.name);
+		return CTL_EXIT_FAIL;
+	}
+	if (!running)
+		printf("%s has no running container; the next login gets the policy\n", u.name);
+	else {
+		printf("%s: limits and device rules applied to the running container\n", u.name);
+		print_enforcement(&u);
+	}
+	return CTL_EXIT_OK;
+}

@@ -1,0 +1,151 @@
+#!/bin/bash
+# Behaviour 13: resource limits from the policy, enforced by the kernel on
+# the user's whole container (every process of every session), in a
+# root-owned cgroup nothing inside can change. memory_max: a hog inside is
+# OOM-killed and nothing of another user is touched. pids_max: a fork bomb
+# is contained and another user still logs in meanwhile. cpu_max: a burner
+# is throttled, visibly in the cgroup's statistics.
+. "$(dirname "$0")/lib.sh"
+need_root
+A=jsbt_alice
+B=jsbt_bob
+bg_pids=()
+cleanup() {
+	for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null; done
+	"$JSB_CTL" stop $A >/dev/null 2>&1
+	"$JSB_CTL" stop $B >/dev/null 2>&1
+	write_config
+}
+trap cleanup EXIT
+
+# tssh SECONDS USER CMD: jssh under a time limit (timeout cannot run a
+# shell function).
+tssh() {
+	local t=$1 u=$2
+	shift 2
+	timeout "$t" ssh -F "$JSB_RUN/ssh_config" -i "$JSB_RUN/keys/id_$u" -l "$u" jsbtest "$@"
+}
+# The same in the background; $! is then timeout's own pid (a function put
+# in the background would be a subshell, and killing it would leave the
+# session running).
+tssh_bg() {
+	local t=$1 u=$2
+	shift 2
+	timeout "$t" ssh -F "$JSB_RUN/ssh_config" -i "$JSB_RUN/keys/id_$u" -l "$u" jsbtest "$@" &
+}
+
+# The user's directory of the hierarchy that has knob KNOB (v1 or v2).
+cgdir() { # USER KNOB
+	local d
+	for d in /sys/fs/cgroup/*/jsandbox/"$1" /sys/fs/cgroup/jsandbox/"$1"; do
+		[ -e "$d/$2" ] && { echo "$d"; return 0; }
+	done
+	return 1
+}
+calc() { awk "BEGIN { print $1 }"; } # no bc on a bare CI machine
+knob() { cat "$(cgdir "$1" "$2")/$2"; }
+stat_field() { # USER FILE FIELD
+	awk -v f="$3" '$1 == f { print $2 }' "$(cgdir "$1" "$2")/$2"
+}
+
+write_config "[user:$A]
+memory_max = 64M
+pids_max = 50
+cpu_max = 20%"
+
+# --- the limits are in place, root-owned, not writable from inside -------
+tssh_bg 60 $A "sleep 300" >/dev/null 2>&1
+bg_pids+=($!)
+wait_for 200 container_pid $A >/dev/null
+if [ -e "$(cgdir $A memory.limit_in_bytes)/memory.limit_in_bytes" ]; then
+	check "v1 memory.limit_in_bytes is 64M" [ "$(knob $A memory.limit_in_bytes)" = 67108864 ]
+	memfile=memory.oom_control
+else
+	check "v2 memory.max is 64M" [ "$(knob $A memory.max)" = 67108864 ]
+	memfile=memory.events
+fi
+check "pids.max is 50" [ "$(knob $A pids.max)" = 50 ]
+if cgdir $A cpu.cfs_quota_us >/dev/null; then
+	check "v1 cpu.cfs_quota_us is 20000 of 100000" [ "$(knob $A cpu.cfs_quota_us)/$(knob $A cpu.cfs_period_us)" = 20000/100000 ]
+else
+	check "v2 cpu.max is 20000 100000" [ "$(knob $A cpu.max)" = "20000 100000" ]
+fi
+owners=$(for d in /sys/fs/cgroup/*/jsandbox/$A /sys/fs/cgroup/jsandbox/$A; do [ -d "$d" ] && stat -c '%u %a' "$d" "$d/cgroup.procs"; done | sort -u)
+check "every cgroup directory and cgroup.procs of alice is root's, not delegated ($(echo $owners))" \
+	sh -c "[ -n '$owners' ] && ! echo '$owners' | grep -vq '^0 '"
+pidsknob="$(cgdir $A pids.max)/pids.max"
+out=$(tssh 60 $A "sudo sh -c 'echo max > $pidsknob' 2>&1; cat $pidsknob" 2>&1)
+check "root inside cannot raise its own pids.max ($(echo $out | tr '\n' ' '))" [ "$(knob $A pids.max)" = 50 ]
+
+# --- memory_max: the hog dies, bob's concurrent work does not ---------------
+tssh_bg 90 $B 'sleep 20; echo bob-survived' >"$JSB_RUN/t13.bob" 2>&1
+bob=$!
+bg_pids+=($bob)
+wait_for 200 container_pid $B >/dev/null
+ooms_before=$(stat_field $A $memfile oom_kill)
+# 8 MiB at a time, touched (bytearray zero-fills), up to 8 GiB
+hog='b = [bytearray(8 << 20) for _ in range(1024)]'
+t0=$(date +%s.%N)
+out=$(tssh 60 $A "python3 -c '$hog'; echo rc=\$?" 2>&1)
+t1=$(date +%s.%N)
+printf '%s\n' "$out" | sed 's/^/  | hog: /'
+echo "  | hog ended after $(calc "$t1 - $t0") s"
+# (stdout and stderr travel apart over ssh: the shell's "Killed" line may
+# come after the status)
+if printf '%s\n' "$out" | grep -qx 'rc=137'; then ok "the hog inside is killed (SIGKILL, rc 137)"; else not_ok "the hog inside is killed (SIGKILL, rc 137)"; fi
+ooms_after=$(stat_field $A $memfile oom_kill)
+check "the kernel counted an OOM kill in alice's cgroup ($ooms_before -> $ooms_after)" [ "${ooms_after:-0}" -gt "${ooms_before:-0}" ]
+check "alice's other session lives on" kill -0 "${bg_pids[0]}"
+# (its sshd monitor sits in alice's cgroup: end it, so that the cgroup can
+# go with the container below)
+kill "${bg_pids[0]}"
+wait "${bg_pids[0]}" 2>/dev/null
+wait $bob
+check "bob's concurrent process survived" grep -qx bob-survived "$JSB_RUN/t13.bob"
+
+# --- pids_max: a fork bomb is contained; bob logs in meanwhile -------------
+bomb=':(){ :|:& };:'
+tssh_bg 60 $A "timeout 20 bash -c '$bomb'; echo bomb-over" >"$JSB_RUN/t13.bomb" 2>&1
+bombssh=$!
+bg_pids+=($bombssh)
+sleep 4
+cur=$(knob $A pids.current)
+events=$(stat_field $A pids.events max)
+echo "  | during the bomb: pids.current $cur, pids.events max $events"
+check "the bomb is held at pids.max (current $cur <= 50)" [ "$cur" -le 50 ]
+check "the kernel refused forks (pids.events max $events > 0)" [ "${events:-0}" -gt 0 ]
+t0=$(date +%s.%N)
+out=$(tssh 30 $B 'echo bob-in' 2>&1)
+t1=$(date +%s.%N)
+echo "  | bob's login during the bomb took $(calc "$t1 - $t0") s"
+check "bob logs in while alice's bomb runs" [ "$out" = bob-in ]
+host=$(timeout 5 sh -c 'echo host-ok')
+check "the host still forks" [ "$host" = host-ok ]
+wait $bombssh
+"$JSB_CTL" stop $A >/dev/null
+nocg() { [ -z "$(cgdir $A pids.max)" ]; }
+check "after stop, the bomb is gone and alice's cgroup with it" wait_for 100 nocg
+
+# --- cpu_max: a burner is throttled ------------------------------------------
+tssh_bg 60 $A "sleep 300" >/dev/null 2>&1
+bg_pids+=($!)
+wait_for 200 container_pid $A >/dev/null
+if cgdir $A cpu.cfs_quota_us >/dev/null; then
+	thr_before=$(stat_field $A cpu.stat nr_throttled)
+	use_before=$(knob $A cpuacct.usage 2>/dev/null || echo 0)
+	tssh 60 $A 'timeout 5 sh -c "while :; do :; done"'
+	thr_after=$(stat_field $A cpu.stat nr_throttled)
+	use_after=$(knob $A cpuacct.usage 2>/dev/null || echo 0)
+	used=$(calc "($use_after - $use_before) / 1000000000")
+else
+	thr_before=$(stat_field $A cpu.stat nr_throttled)
+	use_before=$(stat_field $A cpu.stat usage_usec)
+	tssh 60 $A 'timeout 5 sh -c "while :; do :; done"'
+	thr_after=$(stat_field $A cpu.stat nr_throttled)
+	use_after=$(stat_field $A cpu.stat usage_usec)
+	used=$(calc "($use_after - $use_before) / 1000000")
+fi
+printf '  | burner: %.2f s of CPU in 5 s (cpu_max 20%%), nr_throttled %s -> %s\n' "$used" "$thr_before" "$thr_after"
+check "cpu.stat nr_throttled grew ($thr_before -> $thr_after)" [ "$thr_after" -gt "$thr_before" ]
+check "the burner got at most ~30% of a CPU over 5 s (used $used s)" [ "$(calc "$used < 1.6")" = 1 ]
+finish
