@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -178,6 +179,11 @@ int main(int argc, char **argv)
 {
 	/* Nothing inherited beyond stdio reaches the container. */
 	js_close_fds_from(3, NULL, 0);
+	/* Once joined, this process and its child hold every capability of
+	 * the user's namespace until the exec; root inside has CAP_SYS_PTRACE
+	 * there. Not dumpable, only a tracer privileged over the host's
+	 * namespace may attach (the exec of the session makes it dumpable). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	openlog("jsandbox-shell", LOG_PID, LOG_AUTHPRIV);
 	umask(022);
 
