@@ -18,6 +18,7 @@
 #include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 
 /* What package management and sudo use as root inside:
  * CHOWN/FOWNER/FSETID/DAC_* (dpkg unpacking with ownership and modes),
@@ -145,10 +146,45 @@ static int load_filter(bool nested, bool perf, bool nnp, struct js_err *err)
 	return 0;
 }
 
+/* Landlock scoping (ABI 6, Linux 6.12), declared here because the build
+ * host's headers may predate it. */
+struct js_landlock_ruleset_attr {
+	uint64_t handled_access_fs;
+	uint64_t handled_access_net;
+	uint64_t scoped;
+};
+#define JS_LANDLOCK_CREATE_RULESET_VERSION (1U << 0)
+#define JS_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
+
+/* Abstract unix sockets belong to the network namespace: with network =
+ * host every container shares them with the host and the other users (X11,
+ * D-Bus, a neighbour's server). A Landlock domain scoped to abstract
+ * sockets lets the session connect only to sockets made inside the same
+ * domain (this session and what it starts). No file or network access
+ * rights are handled: nothing else changes. Kernels without ABI 6 cannot
+ * do this: docs/security.md lists it as a known limit there. */
+static int scope_abstract_sockets(struct js_err *err)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, JS_LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 6)
+		return 0;
+	struct js_landlock_ruleset_attr a = {.scoped = JS_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET};
+	_cleanup_close_ int rs = (int)syscall(SYS_landlock_create_ruleset, &a, sizeof a, 0);
+	if (rs < 0)
+		return js_failm(err, errno, "cannot create the Landlock ruleset");
+	/* Without no_new_privs this needs CAP_SYS_ADMIN in our namespace,
+	 * which we hold until the exec. */
+	if (syscall(SYS_landlock_restrict_self, rs, 0) < 0)
+		return js_failm(err, errno, "cannot enter the Landlock domain");
+	return 0;
+}
+
 int js_harden_session(const struct js_policy *p, struct js_err *err)
 {
 	int r = trim_bounding_set(js_kept_caps, js_nkept_caps, err);
 	if (r < 0)
+		return r;
+	if (p->network == JS_NET_HOST && (r = scope_abstract_sockets(err)) < 0)
 		return r;
 	/* sudo must still gain privileges inside: no NO_NEW_PRIVS. */
 	return load_filter(p->nested_userns, p->perf_events, false, err);
