@@ -69,22 +69,6 @@ static bool env_value_ok(const char *v)
 	return true;
 }
 
-/* What glibc ignores in a set-uid program (its "unsecure" variables):
- * here they would come from the client through an AcceptEnv, and this
- * binary, linked statically, still dlopens NSS modules. Gone before the
- * first user lookup; exempt users get their host shell without them too. */
-static void scrub_loader_env(void)
-{
-	static const char *const names[] = {
-		"LD_PRELOAD",	   "LD_LIBRARY_PATH", "LD_AUDIT",	  "LD_DEBUG",	 "LD_DEBUG_OUTPUT",
-		"LD_DYNAMIC_WEAK", "LD_HWCAP_MASK",   "LD_ORIGIN_PATH",	  "LD_PROFILE",	 "LD_SHOW_AUXV",
-		"LD_BIND_NOW",	   "LD_BIND_NOT",     "GCONV_PATH",	  "GETCONF_DIR", "GLIBC_TUNABLES",
-		"HOSTALIASES",	   "LOCALDOMAIN",     "LOCPATH",	  "MALLOC_TRACE", "NIS_PATH",
-		"NLSPATH",	   "RESOLV_HOST_CONF", "RES_OPTIONS",	  "TZDIR",	 "MALLOC_CHECK_",
-		"MALLOC_PERTURB_", "MALLOC_ARENA_MAX", "MALLOC_ARENA_TEST", NULL};
-	for (size_t i = 0; names[i]; i++)
-		unsetenv(names[i]);
-}
 
 struct env {
 	size_t n;
@@ -204,7 +188,9 @@ static void exit_like(int st, const char *user, int init_pidfd)
 
 int main(int argc, char **argv)
 {
-	scrub_loader_env();
+	/* Started by jsandbox-shell (shell_front.c), which scrubbed the
+	 * loader's variables: keep its name for ps and pgrep. */
+	prctl(PR_SET_NAME, "jsandbox-shell", 0, 0, 0);
 	/* Nothing inherited beyond stdio reaches the container. */
 	js_close_fds_from(3, NULL, 0);
 	/* Once joined, this process and its child hold every capability of
