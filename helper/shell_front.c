@@ -9,9 +9,13 @@
  * statically (no ld.so, no NSS, no dlopen), unsets what glibc treats as
  * unsafe in a privileged program, and execs the real helper with the same
  * arguments. Nothing else: no library, no look-up, no file read. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #ifndef JSANDBOX_SESSION
@@ -50,7 +54,18 @@ int main(int argc, char **argv)
 		}
 		i++;
 	}
-	execv(JSANDBOX_SESSION, argv);
-	fprintf(stderr, "jsandbox: cannot start %s\n", JSANDBOX_SESSION);
+	/* Only a root-owned helper that nobody else may write (the directory
+	 * is checked with the login shell's, by the PAM module). */
+	int fd = open(JSANDBOX_SESSION, O_PATH | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
+		syslog(LOG_AUTHPRIV | LOG_ERR, "jsandbox-shell: uid %u refused: %s is missing, not a regular file, not "
+		       "root-owned or writable by others", (unsigned)getuid(), JSANDBOX_SESSION);
+		fprintf(stderr, "jsandbox: the sandbox is not installed correctly; your administrator has been told\n");
+		return 127;
+	}
+	syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
+	syslog(LOG_AUTHPRIV | LOG_ERR, "jsandbox-shell: uid %u: cannot exec %s: %m", (unsigned)getuid(), JSANDBOX_SESSION);
+	fprintf(stderr, "jsandbox: cannot start your session; your administrator has been told\n");
 	return 127;
 }
