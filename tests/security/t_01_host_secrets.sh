@@ -31,10 +31,10 @@ refused "host-only paths do not exist inside (the build tree, /root's files)" $A
 attack "chroot escape by chdir(..) does not reach the host's root" $A sudo chroot-escape "$JSB_RUN/sshd_config"
 
 # 5-8. kernel memory, kernel symbols, keys and timers read empty
-attack "/proc/kcore reads nothing" $A sudo read /proc/kcore
+attack "/proc/kcore reads nothing (masked; absent on kernels without it)" $A sudo read /proc/kcore
 attack "/proc/kallsyms reads nothing (no kernel addresses for an exploit)" $A sudo read /proc/kallsyms
 attack "/proc/keys reads nothing" $A read /proc/keys
-attack "/proc/timer_list and sched_debug read nothing" $A "read /proc/timer_list && \$HOME/jsb-attack read /proc/sched_debug"
+attack "/proc/timer_list and sched_debug read nothing (masked or absent)" $A "read /proc/timer_list && \$HOME/jsb-attack read /proc/sched_debug"
 refused "/sys/firmware is empty (no ACPI tables, no EFI variables)" $A "[ -z \"\$(ls -A /sys/firmware)\" ] && echo empty"
 refused "no /dev/mem, /dev/kmem, /dev/port or block devices inside" $A \
 	"for d in /dev/mem /dev/kmem /dev/port /dev/sda /dev/vda /dev/nvme0n1; do [ -e \$d ] && { echo \$d; exit 1; }; done; echo none"
