@@ -27,12 +27,40 @@ extern char **environ;
 /* glibc's list of variables ignored in secure-execution mode
  * (sysdeps/generic/unsecvars.h), plus the other LD_ switches. */
 static const char *const unsafe[] = {
-	"GCONV_PATH",	    "GETCONF_DIR",     "GLIBC_TUNABLES", "HOSTALIASES",	 "LD_AUDIT",	     "LD_BIND_NOT",
-	"LD_BIND_NOW",	    "LD_DEBUG",	       "LD_DEBUG_OUTPUT", "LD_DYNAMIC_WEAK", "LD_HWCAP_MASK",   "LD_LIBRARY_PATH",
-	"LD_ORIGIN_PATH",   "LD_PRELOAD",      "LD_PROFILE",	 "LD_SHOW_AUXV",    "LD_USE_LOAD_BIAS", "LOCALDOMAIN",
-	"LOCPATH",	    "MALLOC_ARENA_MAX", "MALLOC_ARENA_TEST", "MALLOC_CHECK_", "MALLOC_PERTURB_", "MALLOC_TRACE",
-	"MALLOC_TOP_PAD_",  "MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "NIS_PATH",
-	"NLSPATH",	    "RESOLV_HOST_CONF", "RES_OPTIONS",	 "TMPDIR",	     "TZDIR",
+    "GCONV_PATH",
+    "GETCONF_DIR",
+    "GLIBC_TUNABLES",
+    "HOSTALIASES",
+    "LD_AUDIT",
+    "LD_BIND_NOT",
+    "LD_BIND_NOW",
+    "LD_DEBUG",
+    "LD_DEBUG_OUTPUT",
+    "LD_DYNAMIC_WEAK",
+    "LD_HWCAP_MASK",
+    "LD_LIBRARY_PATH",
+    "LD_ORIGIN_PATH",
+    "LD_PRELOAD",
+    "LD_PROFILE",
+    "LD_SHOW_AUXV",
+    "LD_USE_LOAD_BIAS",
+    "LOCALDOMAIN",
+    "LOCPATH",
+    "MALLOC_ARENA_MAX",
+    "MALLOC_ARENA_TEST",
+    "MALLOC_CHECK_",
+    "MALLOC_PERTURB_",
+    "MALLOC_TRACE",
+    "MALLOC_TOP_PAD_",
+    "MALLOC_MMAP_MAX_",
+    "MALLOC_MMAP_THRESHOLD_",
+    "MALLOC_TRIM_THRESHOLD_",
+    "NIS_PATH",
+    "NLSPATH",
+    "RESOLV_HOST_CONF",
+    "RES_OPTIONS",
+    "TMPDIR",
+    "TZDIR",
 };
 
 int main(int argc, char **argv)
@@ -59,13 +87,16 @@ int main(int argc, char **argv)
 	int fd = open(JSANDBOX_SESSION, O_PATH | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
-		syslog(LOG_AUTHPRIV | LOG_ERR, "jsandbox-shell: uid %u refused: %s is missing, not a regular file, not "
-		       "root-owned or writable by others", (unsigned)getuid(), JSANDBOX_SESSION);
+		syslog(LOG_AUTHPRIV | LOG_ERR,
+		       "jsandbox-shell: uid %u refused: %s is missing, not a regular file, not "
+		       "root-owned or writable by others",
+		       (unsigned)getuid(), JSANDBOX_SESSION);
 		fprintf(stderr, "jsandbox: the sandbox is not installed correctly; your administrator has been told\n");
 		return 127;
 	}
 	syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
-	syslog(LOG_AUTHPRIV | LOG_ERR, "jsandbox-shell: uid %u: cannot exec %s: %m", (unsigned)getuid(), JSANDBOX_SESSION);
+	syslog(LOG_AUTHPRIV | LOG_ERR, "jsandbox-shell: uid %u: cannot exec %s: %m", (unsigned)getuid(),
+	       JSANDBOX_SESSION);
 	fprintf(stderr, "jsandbox: cannot start your session; your administrator has been told\n");
 	return 127;
 }

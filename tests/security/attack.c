@@ -58,7 +58,10 @@ static int worked(const char *what)
 }
 
 /* 0 if r < 0 (refused), 1 otherwise */
-static int judge(long r, const char *what) { return r < 0 ? refused(what) : worked(what); }
+static int judge(long r, const char *what)
+{
+	return r < 0 ? refused(what) : worked(what);
+}
 
 static int cantry(const char *what)
 {
@@ -80,7 +83,10 @@ static int a_umount(int argc, char **argv)
 	return judge(umount2(argv[0], MNT_DETACH), "umount");
 }
 
-static int a_fsopen(void) { return judge(syscall(SYS_fsopen, "tmpfs", 0), "fsopen tmpfs"); }
+static int a_fsopen(void)
+{
+	return judge(syscall(SYS_fsopen, "tmpfs", 0), "fsopen tmpfs");
+}
 
 static int a_mknod(int argc, char **argv)
 {
@@ -490,8 +496,9 @@ static int a_find(int argc, char **argv)
 		struct sockaddr_un sa = {.sun_family = AF_UNIX};
 		size_t l = strlen(arg);
 		memcpy(sa.sun_path + 1, arg, l);
-		return judge(connect(s, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + l)),
-			     "connect to an abstract socket made outside this session");
+		return judge(
+		    connect(s, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + l)),
+		    "connect to an abstract socket made outside this session");
 	}
 	return 2;
 }

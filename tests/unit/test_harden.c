@@ -59,7 +59,10 @@ static int in_child(int (*fn)(void *), void *arg)
 	return WEXITSTATUS(st);
 }
 
-static int fails_with(long r, int e) { return r < 0 && errno == e; }
+static int fails_with(long r, int e)
+{
+	return r < 0 && errno == e;
+}
 
 static long perf_self(void)
 {
@@ -145,7 +148,8 @@ static int connect_abstract(void)
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	memcpy(sa.sun_path + 1, abstract_name, sizeof abstract_name - 1);
-	int r = connect(s, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + sizeof abstract_name));
+	int r = connect(s, (struct sockaddr *)&sa,
+			(socklen_t)(offsetof(struct sockaddr_un, sun_path) + sizeof abstract_name));
 	int e = errno;
 	close(s);
 	errno = e;
@@ -173,9 +177,9 @@ static void test_abstract_scope(void **state)
 	int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	memcpy(sa.sun_path + 1, abstract_name, sizeof abstract_name - 1);
-	assert_int_equal(bind(l, (struct sockaddr *)&sa,
-			      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + sizeof abstract_name)),
-			 0);
+	assert_int_equal(
+	    bind(l, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + sizeof abstract_name)),
+	    0);
 	assert_int_equal(listen(l, 4), 0);
 	enum js_net host = JS_NET_HOST, none = JS_NET_NONE;
 	assert_int_equal(in_child(session_abstract, &host), 0); /* refused */
