@@ -551,7 +551,8 @@ static void check_key(struct load *L, const char *key, const char *value, unsign
 			else
 				problem(L, L->cur, line, key, false,
 					"unknown key (valid keys: sandbox, image, gpus, devices, memory_max, pids_max, "
-					"cpu_max, cpu_weight, tmp_size, network, sudo, linger, shell)");
+					"cpu_max, cpu_weight, tmp_size, network, sudo, linger, shell, nested_userns, "
+					"perf_events)");
 			return;
 		}
 		slot = (unsigned)k;

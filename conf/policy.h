@@ -34,6 +34,8 @@ enum js_key {
 	JS_KEY_SUDO,
 	JS_KEY_LINGER,
 	JS_KEY_SHELL,
+	JS_KEY_NESTED_USERNS,
+	JS_KEY_PERF_EVENTS,
 	JS_KEY__COUNT
 };
 
@@ -100,6 +102,8 @@ struct js_policy {
 	bool sudo;
 	bool linger;
 	char shell[PATH_MAX]; /* the shell inside the container */
+	bool nested_userns;   /* user namespaces inside the container (and mounts in them) */
+	bool perf_events;     /* perf_event_open(2) inside the container */
 	/* Where each key's value came from: "built-in", "[default]",
 	 * "[group:gpu]", "[user:alice]". */
 	char origin[JS_KEY__COUNT][JS_ORIGIN_MAX];

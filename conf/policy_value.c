@@ -48,6 +48,8 @@ static const char *const key_names[JS_KEY__COUNT] = {
     [JS_KEY_SUDO] = "sudo",
     [JS_KEY_LINGER] = "linger",
     [JS_KEY_SHELL] = "shell",
+    [JS_KEY_NESTED_USERNS] = "nested_userns",
+    [JS_KEY_PERF_EVENTS] = "perf_events",
 };
 
 static const char *const key_nouns[JS_KEY__COUNT] = {
@@ -56,6 +58,8 @@ static const char *const key_nouns[JS_KEY__COUNT] = {
     [JS_KEY_CPU_MAX] = "CPU share",   [JS_KEY_CPU_WEIGHT] = "number", [JS_KEY_TMP_SIZE] = "size",
     [JS_KEY_NETWORK] = "value",	      [JS_KEY_SUDO] = "value",	      [JS_KEY_LINGER] = "value",
     [JS_KEY_SHELL] = "path",
+    [JS_KEY_NESTED_USERNS] = "value",
+    [JS_KEY_PERF_EVENTS] = "value",
 };
 
 const char *js_key_name(enum js_key k)
@@ -694,6 +698,8 @@ void js_policy_defaults(struct js_policy *p)
 	p->network = JS_NET_HOST;
 	p->sudo = true;
 	p->linger = false;
+	p->nested_userns = false;
+	p->perf_events = false;
 	strcpy(p->shell, "/bin/bash");
 	for (unsigned k = 0; k < JS_KEY__COUNT; k++)
 		strcpy(p->origin[k], "built-in");
@@ -727,6 +733,10 @@ int js_policy_apply(struct js_policy *p, enum js_key k, const char *s, char *why
 		return js_parse_bool(s, &p->sudo, why, whylen);
 	case JS_KEY_LINGER:
 		return js_parse_bool(s, &p->linger, why, whylen);
+	case JS_KEY_NESTED_USERNS:
+		return js_parse_bool(s, &p->nested_userns, why, whylen);
+	case JS_KEY_PERF_EVENTS:
+		return js_parse_bool(s, &p->perf_events, why, whylen);
 	case JS_KEY_IMAGE:
 		return js_parse_name(s, p->image, sizeof p->image, why, whylen);
 	case JS_KEY_GPUS:
@@ -842,6 +852,12 @@ int js_policy_format(const struct js_policy *p, enum js_key k, char *buf, size_t
 		break;
 	case JS_KEY_LINGER:
 		out_add(&o, "%s", p->linger ? "yes" : "no");
+		break;
+	case JS_KEY_NESTED_USERNS:
+		out_add(&o, "%s", p->nested_userns ? "yes" : "no");
+		break;
+	case JS_KEY_PERF_EVENTS:
+		out_add(&o, "%s", p->perf_events ? "yes" : "no");
 		break;
 	case JS_KEY_IMAGE:
 		out_add(&o, "%s", p->image);

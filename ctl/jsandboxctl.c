@@ -44,7 +44,7 @@ static const struct ctl_command commands[] = {
      CTL_CONFIG | CTL_ROOT},
 };
 
-static void vprint_error(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void vprint_error(const char *fmt, va_list ap)
 {
 	fflush(stdout);
 	fputs(CTL_PROG ": ", stderr);

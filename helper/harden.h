@@ -10,6 +10,10 @@
  * (libseccomp). */
 int js_harden_session(const struct js_policy *p, struct js_err *err);
 
+/* For the container's init once it serves: the strictest filter with
+ * no_new_privs, and no capability but CAP_KILL (bounding set included). */
+int js_harden_init(struct js_err *err);
+
 /* The capabilities kept in the bounding set, for docs and tests. */
 extern const int js_kept_caps[];
 extern const size_t js_nkept_caps;

@@ -26,6 +26,7 @@
 
 #include "devnodes.h"
 #include "fdpass.h"
+#include "harden.h"
 #include "jsutil.h"
 #include "proto.h"
 #include "rootfs.h"
@@ -317,7 +318,6 @@ int main(int argc, char **argv)
 		reply(sock, r, JS_PHASE_READY, 0, err.msg);
 		_exit(1);
 	}
-	closelog();
 	char fdarg[16];
 	snprintf(fdarg, sizeof fdarg, "%d", ctl_fd);
 	char *nargv[] = {(char *)JS_INIT_NAME, (char *)"--serve", fdarg, (char *)(linger ? "1" : "0"), NULL};
@@ -326,6 +326,15 @@ int main(int argc, char **argv)
 		reply(sock, -errno, JS_PHASE_READY, 0, "cannot keep the control socket");
 		_exit(1);
 	}
+	/* PID 1 is visible to root inside, who holds CAP_SYS_PTRACE: from
+	 * here on it has nothing worth taking (CAP_KILL, the strictest
+	 * filter, no_new_privs), and both survive the exec below. */
+	if (js_harden_init(&err) < 0) {
+		syslog(LOG_ERR, "user %s: %s", s.user.name, err.msg);
+		reply(sock, err.code, JS_PHASE_READY, 0, err.msg);
+		_exit(1);
+	}
+	closelog();
 	/* Say ready only when nothing can fail any more but the exec. */
 	reply(sock, 0, JS_PHASE_READY, 0, NULL);
 	close(sock);

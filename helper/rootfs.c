@@ -85,6 +85,66 @@ static int bind_path(const char *src, const char *target, bool ro, bool recursiv
 	return 0;
 }
 
+/* Hide what the kernel would tell (or let change) from /proc and /sys
+ * that no container needs, relative to the new root, after /proc and /sys
+ * are mounted there. Most of it the kernel already refuses to a user
+ * namespace; this is the second wall, and what it shows (empty, read-only)
+ * is the same on every kernel.
+ *
+ * These mounts are made in the container's mount namespace, so they are
+ * not locked against umount there: nothing inside may unmount them
+ * because no process inside holds CAP_SYS_ADMIN over the container's
+ * namespace (not in the session's bounding set; the init keeps only
+ * CAP_KILL) and the seccomp filter refuses umount2. In a user namespace
+ * created inside (nested_userns = yes) they are copied locked. */
+static int mask_kernel_paths(struct js_err *err)
+{
+	/* Files: a read-only /dev/null over them reads empty, writes fail. */
+	static const char *const files[] = {
+	    "proc/kcore",	"proc/keys",	      "proc/key-users",	  "proc/timer_list",  "proc/timer_stats",
+	    "proc/sched_debug", "proc/latency_stats", "proc/kallsyms",	  "proc/kmsg",	      "proc/sysrq-trigger",
+	    "proc/kpagecount",	"proc/kpageflags",    "proc/kpagecgroup", "proc/vmallocinfo", "proc/pagetypeinfo",
+	};
+	/* Directories: an empty read-only tmpfs over them. */
+	static const char *const dirs[] = {
+	    "proc/acpi",	"proc/scsi",	      "proc/asound", "sys/firmware", "sys/devices/virtual/powercap",
+	    "sys/kernel/debug", "sys/kernel/tracing",
+	};
+	/* Read-only, still readable: sysctls, interrupt and bus settings. */
+	static const char *const ro[] = {"proc/sys", "proc/irq", "proc/bus", "proc/fs"};
+	struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC};
+	struct stat st;
+
+	for (size_t i = 0; i < JS_ARRAY_SIZE(files); i++) {
+		if (lstat(files[i], &st) < 0)
+			continue; /* not on this kernel */
+		_cleanup_close_ int t =
+		    (int)syscall(SYS_open_tree, AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (t < 0 || syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH, &a, sizeof a) < 0 ||
+		    syscall(SYS_move_mount, t, "", AT_FDCWD, files[i], MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return js_failm(err, errno, "cannot mask /%s", files[i]);
+	}
+	for (size_t i = 0; i < JS_ARRAY_SIZE(dirs); i++) {
+		if (lstat(dirs[i], &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		if (mount("tmpfs", dirs[i], "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  "size=4k,nr_inodes=1,mode=0555") < 0)
+			return js_failm(err, errno, "cannot mask /%s", dirs[i]);
+	}
+	struct mount_attr rda = {.attr_set =
+				     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
+	for (size_t i = 0; i < JS_ARRAY_SIZE(ro); i++) {
+		if (lstat(ro[i], &st) < 0)
+			continue;
+		_cleanup_close_ int t =
+		    (int)syscall(SYS_open_tree, AT_FDCWD, ro[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (t < 0 || syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH | AT_RECURSIVE, &rda, sizeof rda) < 0 ||
+		    syscall(SYS_move_mount, t, "", AT_FDCWD, ro[i], MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return js_failm(err, errno, "cannot make /%s read-only", ro[i]);
+	}
+	return 0;
+}
+
 static int setup_dev(const struct js_setup *s, struct js_err *err)
 {
 	if (mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=512k,nr_inodes=4096") < 0)
@@ -267,6 +327,9 @@ int js_rootfs_build(const struct js_setup *s, int image_fd, struct js_err *err)
 	/* sysfs of the host's network namespace cannot be mounted afresh
 	 * here; a read-only bind shows devices and hides nothing writable. */
 	r = bind_path("/sys", "sys", true, true, err);
+	if (r < 0)
+		return r;
+	r = mask_kernel_paths(err);
 	if (r < 0)
 		return r;
 	r = setup_dev(s, err);

@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -56,7 +57,18 @@ static const char *const env_keep[] = {"TERM",	  "LANG",	 "LANGUAGE",	  "LC_ALL"
 				       "TZ",	  "SSH_CLIENT",	 "SSH_CONNECTION", "SSH_ORIGINAL_COMMAND", "COLORTERM",
 				       "DISPLAY",	  NULL};
 
-static bool env_value_ok(const char *v) { return strlen(v) < 4096 && !strchr(v, '\n'); }
+/* Values come from the ssh client (SendEnv): bounded, and no control
+ * characters (terminal escapes in TERM, newlines that split a line a
+ * program writes out). */
+static bool env_value_ok(const char *v)
+{
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++, n++)
+		if (*p < 0x20 || *p == 0x7f || n >= 4096)
+			return false;
+	return true;
+}
+
 
 struct env {
 	size_t n;
@@ -176,8 +188,16 @@ static void exit_like(int st, const char *user, int init_pidfd)
 
 int main(int argc, char **argv)
 {
+	/* Started by jsandbox-shell (shell_front.c), which scrubbed the
+	 * loader's variables: keep its name for ps and pgrep. */
+	prctl(PR_SET_NAME, "jsandbox-shell", 0, 0, 0);
 	/* Nothing inherited beyond stdio reaches the container. */
 	js_close_fds_from(3, NULL, 0);
+	/* Once joined, this process and its child hold every capability of
+	 * the user's namespace until the exec; root inside has CAP_SYS_PTRACE
+	 * there. Not dumpable, only a tracer privileged over the host's
+	 * namespace may attach (the exec of the session makes it dumpable). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* Connect now, on the host: after joining the container, /dev/log is
 	 * the container's (absent, or the user's own socket). */
 	openlog("jsandbox-shell", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);

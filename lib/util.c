@@ -6,7 +6,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-static int vfail(struct js_err *err, int errnum, bool with_strerror, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static int vfail(struct js_err *err, int errnum, bool with_strerror,
+						    const char *fmt, va_list ap)
 {
 	if (errnum <= 0)
 		errnum = EIO;

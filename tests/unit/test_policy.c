@@ -212,6 +212,8 @@ static void test_empty_file_defaults(void **state)
 	assert_true(p.sandbox);
 	assert_true(p.sudo);
 	assert_false(p.linger);
+	assert_false(p.nested_userns);
+	assert_false(p.perf_events);
 	assert_string_equal(p.image, "default");
 	assert_int_equal(p.gpus.kind, JS_GPUS_NONE);
 	assert_int_equal(p.ndevices, 0);
@@ -804,10 +806,18 @@ static void test_bool_values(void **state)
 	assert_false(p.sudo);
 	accept_value("linger", "yes", &p);
 	assert_true(p.linger);
+	accept_value("nested_userns", "yes", &p);
+	assert_true(p.nested_userns);
+	assert_false(p.perf_events);
+	accept_value("perf_events", "yes", &p);
+	assert_true(p.perf_events);
+	assert_false(p.nested_userns);
 	static const char *const bad[] = {"Yes", "YES", "true", "1", "on", "y", "nope", "\"\"", "\"yes \""};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		refuse_value("sandbox", bad[i]);
 		refuse_value("linger", bad[i]);
+		refuse_value("nested_userns", bad[i]);
+		refuse_value("perf_events", bad[i]);
 	}
 	bool b = true;
 	char why[256];
@@ -1507,7 +1517,7 @@ static void test_format_roundtrip(void **state)
 		       "sandbox = yes\nimage = img-2\ngpus = 1,3B:00.0,GPU-AAAAAAAA-0000-1111-2222-333333333333\n"
 		       "devices = c 10:229 rwm /dev/fuse, /dev/kvm\nmemory_max = 3072M\npids_max = max\n"
 		       "cpu_max = 250%\ncpu_weight = 7\ntmp_size = 2048K\nnetwork = none\nsudo = no\n"
-		       "linger = yes\nshell = /bin/sh\n");
+		       "linger = yes\nshell = /bin/sh\nnested_userns = yes\nperf_events = yes\n");
 	assert_int_equal(resolve(c, "alice", NULL, NULL, &p, err, sizeof err), 0);
 	js_config_free(c);
 	format_is(&p, JS_KEY_MEMORY_MAX, "3G");
@@ -1551,7 +1561,8 @@ static void test_key_names(void **state)
 	n += (size_t)snprintf(text + n, sizeof text - n,
 			      "sandbox = yes\nimage = x\ngpus = none\ndevices = none\n"
 			      "memory_max = max\npids_max = max\ncpu_max = max\ncpu_weight = 1\n"
-			      "tmp_size = 1G\nnetwork = host\nsudo = yes\nlinger = no\nshell = /bin/sh\n");
+			      "tmp_size = 1G\nnetwork = host\nsudo = yes\nlinger = no\nshell = /bin/sh\n"
+			      "nested_userns = no\nperf_events = no\n");
 	struct js_config *c = load_clean(text);
 	struct js_policy p;
 	char err[512];
