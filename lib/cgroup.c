@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define JS_CGROUP_PARENT "jsandbox"
 
@@ -254,16 +255,92 @@ int js_cgroup_attach(const struct js_cgroup *cg, pid_t pid, struct js_err *err)
 	return 0;
 }
 
+/* Moving a process between cgroups through cgroup.procs takes the kernel's
+ * global cgroup_threadgroup_rwsem for writing, and the first writer after a
+ * quiet spell waits for an RCU grace period: 5 to 15 ms on a 2-core VM, and
+ * on every login, since each login is a new sshd monitor. Writing "0" to a
+ * v1 hierarchy's `tasks` moves only the calling thread and skips that lock;
+ * for a single-threaded caller the thread is the whole process. */
+static bool self_single_threaded(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	while (f && fgets(line, sizeof line, f)) {
+		unsigned n;
+		if (sscanf(line, "Threads: %u", &n) == 1)
+			return n == 1;
+	}
+	return false;
+}
+
+/* A v2 directory without controllers (the hybrid layout's unified tree)
+ * limits nothing. */
+static bool v2_no_controllers(int dfd)
+{
+	char buf[256];
+	if (js_read_file_at(dfd, "cgroup.controllers", buf, sizeof buf, NULL) < 0)
+		return false;
+	for (const char *p = buf; *p; p++)
+		if (*p != ' ' && *p != '\n')
+			return false;
+	return true;
+}
+
+int js_cgroup_attach_session(const struct js_cgroup *cg, pid_t pid, struct js_err *err)
+{
+	bool self = pid == getpid() && self_single_threaded();
+	/* On a hybrid host, limits and device rules live in v1; the
+	 * controller-less unified tree adds nothing but the grace period its
+	 * cgroup.procs write costs, so a session skips it there (the init,
+	 * and so the container's cgroup namespace, is in it all the same).
+	 * Where v2 has controllers, or no v1 devices hierarchy enforces the
+	 * device rules, the session joins v2 too. */
+	bool v1_devices = false;
+	for (size_t i = 0; i < cg->n; i++)
+		v1_devices = v1_devices || (!cg->h[i].v2 && cg->h[i].fd >= 0 && has_ctrl(&cg->h[i], "devices"));
+	char v[32];
+	snprintf(v, sizeof v, "%d", (int)pid);
+	for (size_t i = 0; i < cg->n; i++) {
+		const struct js_cgroup_hier *h = &cg->h[i];
+		if (h->fd < 0)
+			continue;
+		int r;
+		if (h->v2 && v1_devices && v2_no_controllers(h->fd))
+			continue;
+		if (self && !h->v2)
+			r = write_knob(h->fd, "tasks", "0", err);
+		else
+			r = write_knob(h->fd, "cgroup.procs", v, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Is the calling process in a jsandbox group of the v2 hierarchy? */
+static bool self_in_v2_jsandbox(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
+	char line[4096];
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "0::/" JS_CGROUP_PARENT "/", 4 + strlen(JS_CGROUP_PARENT) + 1))
+			return true;
+	return false;
+}
+
 int js_cgroup_detach(const struct js_cgroup *cg, pid_t pid, struct js_err *err)
 {
 	char v[32];
 	snprintf(v, sizeof v, "%d", (int)pid);
+	bool self = pid == getpid() && self_single_threaded();
 	int ret = 0;
 	for (size_t i = 0; i < cg->n; i++) {
+		if (self && cg->h[i].v2 && !self_in_v2_jsandbox())
+			continue; /* never joined it (js_cgroup_attach_session) */
 		_cleanup_close_ int mfd = open(cg->h[i].mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (mfd < 0)
 			continue;
-		int r = write_knob(mfd, "cgroup.procs", v, err);
+		int r = self && !cg->h[i].v2 ? write_knob(mfd, "tasks", "0", err) : write_knob(mfd, "cgroup.procs", v, err);
 		if (r < 0 && ret == 0)
 			ret = r;
 	}

@@ -44,6 +44,12 @@ int js_cgroup_open(struct js_cgroup *cg, const char *name, struct js_err *err);
 /* Move pid into the user's cgroup in every hierarchy. */
 int js_cgroup_attach(const struct js_cgroup *cg, pid_t pid, struct js_err *err);
 
+/* Move a session's process (sshd's monitor) into the user's cgroup: as
+ * js_cgroup_attach, but without the kernel's global migration lock where it
+ * can (the caller itself, single-threaded, v1), and, on a hybrid host, not
+ * into the controller-less unified tree. */
+int js_cgroup_attach_session(const struct js_cgroup *cg, pid_t pid, struct js_err *err);
+
 /* Move pid back to the root of every hierarchy (a closing session's own
  * process, so the user's group can be removed). */
 int js_cgroup_detach(const struct js_cgroup *cg, pid_t pid, struct js_err *err);

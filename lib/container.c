@@ -654,7 +654,7 @@ static int session_open_locked(int rundir, const struct js_global *g, const stru
 		if (r == 0)
 			r = js_cgroup_open(&cg, u->name, err);
 		if (r == 0)
-			r = js_cgroup_attach(&cg, session_pid, err);
+			r = js_cgroup_attach_session(&cg, session_pid, err);
 		js_cgroup_close(&cg);
 		if (r < 0)
 			return r;
