@@ -18,14 +18,7 @@ keep=0
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "installing build dependencies (apt-get)"
-export DEBIAN_FRONTEND=noninteractive
-made_policy=0
-if [ ! -e /usr/sbin/policy-rc.d ]; then
-	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d && made_policy=1
-fi
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends $(grep -v '^#' .ci/packages) >/dev/null
-[ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+.ci/install-deps
 
 b=$src/build-demo
 say "building and installing into $b/prefix"

@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
+# On a fresh machine the build and test dependencies come first.
+"$src/.ci/install-deps" --if-missing
 jobs=$(nproc)
 run() { # NAME BUILD-DIR [cmake args...]
 	local name=$1 b=$2
