@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -123,6 +124,13 @@ int js_state_pidfd(const struct js_state *s)
 		return -ESRCH;
 	int r = js_ns_inode(s->pid, "user", &userns);
 	if ((r < 0 && r != -EACCES) || (r == 0 && userns != s->userns))
+		return -ESRCH;
+	/* A pidfd is readable once the process has exited. A killed init
+	 * stays a zombie, with its start time and namespaces still in /proc,
+	 * until the host's PID 1 reaps it, which some (a VM's or container's
+	 * minimal init) do late: it is no container. */
+	struct pollfd p = {.fd = pfd, .events = POLLIN};
+	if (poll(&p, 1, 0) > 0)
 		return -ESRCH;
 	int fl = fcntl(pfd, F_GETFD);
 	if (fl >= 0)
