@@ -340,7 +340,11 @@ int js_cgroup_detach(const struct js_cgroup *cg, pid_t pid, struct js_err *err)
 		_cleanup_close_ int mfd = open(cg->h[i].mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (mfd < 0)
 			continue;
-		int r = self && !cg->h[i].v2 ? write_knob(mfd, "tasks", "0", err) : write_knob(mfd, "cgroup.procs", v, err);
+		int r;
+		if (self && !cg->h[i].v2)
+			r = write_knob(mfd, "tasks", "0", err);
+		else
+			r = write_knob(mfd, "cgroup.procs", v, err);
 		if (r < 0 && ret == 0)
 			ret = r;
 	}
