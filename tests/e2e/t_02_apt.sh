@@ -23,4 +23,13 @@ wait_for 50 sh -c "! container_pid $A >/dev/null" 2>/dev/null
 check "alice's container ended at logout" sh -c "! [ -f '$JSB_RUN/run/$(id -u $A)/state' ]"
 check "hello is still there at the next login" [ "$(jssh $A hello)" = "Hello, world!" ]
 check "dpkg inside knows hello" jssh $A 'dpkg -s hello >/dev/null'
+
+# jsandboxctl reset drops the layer (and only the layer: home stays).
+jssh $A 'echo kept > ~/t02-home-file'
+check "jsandboxctl reset succeeds" "$JSB_CTL" reset $A
+check "alice's layer is gone" test ! -e "$JSB_RUN/state/users/$A"
+check "after reset, hello is gone" jssh $A '! command -v hello && ! dpkg -s hello >/dev/null 2>&1'
+check "after reset, home is untouched" [ "$(jssh $A 'cat ~/t02-home-file')" = kept ]
+check "after reset, sudo still works" [ "$(jssh $A 'sudo -n id -u')" = 0 ]
+jssh $A 'rm -f ~/t02-home-file'
 finish
