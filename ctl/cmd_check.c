@@ -11,6 +11,7 @@
 
 #include "container.h"
 #include "ctl.h"
+#include "devices.h"
 #include "idmap.h"
 #include "image.h"
 #include "safefs.h"
@@ -199,11 +200,40 @@ static void check_users(struct ctl_check *ck)
 	endpwent();
 }
 
+/* Every section that sets gpus or devices must resolve on this host: a GPU
+ * index, PCI address or UUID that matches no GPU, or a device node that is
+ * not there, refuses the logins it applies to. Resolved as a login would be
+ * (js_devices_build), against host_root. */
+static void check_devices(struct ctl_check *ck)
+{
+	_cleanup_free_ struct js_policy *p = malloc(sizeof *p);
+	if (!p)
+		return;
+	size_t n = js_config_nsections(ck->c);
+	for (size_t i = 0; i < n; i++) {
+		const char *sec = js_config_section(ck->c, i);
+		char why[512];
+		if (ctl_section_policy(ck->c, sec, p, why, sizeof why) != 0 || !p->sandbox)
+			continue; /* no policy, or a problem reported with the file's */
+		char origin[JS_ORIGIN_MAX + 4];
+		snprintf(origin, sizeof origin, "[%s]", sec);
+		if (strcmp(p->origin[JS_KEY_GPUS], origin) != 0 && strcmp(p->origin[JS_KEY_DEVICES], origin) != 0)
+			continue;
+		struct js_dev_list l = {0};
+		struct js_err err = {0};
+		if (js_devices_build(ck->g->host_root, p, &l, &err) < 0 ||
+		    js_devices_check_nodes(ck->g->host_root, &l, &err) < 0)
+			ctl_problem(ck, "%s gpus/devices: %s (the logins it applies to are refused)", origin, err.msg);
+		js_dev_list_free(&l);
+	}
+}
+
 /* The checks, in order. Append here. */
 static void (*const checks[])(struct ctl_check *) = {
     check_global_dirs,
     check_images,
     check_users,
+    check_devices,
 };
 
 int cmd_check(int argc, char **argv, const struct js_config *unused)

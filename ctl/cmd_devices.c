@@ -45,7 +45,7 @@ int ctl_print_devices(const struct js_global *g, const struct js_policy *p)
  * section for that user (with their real groups when the account
  * exists), a [group:] section for a member of that group alone, [default]
  * for anyone else. "*" can never be a user name, so no [user:] applies. */
-static int section_policy(const struct js_config *c, const char *sec, struct js_policy *p, char *why, size_t wl)
+int ctl_section_policy(const struct js_config *c, const char *sec, struct js_policy *p, char *why, size_t wl)
 {
 	if (!strncmp(sec, "user:", 5)) {
 		if (getpwnam(sec + 5))
@@ -91,7 +91,7 @@ int cmd_gpus(int argc, char **argv, const struct js_config *c)
 	for (size_t s = 0; s < ns; s++) {
 		const char *sec = js_config_section(c, s);
 		char why[512] = "";
-		int rr = section_policy(c, sec, p, why, sizeof why);
+		int rr = ctl_section_policy(c, sec, p, why, sizeof why);
 		if (rr > 0)
 			continue;
 		if (rr < 0) {

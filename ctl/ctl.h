@@ -50,6 +50,13 @@ int ctl_help(void);
  * (optind then indexes the first operand), or the exit status to return. */
 int ctl_parse_no_options(int argc, char **argv);
 
+/* The policy a section gives, as the PAM module resolves it: a [user:]
+ * section for that user (with their real groups when the account exists), a
+ * [group:] section for a member of that group alone, [default] for anyone
+ * else. Returns 0, -1 with why set, or 1 for a section without a policy
+ * ([global]). */
+int ctl_section_policy(const struct js_config *c, const char *sec, struct js_policy *p, char *why, size_t wl);
+
 /* ---- jsandboxctl check ---------------------------------------------------
  * Every check is a function appended to the list in cmd_check.c. It reports
  * each problem with ctl_problem (one line on stdout, already naming the

@@ -204,7 +204,9 @@ int js_dev_nodes_add(struct js_dev_nodes *n, char kind, const char *name, int fd
 	return 0;
 }
 
-static int clone_node(int rootfd, const char *root, const struct js_dev_rule *r, struct js_err *err)
+/* The node of rule r under rootfd, as an O_PATH fd, checked to be exactly
+ * the device the rule names. */
+static int find_node(int rootfd, const char *root, const struct js_dev_rule *r, struct js_err *err)
 {
 	if (!js_dev_path_ok(r->path))
 		return js_fail(err, EINVAL, "device path \"%s\" is not a plain name under /dev/", r->path);
@@ -226,6 +228,14 @@ static int clone_node(int rootfd, const char *root, const struct js_dev_rule *r,
 			       "device node %s (under \"%s\") is not %c %ld:%ld as the allow-list says; "
 			       "refusing a /dev that differs from the cgroup rules",
 			       r->path, root, r->type, r->major, r->minor);
+	return js_steal_fd(&fd);
+}
+
+static int clone_node(int rootfd, const char *root, const struct js_dev_rule *r, struct js_err *err)
+{
+	_cleanup_close_ int fd = find_node(rootfd, root, r, err);
+	if (fd < 0)
+		return fd;
 	_cleanup_close_ int tree =
 	    (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree < 0)
@@ -234,6 +244,25 @@ static int clone_node(int rootfd, const char *root, const struct js_dev_rule *r,
 	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &a, sizeof a) < 0)
 		return js_failm(err, errno, "cannot set the mount flags of %s", r->path);
 	return js_steal_fd(&tree);
+}
+
+int js_devices_check_nodes(const char *host_root, const struct js_dev_list *l, struct js_err *err)
+{
+	_cleanup_close_ int hostfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int rootfd = open(host_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (hostfd < 0 || rootfd < 0)
+		return js_failm(err, errno, "cannot open device discovery root \"%s\"", host_root);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct js_dev_rule *r = &l->r[i];
+		if (!r->path[0])
+			continue;
+		bool std = js_devices_is_default(r);
+		int fd = find_node(std ? hostfd : rootfd, std ? "/" : host_root, r, err);
+		if (fd < 0)
+			return fd;
+		close(fd);
+	}
+	return 0;
 }
 
 int js_devices_open_nodes(const char *host_root, const struct js_dev_list *l, struct js_dev_nodes *out,

@@ -91,6 +91,11 @@ int js_dev_nodes_add(struct js_dev_nodes *n, char kind, const char *name, int fd
 int js_devices_open_nodes(const char *host_root, const struct js_dev_list *l, struct js_dev_nodes *out,
 			  struct js_err *err);
 
+/* The same look-ups without cloning anything (no privilege needed): every
+ * node with a path is there and is exactly the device its rule names. For
+ * jsandboxctl check. */
+int js_devices_check_nodes(const char *host_root, const struct js_dev_list *l, struct js_err *err);
+
 /* "c 195:0 rw", "c 136:* rw", "a *:* rwm": the cgroup v1 syntax, also how
  * jsandboxctl shows a rule. */
 int js_dev_rule_format(const struct js_dev_rule *r, char *buf, size_t len);

@@ -215,14 +215,26 @@ refused() { # USER WHAT SYSLOG-PATTERN
 	has "$2: one line to the user" "$out"  -- "^jsandbox: "
 	check "$2: syslog names it" sh -c "tail -n +$((before + 1)) '$JSB_RUN/syslog' | grep -q '$3'"
 }
+# check_says WHAT PATTERN: jsandboxctl check fails and names the section
+check_says() {
+	local out
+	out=$("$JSB_CTL" check 2>&1)
+	check "$1: jsandboxctl check fails" [ $? = 1 ]
+	has "$1: jsandboxctl check names it" "$out" -- "$2"
+}
 policy 0,2 7
 refused $B "gpus = 7 on a three-GPU host" "refused: .*GPU.*7"
+check_says "gpus = 7" "^\[user:$B\] gpus/devices: .*7"
 policy 0,2 GPU-dddddddd-0000-0000-0000-000000000009
 refused $B "an unknown GPU UUID" "refused: .*GPU-dddddddd"
+check_says "an unknown GPU UUID" "^\[user:$B\] gpus/devices: .*GPU-dddddddd"
 mv "$FAKE/dev/nvidia1" "$FAKE/dev/nvidia1.gone"
 policy 0,2 none
 refused $A "a granted node missing from host_root/dev" "refused: .*/dev/nvidia1"
+check_says "a missing node" "^\[user:$A\] gpus/devices: .*nvidia1"
 mv "$FAKE/dev/nvidia1.gone" "$FAKE/dev/nvidia1"
+out=$("$JSB_CTL" check 2>&1)
+hasnt "once the node is back, check has no device problem" "$out" -- "gpus/devices"
 out=$(tssh 60 $A 'ls /dev/nvidia1' 2>&1)
 check "alice recovers once the node is back ($out)" [ "$out" = /dev/nvidia1 ]
 finish
