@@ -56,13 +56,19 @@ static int lock_user(int rundir, uint32_t uid, struct js_err *err)
 		return js_failm(err, errno, "cannot open the lock file");
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = uid, .l_len = 1};
 	long deadline = now_ms() + LOCK_TIMEOUT_MS;
+	/* Poll rather than F_OFD_SETLKW: sshd's monitor must not block without
+	 * a bound. Most holders are done in a few ms (a warm login), so start
+	 * short and back off to 16 ms for a container being made. */
+	long wait_us = 500;
 	while (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
 		if (errno != EAGAIN && errno != EACCES && errno != EINTR)
 			return js_failm(err, errno, "cannot take the lock");
 		if (now_ms() > deadline)
 			return js_fail(err, ETIMEDOUT, "timed out waiting for another login of this user");
-		struct timespec ts = {0, 20 * 1000 * 1000};
+		struct timespec ts = {0, wait_us * 1000};
 		nanosleep(&ts, NULL);
+		if (wait_us < 16000)
+			wait_us *= 2;
 	}
 	return js_steal_fd(&fd); /* closing the fd releases the OFD lock */
 }
