@@ -246,7 +246,11 @@ static int clone_node(int rootfd, const char *root, const struct js_dev_rule *r,
 	return js_steal_fd(&tree);
 }
 
-int js_devices_check_nodes(const char *host_root, const struct js_dev_list *l, struct js_err *err)
+/* Every node of the list with a path, found without following links:
+ * standard nodes under "/", the others under host_root. With out, each is
+ * cloned into a detached mount and added there; without, only checked. */
+static int each_node(const char *host_root, const struct js_dev_list *l, struct js_dev_nodes *out,
+		     struct js_err *err)
 {
 	_cleanup_close_ int hostfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int rootfd = open(host_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -257,34 +261,31 @@ int js_devices_check_nodes(const char *host_root, const struct js_dev_list *l, s
 		if (!r->path[0])
 			continue;
 		bool std = js_devices_is_default(r);
-		int fd = find_node(std ? hostfd : rootfd, std ? "/" : host_root, r, err);
+		int dfd = std ? hostfd : rootfd;
+		const char *root = std ? "/" : host_root;
+		int fd = out ? clone_node(dfd, root, r, err) : find_node(dfd, root, r, err);
 		if (fd < 0)
 			return fd;
-		close(fd);
-	}
-	return 0;
-}
-
-int js_devices_open_nodes(const char *host_root, const struct js_dev_list *l, struct js_dev_nodes *out,
-			  struct js_err *err)
-{
-	_cleanup_close_ int hostfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_close_ int rootfd = open(host_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (hostfd < 0 || rootfd < 0)
-		return js_failm(err, errno, "cannot open device discovery root \"%s\"", host_root);
-	for (size_t i = 0; i < l->n; i++) {
-		const struct js_dev_rule *r = &l->r[i];
-		if (!r->path[0])
+		if (!out) {
+			close(fd);
 			continue;
-		bool std = js_devices_is_default(r);
-		int fd = clone_node(std ? hostfd : rootfd, std ? "/" : host_root, r, err);
-		if (fd < 0)
-			return fd;
+		}
 		int rc = js_dev_nodes_add(out, JS_NODE_DEV, r->path, fd, err);
 		if (rc < 0)
 			return rc;
 	}
 	return 0;
+}
+
+int js_devices_check_nodes(const char *host_root, const struct js_dev_list *l, struct js_err *err)
+{
+	return each_node(host_root, l, NULL, err);
+}
+
+int js_devices_open_nodes(const char *host_root, const struct js_dev_list *l, struct js_dev_nodes *out,
+			  struct js_err *err)
+{
+	return each_node(host_root, l, out, err);
 }
 
 static void fmt_access(unsigned a, char s[4])
