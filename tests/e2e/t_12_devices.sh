@@ -34,21 +34,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# tssh SECONDS USER CMD: jssh under a time limit (timeout cannot run a
-# shell function).
-tssh() {
-	local t=$1 u=$2
-	shift 2
-	timeout "$t" ssh -F "$JSB_RUN/ssh_config" -i "$JSB_RUN/keys/id_$u" -l "$u" jsbtest "$@"
-}
-# The same in the background; $! is then timeout's own pid (a function put
-# in the background would be a subshell, and killing it would leave the
-# session running).
-tssh_bg() {
-	local t=$1 u=$2
-	shift 2
-	timeout "$t" ssh -F "$JSB_RUN/ssh_config" -i "$JSB_RUN/keys/id_$u" -l "$u" jsbtest "$@" &
-}
 
 # has DESCRIPTION TEXT GREP-ARGS...: TEXT has a line matching
 has() {
@@ -122,10 +107,10 @@ for p in ("/dev/nvidia2", "/dev/nvidia1", "/dev/nvidiactl", "/dev/nvidia0"):
 print("gpus:", " ".join(sorted(os.listdir("/proc/driver/nvidia/gpus"))) if os.path.isdir("/proc/driver/nvidia/gpus") else "absent")
 print("devs:", " ".join(sorted(n for n in os.listdir("/dev") if n.startswith("nvidia"))))
 print("groups:", " ".join(os.popen("id -Gn").read().split()))'
-tssh_bg 60 $A "sleep 600 # jsbt-devices-hold" >/dev/null 2>&1
+tmbg 60 jssh $A "sleep 600 # jsbt-devices-hold" >/dev/null 2>&1
 hold=$!
 wait_for 200 container_pid $A >/dev/null
-in=$(tssh 60 $A "python3 -c '$probe'" 2>&1)
+in=$(tm 60 jssh $A "python3 -c '$probe'" 2>&1)
 echo "$in" | sed 's/^/  | /'
 has "inside: granted /dev/nvidia2 opens with ENXIO (allowed, no driver)" "$in" -x -- "/dev/nvidia2 ENXIO"
 has "inside: granted /dev/nvidia1 opens with ENXIO" "$in" -x -- "/dev/nvidia1 ENXIO"
@@ -134,7 +119,7 @@ has "inside: denied /dev/nvidia0 is absent" "$in" -x -- "/dev/nvidia0 ENOENT"
 has "inside: /dev has exactly the granted nvidia nodes" "$in" -x -- "devs: nvidia-modeset nvidia1 nvidia2 nvidiactl"
 has "inside: /proc/driver/nvidia/gpus lists only the granted GPUs" "$in" -x -- "gpus: 0000:1a:00.0 0000:86:00.0"
 has "inside: the supplementary group $GRP survives (root:$GRP 0660 nodes open)" "$in"  -- "^groups:.* $GRP"
-inb=$(tssh 60 $B "python3 -c '$probe'" 2>&1)
+inb=$(tm 60 jssh $B "python3 -c '$probe'" 2>&1)
 has "bob (gpus = none): no nvidia node in /dev" "$inb" -x -- "devs: "
 has "bob: no /proc/driver/nvidia/gpus" "$inb" -x -- "gpus: absent"
 has "bob: /dev/nvidia2 absent" "$inb" -x -- "/dev/nvidia2 ENOENT"
@@ -176,12 +161,12 @@ check "apply takes the hand-made v1 exception away again" sh -c "grep -q '195:2 
 
 # --- a policy change reaches the running container --------------------------
 policy 1 none
-out=$(tssh 60 $A 'echo in' 2>&1)
+out=$(tm 60 jssh $A 'echo in' 2>&1)
 check "a new login of alice with gpus = 1 works ($out)" [ "$out" = in ]
 h=$(in_cgroup $A "$FAKE/dev/nvidia0" "$FAKE/dev/nvidia2")
 has "after re-login: nvidia0 now allowed (ENXIO)" "$h" -x -- "nvidia0 ENXIO"
 has "after re-login: nvidia2 now denied (EPERM)" "$h" -x -- "nvidia2 EPERM"
-in=$(tssh 60 $A "python3 -c '$probe'" 2>&1)
+in=$(tm 60 jssh $A "python3 -c '$probe'" 2>&1)
 has "inside the running container the old node stays but is denied (EPERM)" "$in" -x -- "/dev/nvidia2 EPERM"
 check "the running sleep was not killed by the re-apply" kill -0 $hold
 policy 0,2 none
@@ -210,7 +195,7 @@ wait $hold 2>/dev/null
 refused() { # USER WHAT SYSLOG-PATTERN
 	local before out
 	before=$(wc -l <"$JSB_RUN/syslog")
-	out=$(tssh 60 "$1" 'echo "in:$(cat /proc/1/comm)"' 2>&1)
+	out=$(tm 60 jssh "$1" 'echo "in:$(cat /proc/1/comm)"' 2>&1)
 	hasnt "$2: no shell ($out)" "$out" -- "^in:"
 	has "$2: one line to the user" "$out"  -- "^jsandbox: "
 	check "$2: syslog names it" sh -c "tail -n +$((before + 1)) '$JSB_RUN/syslog' | grep -q '$3'"
@@ -235,6 +220,6 @@ check_says "a missing node" "^\[user:$A\] gpus/devices: .*nvidia1"
 mv "$FAKE/dev/nvidia1.gone" "$FAKE/dev/nvidia1"
 out=$("$JSB_CTL" check 2>&1)
 hasnt "once the node is back, check has no device problem" "$out" -- "gpus/devices"
-out=$(tssh 60 $A 'ls /dev/nvidia1' 2>&1)
+out=$(tm 60 jssh $A 'ls /dev/nvidia1' 2>&1)
 check "alice recovers once the node is back ($out)" [ "$out" = /dev/nvidia1 ]
 finish

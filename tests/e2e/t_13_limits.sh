@@ -18,21 +18,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# tssh SECONDS USER CMD: jssh under a time limit (timeout cannot run a
-# shell function).
-tssh() {
-	local t=$1 u=$2
-	shift 2
-	timeout "$t" ssh -F "$JSB_RUN/ssh_config" -i "$JSB_RUN/keys/id_$u" -l "$u" jsbtest "$@"
-}
-# The same in the background; $! is then timeout's own pid (a function put
-# in the background would be a subshell, and killing it would leave the
-# session running).
-tssh_bg() {
-	local t=$1 u=$2
-	shift 2
-	timeout "$t" ssh -F "$JSB_RUN/ssh_config" -i "$JSB_RUN/keys/id_$u" -l "$u" jsbtest "$@" &
-}
 
 # The user's directory of the hierarchy that has knob KNOB (v1 or v2).
 cgdir() { # USER KNOB
@@ -54,7 +39,7 @@ pids_max = 50
 cpu_max = 20%"
 
 # --- the limits are in place, root-owned, not writable from inside -------
-tssh_bg 60 $A "sleep 300" >/dev/null 2>&1
+tmbg 60 jssh $A "sleep 300" >/dev/null 2>&1
 bg_pids+=($!)
 wait_for 200 container_pid $A >/dev/null
 if [ -e "$(cgdir $A memory.limit_in_bytes)/memory.limit_in_bytes" ]; then
@@ -74,11 +59,11 @@ owners=$(for d in /sys/fs/cgroup/*/jsandbox/$A /sys/fs/cgroup/jsandbox/$A; do [ 
 check "every cgroup directory and cgroup.procs of alice is root's, not delegated ($(echo $owners))" \
 	sh -c "[ -n '$owners' ] && ! echo '$owners' | grep -vq '^0 '"
 pidsknob="$(cgdir $A pids.max)/pids.max"
-out=$(tssh 60 $A "sudo sh -c 'echo max > $pidsknob' 2>&1; cat $pidsknob" 2>&1)
+out=$(tm 60 jssh $A "sudo sh -c 'echo max > $pidsknob' 2>&1; cat $pidsknob" 2>&1)
 check "root inside cannot raise its own pids.max ($(echo $out | tr '\n' ' '))" [ "$(knob $A pids.max)" = 50 ]
 
 # --- memory_max: the hog dies, bob's concurrent work does not ---------------
-tssh_bg 90 $B 'sleep 20; echo bob-survived' >"$JSB_RUN/t13.bob" 2>&1
+tmbg 90 jssh $B 'sleep 20; echo bob-survived' >"$JSB_RUN/t13.bob" 2>&1
 bob=$!
 bg_pids+=($bob)
 wait_for 200 container_pid $B >/dev/null
@@ -86,7 +71,7 @@ ooms_before=$(stat_field $A $memfile oom_kill)
 # 8 MiB at a time, touched (bytearray zero-fills), up to 8 GiB
 hog='b = [bytearray(8 << 20) for _ in range(1024)]'
 t0=$(date +%s.%N)
-out=$(tssh 60 $A "python3 -c '$hog'; echo rc=\$?" 2>&1)
+out=$(tm 60 jssh $A "python3 -c '$hog'; echo rc=\$?" 2>&1)
 t1=$(date +%s.%N)
 printf '%s\n' "$out" | sed 's/^/  | hog: /'
 echo "  | hog ended after $(calc "$t1 - $t0") s"
@@ -105,7 +90,7 @@ check "bob's concurrent process survived" grep -qx bob-survived "$JSB_RUN/t13.bo
 
 # --- pids_max: a fork bomb is contained; bob logs in meanwhile -------------
 bomb=':(){ :|:& };:'
-tssh_bg 60 $A "timeout 20 bash -c '$bomb'; echo bomb-over" >"$JSB_RUN/t13.bomb" 2>&1
+tmbg 60 jssh $A "timeout 20 bash -c '$bomb'; echo bomb-over" >"$JSB_RUN/t13.bomb" 2>&1
 bombssh=$!
 bg_pids+=($bombssh)
 sleep 4
@@ -115,7 +100,7 @@ echo "  | during the bomb: pids.current $cur, pids.events max $events"
 check "the bomb is held at pids.max (current $cur <= 50)" [ "$cur" -le 50 ]
 check "the kernel refused forks (pids.events max $events > 0)" [ "${events:-0}" -gt 0 ]
 t0=$(date +%s.%N)
-out=$(tssh 30 $B 'echo bob-in' 2>&1)
+out=$(tm 30 jssh $B 'echo bob-in' 2>&1)
 t1=$(date +%s.%N)
 echo "  | bob's login during the bomb took $(calc "$t1 - $t0") s"
 check "bob logs in while alice's bomb runs" [ "$out" = bob-in ]
@@ -127,20 +112,20 @@ nocg() { [ -z "$(cgdir $A pids.max)" ]; }
 check "after stop, the bomb is gone and alice's cgroup with it" wait_for 100 nocg
 
 # --- cpu_max: a burner is throttled ------------------------------------------
-tssh_bg 60 $A "sleep 300" >/dev/null 2>&1
+tmbg 60 jssh $A "sleep 300" >/dev/null 2>&1
 bg_pids+=($!)
 wait_for 200 container_pid $A >/dev/null
 if cgdir $A cpu.cfs_quota_us >/dev/null; then
 	thr_before=$(stat_field $A cpu.stat nr_throttled)
 	use_before=$(knob $A cpuacct.usage 2>/dev/null || echo 0)
-	tssh 60 $A 'timeout 5 sh -c "while :; do :; done"'
+	tm 60 jssh $A 'timeout 5 sh -c "while :; do :; done"'
 	thr_after=$(stat_field $A cpu.stat nr_throttled)
 	use_after=$(knob $A cpuacct.usage 2>/dev/null || echo 0)
 	used=$(calc "($use_after - $use_before) / 1000000000")
 else
 	thr_before=$(stat_field $A cpu.stat nr_throttled)
 	use_before=$(stat_field $A cpu.stat usage_usec)
-	tssh 60 $A 'timeout 5 sh -c "while :; do :; done"'
+	tm 60 jssh $A 'timeout 5 sh -c "while :; do :; done"'
 	thr_after=$(stat_field $A cpu.stat nr_throttled)
 	use_after=$(stat_field $A cpu.stat usage_usec)
 	used=$(calc "($use_after - $use_before) / 1000000")

@@ -11,14 +11,6 @@ SEC=$JSB_RUN/sec
 SEC_SRC=$(cd "$(dirname "$0")" && pwd)
 install -d -m 0755 "$SEC"
 
-# tssh SECONDS USER [ssh args...]: jssh with a time limit (timeout cannot
-# run a shell function).
-tssh() {
-	local s=$1 u=$2
-	shift 2
-	timeout -k 5 "$s" ssh -F "$JSB_RUN/ssh_config" -i "$JSB_RUN/keys/id_$u" -l "$u" jsbtest "$@"
-}
-
 home_of() { getent passwd "$1" | cut -d: -f6; }
 
 # Build jsb-attack once per run; copy it into USER's home as ~/jsb-attack.
@@ -40,7 +32,7 @@ give_tool() { # USER...
 # usually) must exit 0, which the tool does only when the attack failed.
 refused() {
 	local d=$1 u=$2 cmd=$3 out rc
-	out=$(tssh 120 "$u" "$cmd" 2>&1)
+	out=$(tm 120 jssh "$u" "$cmd" 2>&1)
 	rc=$?
 	if [ "$rc" = 0 ]; then ok "$d [$(echo "$out" | tail -1)]"; else not_ok "$d (rc $rc) [$out]"; fi
 }
@@ -49,7 +41,7 @@ refused() {
 # policy that allows something, a login that must still work).
 works() {
 	local d=$1 u=$2 cmd=$3 out rc
-	out=$(tssh 120 "$u" "$cmd" 2>&1)
+	out=$(tm 120 jssh "$u" "$cmd" 2>&1)
 	rc=$?
 	if [ "$rc" = 0 ]; then ok "$d"; else not_ok "$d (rc $rc) [$out]"; fi
 }
@@ -78,7 +70,7 @@ attack_worked() {
 		shift
 	fi
 	local out rc
-	out=$(tssh 120 "$u" "${pre}\$HOME/jsb-attack $*" 2>&1)
+	out=$(tm 120 jssh "$u" "${pre}\$HOME/jsb-attack $*" 2>&1)
 	rc=$?
 	if [ "$rc" = 1 ]; then ok "$d [$(echo "$out" | tail -1)]"; else not_ok "$d (rc $rc) [$out]"; fi
 }

@@ -11,7 +11,7 @@ bhome=$(home_of $B)
 install -o $B -m 0600 /dev/null "$bhome/jsbsec-secret"
 echo "bob's secret" >"$bhome/jsbsec-secret"
 
-tssh 300 $B "\$HOME/jsb-attack hold $KEY $NAME" >"$SEC/bob-hold.out" 2>&1 &
+tm 300 jssh $B "\$HOME/jsb-attack hold $KEY $NAME" >"$SEC/bob-hold.out" 2>&1 &
 bobssh=$!
 python3 -c '
 import socket, time
@@ -50,7 +50,7 @@ refused "alice, root inside, cannot read bob's home or find his files" $A \
 # 8. processes: not visible, not traceable
 attack "alice cannot see or ptrace bob's process" $A sudo ptrace $NAME "$bobpid"
 # 9. signals: root inside kills everything it can reach
-tssh 60 $A "sudo -n kill -KILL -1; sudo -n kill -KILL $bobpid; sleep 1" >/dev/null 2>&1
+tm 60 jssh $A "sudo -n kill -KILL -1; sudo -n kill -KILL $bobpid; sleep 1" >/dev/null 2>&1
 check "bob's process survives alice's kill -KILL -1 and kill of its host pid" kill -0 "$bobpid"
 check "sshd survives it too" kill -0 "$(cat "$JSB_RUN/sshd.pid")"
 check "bob's session is still holding" kill -0 $bobssh

@@ -31,7 +31,7 @@ refused "root inside has no CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_MODULE, CAP_MK
 	"b=\$(sudo -n sed -n 's/^CapBnd:\\t//p' /proc/self/status); m=\$(( 0x\$b & ((1<<21)|(1<<12)|(1<<16)|(1<<27)|(1<<17)) ))
 	 echo \"CapBnd \$b\"; [ \$m = 0 ]"
 # TIOCSTI pushes characters into the terminal's input: with a pty (-tt)
-out=$(tssh 60 $A -tt "\$HOME/jsb-attack tiocsti" 2>&1 | tr -d '\r')
+out=$(tm 60 jssh $A -tt "\$HOME/jsb-attack tiocsti" 2>&1 | tr -d '\r')
 if echo "$out" | grep -q '^refused: TIOCSTI'; then
 	ok "TIOCSTI into the session's terminal is refused [$(echo "$out" | tail -1)]"
 else

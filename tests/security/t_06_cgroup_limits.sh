@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib_sec.sh"
 give_tool $A
 # A session held open keeps the container (and its cgroup) alive throughout.
-tssh 300 $A "sleep 280" >/dev/null 2>&1 &
+tm 300 jssh $A "sleep 280" >/dev/null 2>&1 &
 holder=$!
 trap 'kill $holder 2>/dev/null' EXIT
 check "alice's container runs" wait_for 300 container_pid $A

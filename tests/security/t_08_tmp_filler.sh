@@ -8,7 +8,7 @@ tmp_size = 64M"
 "$JSB_CTL" stop $A >/dev/null 2>&1
 host_free_before=$(df -k --output=avail /tmp | tail -1)
 
-tssh 300 $A "\$HOME/jsb-attack fill /tmp; \$HOME/jsb-attack fill /dev/shm; echo filled; sleep 60" >"$SEC/filler.out" 2>&1 &
+tm 300 jssh $A "\$HOME/jsb-attack fill /tmp; \$HOME/jsb-attack fill /dev/shm; echo filled; sleep 60" >"$SEC/filler.out" 2>&1 &
 filler=$!
 trap 'kill $filler 2>/dev/null' EXIT
 check "alice filled her /tmp and /dev/shm" wait_for 600 grep -q '^filled$' "$SEC/filler.out"

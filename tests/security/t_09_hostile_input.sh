@@ -28,13 +28,13 @@ check "control: the library runs its code in a dynamic program of alice's on the
 	sh -c "setpriv --reuid=$A --regid=$(id -g $A) --clear-groups env LD_PRELOAD='$ahome/jsbsec-preload.so' /bin/true && test -e $M.preload.$auid"
 rm -f $M.*
 # A session held open keeps one container, and its /tmp, across the logins.
-tssh 600 $A "sleep 580" >/dev/null 2>&1 &
+tm 600 jssh $A "sleep 580" >/dev/null 2>&1 &
 holder=$!
 trap 'kill $holder 2>/dev/null; rm -f $M.*' EXIT
 wait_for 300 container_pid $A >/dev/null
 
 # 1. LD_PRELOAD and LD_AUDIT from the client, through the test sshd
-out=$(tssh 60 $A -o "SetEnv=LD_PRELOAD=$ahome/jsbsec-preload.so LD_AUDIT=$ahome/jsbsec-preload.so" \
+out=$(tm 60 jssh $A -o "SetEnv=LD_PRELOAD=$ahome/jsbsec-preload.so LD_AUDIT=$ahome/jsbsec-preload.so" \
 	'echo "preload=${LD_PRELOAD:-unset}"' 2>&1)
 check "LD_PRELOAD via SendEnv: nothing ran on the host ($out)" sh -c "! ls $M.* >/dev/null 2>&1"
 check "LD_PRELOAD via SendEnv: not in the session either" test "$out" = "preload=unset"
@@ -60,8 +60,8 @@ works "alice plants start-up files in her home" $A "
 	for f in ~/.ssh/rc ~/.bashrc ~/.profile ~/.bash_profile ~/.bash_logout; do
 	  [ -e \$f ] && cp \$f \$f.jsbsec-saved; echo 'touch $M.startup.\$(id -u)' >>\$f; done
 	echo 'LD_PRELOAD=$ahome/jsbsec-preload.so' >~/.ssh/environment"
-tssh 60 $A true >/dev/null 2>&1
-echo exit | tssh 60 $A -tt >/dev/null 2>&1
+tm 60 jssh $A true >/dev/null 2>&1
+echo exit | tm 60 jssh $A -tt >/dev/null 2>&1
 check "~/.ssh/rc, ~/.ssh/environment and the shell's start-up files ran nothing on the host" sh -c "! ls $M.* >/dev/null 2>&1"
 refused "they ran inside the container instead (rc, profile: the user's own business)" $A "ls $M.startup.* && echo inside"
 works "alice restores her start-up files" $A "
@@ -70,12 +70,12 @@ works "alice restores her start-up files" $A "
 
 # 4. control characters and huge values in the environment
 esc=$(printf 'C.UTF-8\033]0;owned\007\r\nX')
-out=$(tssh 60 $A -o "SetEnv=LC_ALL=$esc" 'echo "lc_all=${LC_ALL:-unset}"' 2>&1 | tr -d '\r')
+out=$(tm 60 jssh $A -o "SetEnv=LC_ALL=$esc" 'echo "lc_all=${LC_ALL:-unset}"' 2>&1 | tr -d '\r')
 check "an LC_ALL with escape sequences and newlines is dropped ($out)" test "$out" = "lc_all=unset"
 big=$(head -c 100000 /dev/zero | tr '\0' a)
-out=$(tssh 60 $A -o "SetEnv=LC_CTYPE=$big" 'echo "len=${#LC_CTYPE}"' 2>&1)
+out=$(tm 60 jssh $A -o "SetEnv=LC_CTYPE=$big" 'echo "len=${#LC_CTYPE}"' 2>&1)
 check "a 100 KB LC_CTYPE is dropped and the login works ($out)" test "$out" = "len=0"
-out=$(TERM=$(printf 'xterm\033[2J') tssh 60 $A -tt 'echo "term=${TERM:-unset}"' 2>&1 </dev/null | tr -d '\r')
+out=$(TERM=$(printf 'xterm\033[2J') tm 60 jssh $A -tt 'echo "term=${TERM:-unset}"' 2>&1 </dev/null | tr -d '\r')
 if printf '%s' "$out" | grep -q "^term=" && ! printf '%s' "$out" | grep -q $'\033'; then
 	ok "a TERM with an escape sequence does not reach the session ($out)"
 else
@@ -86,9 +86,9 @@ fi
 # subsystem name with a tail, control characters, a 200 KB command
 for cmd in "\$(touch $M.cmd1)" "; touch $M.cmd2" "internal-sftp; touch $M.cmd3" \
 	"$(printf 'true\r\n\033[0mtouch %s.cmd4' $M)" "/usr/lib/openssh/sftp-server -l; touch $M.cmd5"; do
-	tssh 60 $A "$cmd" >/dev/null 2>&1 </dev/null
+	tm 60 jssh $A "$cmd" >/dev/null 2>&1 </dev/null
 done
-tssh 60 $A "true # $(head -c 200000 /dev/zero | tr '\0' x); touch $M.cmd6" >/dev/null 2>&1 </dev/null
+tm 60 jssh $A "true # $(head -c 200000 /dev/zero | tr '\0' x); touch $M.cmd6" >/dev/null 2>&1 </dev/null
 check "no command ran on the host" sh -c "! ls $M.* >/dev/null 2>&1"
 refused "the commands ran as data for the container's shell: \$(...) and a subsystem name with a tail, inside" $A \
 	"ls $M.cmd1 $M.cmd3"
