@@ -87,12 +87,17 @@ images_dir = $BD/images
 state_dir = $W/state
 run_dir = $W/run
 
+# Only the benchmark's own users are sandboxed: the host's other accounts
+# are none of its business (and jsandboxctl check judges them otherwise).
 [default]
+sandbox = no
 image = $IMAGE
 sudo = yes
 linger = yes
 
+$(for u in $JS_USERS; do printf '[user:%s]\nsandbox = yes\n\n' "$u"; done)
 [user:$COLD_USER]
+sandbox = yes
 linger = no
 EOF
 	chown root:root "$BD/jsandbox.conf.tmp"
