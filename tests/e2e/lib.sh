@@ -22,39 +22,8 @@ JSB_PAM=$(find "$JSB_PREFIX" -name pam_jsandbox.so -print -quit 2>/dev/null)
 JSB_IMAGE_PKGS=rsync,tmux,python3-minimal
 SVC=sshd-jsbtest
 
-PASS=0
-FAIL=0
-
-skip() {
-	echo "SKIP: $*"
-	if [ "${CI:-}" = true ]; then
-		echo "FAIL: skipped under CI=true"
-		exit 1
-	fi
-	exit 77
-}
-
-ok() {
-	PASS=$((PASS + 1))
-	echo "ok - $*"
-}
-
-not_ok() {
-	FAIL=$((FAIL + 1))
-	echo "not ok - $*"
-}
-
-# check DESCRIPTION COMMAND...: passes when the command succeeds
-check() {
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-
-finish() {
-	echo "$PASS passed, $FAIL failed"
-	[ "$FAIL" -eq 0 ]
-}
+# shellcheck source=report.sh
+. "$(dirname "${BASH_SOURCE[0]}")/report.sh"
 
 need_root() {
 	[ "$(id -u)" = 0 ] || skip "needs root"

@@ -11,31 +11,8 @@
 # Exit status: 0 all passed, 1 a failure, 77 skipped (1 under CI=true).
 set -u
 
-PASS=0
-FAIL=0
+. "$(dirname "$0")/report.sh"
 
-skip() {
-	echo "SKIP: $*"
-	if [ "${CI:-}" = true ]; then
-		echo "FAIL: skipped under CI=true"
-		exit 1
-	fi
-	exit 77
-}
-ok() {
-	PASS=$((PASS + 1))
-	echo "ok - $*"
-}
-not_ok() {
-	FAIL=$((FAIL + 1))
-	echo "not ok - $*"
-}
-# check DESCRIPTION COMMAND...: passes when the command succeeds
-check() {
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
 # fails DESCRIPTION COMMAND...: passes when the command fails
 fails() {
 	local d=$1
@@ -226,5 +203,4 @@ if [ "$FAIL" -gt 0 ] && [ -s "$T/commands.log" ]; then
 	echo "# last commands and their output:"
 	tail -40 "$T/commands.log" | sed 's/^/#   /'
 fi
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+finish
