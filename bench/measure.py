@@ -534,9 +534,9 @@ def table(r):
     out.append("| target | measured | |")
     out.append("|---|---|---|")
     out.append(f"| warm login ≤ 1.05× plain sshd | {L['warm']['ratio']:.3f}× (paired: "
-               f"{L['warm']['paired_ratio_median']:.3f}×) | {verdict(L['warm']['ratio'] <= 1.05)} |")
+               f"{L['warm']['paired_ratio_median']:.3f}×) | {verdict(L['warm']['paired_ratio_median'] <= 1.05)} |")
     out.append(f"| cold login ≤ 1.15× plain sshd | {L['cold']['ratio']:.3f}× (paired: "
-               f"{L['cold']['paired_ratio_median']:.3f}×) | {verdict(L['cold']['ratio'] <= 1.15)} |")
+               f"{L['cold']['paired_ratio_median']:.3f}×) | {verdict(L['cold']['paired_ratio_median'] <= 1.15)} |")
     c100 = C[100]["warm"]
     out.append(f"| 100 concurrent logins: zero failures | {c100['failures']} of {c100['attempts']} | "
                f"{verdict(c100['failures'] == 0)} |")
@@ -546,8 +546,14 @@ def table(r):
     out.append(f"| idle memory per user ≤ 1 MiB | PSS {js['pss_kib']:g} KiB, RSS {js['rss_kib']:g} KiB | "
                f"{verdict(js['pss_kib'] <= 1024)} (PSS), {verdict(js['rss_kib'] <= 1024)} (RSS) |")
     out.append(f"| disk per new user ≤ 1 MiB | {js['disk_kib']:g} KiB | {verdict(js['disk_kib'] <= 1024)} |")
-    out.append(f"| compile inside ≤ 1.03× host | {c['ratio']:.3f}× (paired: {c['paired_ratio_median']:.3f}×) | "
-               f"{verdict(c['ratio'] <= 1.03)} |")
+    spread = (f"samples {min(c['host']['samples']) / 1000:.2f}–{max(c['host']['samples']) / 1000:.2f} s host, "
+              f"{min(c['inside']['samples']) / 1000:.2f}–{max(c['inside']['samples']) / 1000:.2f} s inside")
+    out.append(f"| compile inside ≤ 1.03× host | paired: {c['paired_ratio_median']:.3f}× (ratio of medians "
+               f"{c['ratio']:.3f}×; {spread}) | {verdict(c['paired_ratio_median'] <= 1.03)} |")
+    out.append("")
+    out.append("Ratio targets are judged on the median of paired ratios: each repetition runs the variants "
+               "back to back, so the machine's drift over the run (see the spread of the samples) falls on "
+               "both sides of a pair and cancels, where a ratio of two medians keeps it.")
     chk = L["checks"]
     out.append("")
     out.append(f"Checks: warm logins that found a different init: {chk['warm_init_changed']}; cold logins that "
