@@ -73,6 +73,17 @@ static int lock_user(int rundir, uint32_t uid, struct js_err *err)
 	return js_steal_fd(&fd); /* closing the fd releases the OFD lock */
 }
 
+/* Open run_dir (trusted, made when `create`) into *rundir and take u's lock
+ * in it: returns the lock fd, or -errno (-ENOENT: no run_dir, nothing ever
+ * ran). */
+static int lock_run_dir(const struct js_global *g, uint32_t uid, bool create, int *rundir, struct js_err *err)
+{
+	*rundir = js_open_trusted_dir(g->run_dir, create, err);
+	if (*rundir < 0)
+		return *rundir;
+	return lock_user(*rundir, uid, err);
+}
+
 /* ---- small helpers -------------------------------------------------- */
 
 static int user_dir_name(const struct js_user *u, char *buf, size_t len)
@@ -684,10 +695,8 @@ static int session_open_locked(int rundir, const struct js_global *g, const stru
 static int session_open_unlocked(const struct js_global *g, const struct js_policy *p, const struct js_user *u,
 				 pid_t session_pid, bool *created, struct js_err *err)
 {
-	_cleanup_close_ int rundir = js_open_trusted_dir(g->run_dir, true, err);
-	if (rundir < 0)
-		return rundir;
-	_cleanup_close_ int lock = lock_user(rundir, u->uid, err);
+	_cleanup_close_ int rundir = -1;
+	_cleanup_close_ int lock = lock_run_dir(g, u->uid, true, &rundir, err);
 	if (lock < 0)
 		return lock;
 	return session_open_locked(rundir, g, p, u, session_pid, created, err);
@@ -743,10 +752,8 @@ static int stop_locked(int rundir, const struct js_user *u, bool only_if_idle, p
 static int session_close_unlocked(const struct js_global *g, const struct js_user *u, pid_t session_pid,
 				  struct js_err *err)
 {
-	_cleanup_close_ int rundir = js_open_trusted_dir(g->run_dir, false, err);
-	if (rundir < 0)
-		return rundir;
-	_cleanup_close_ int lock = lock_user(rundir, u->uid, err);
+	_cleanup_close_ int rundir = -1;
+	_cleanup_close_ int lock = lock_run_dir(g, u->uid, false, &rundir, err);
 	if (lock < 0)
 		return lock;
 	return stop_locked(rundir, u, true, session_pid, err);
@@ -763,12 +770,10 @@ int js_session_close(const struct js_global *g, const struct js_user *u, pid_t s
 
 int js_container_stop(const struct js_global *g, const struct js_user *u, struct js_err *err)
 {
-	_cleanup_close_ int rundir = js_open_trusted_dir(g->run_dir, false, err);
-	if (rundir < 0)
-		return rundir == -ENOENT ? 0 : rundir;
-	_cleanup_close_ int lock = lock_user(rundir, u->uid, err);
+	_cleanup_close_ int rundir = -1;
+	_cleanup_close_ int lock = lock_run_dir(g, u->uid, false, &rundir, err);
 	if (lock < 0)
-		return lock;
+		return lock == -ENOENT ? 0 : lock;
 	return stop_locked(rundir, u, false, 0, err);
 }
 
@@ -778,10 +783,8 @@ int js_container_stop(const struct js_global *g, const struct js_user *u, struct
  * the user planted in the layer (js_remove_tree_at). */
 int js_container_reset(const struct js_global *g, const struct js_user *u, struct js_err *err)
 {
-	_cleanup_close_ int rundir = js_open_trusted_dir(g->run_dir, true, err);
-	if (rundir < 0)
-		return rundir;
-	_cleanup_close_ int lock = lock_user(rundir, u->uid, err);
+	_cleanup_close_ int rundir = -1;
+	_cleanup_close_ int lock = lock_run_dir(g, u->uid, true, &rundir, err);
 	if (lock < 0)
 		return lock;
 	int r = stop_locked(rundir, u, false, 0, err);
@@ -803,12 +806,10 @@ int js_container_apply(const struct js_global *g, const struct js_policy *p, con
 		       struct js_err *err)
 {
 	*running = false;
-	_cleanup_close_ int rundir = js_open_trusted_dir(g->run_dir, false, err);
-	if (rundir < 0)
-		return rundir == -ENOENT ? 0 : rundir;
-	_cleanup_close_ int lock = lock_user(rundir, u->uid, err);
+	_cleanup_close_ int rundir = -1;
+	_cleanup_close_ int lock = lock_run_dir(g, u->uid, false, &rundir, err);
 	if (lock < 0)
-		return lock;
+		return lock == -ENOENT ? 0 : lock;
 	_cleanup_close_ int udir = open_udir(rundir, u, false, NULL);
 	struct js_state st;
 	if (udir < 0 || js_state_read(udir, &st, NULL) < 0)
