@@ -29,6 +29,16 @@ static int lookup_user(const char *name, struct js_user *u)
 	return 0;
 }
 
+int ctl_parse_one_user(int argc, char **argv, struct js_user *u)
+{
+	int r = ctl_parse_no_options(argc, argv);
+	if (r >= 0)
+		return r;
+	if (argc - optind != 1)
+		return ctl_usage_error("%s: expected one USER", argv[0]);
+	return lookup_user(argv[optind], u) < 0 ? CTL_EXIT_FAIL : -1;
+}
+
 static void print_header(void)
 {
 	printf("%-16s %7s %-8s %8s %8s %6s %-6s %s\n", "USER", "UID", "STATE", "INIT", "SESSIONS", "PROCS", "LINGER",
@@ -121,14 +131,10 @@ int cmd_status(int argc, char **argv, const struct js_config *c)
 
 int cmd_stop(int argc, char **argv, const struct js_config *c)
 {
-	int r = ctl_parse_no_options(argc, argv);
+	struct js_user u;
+	int r = ctl_parse_one_user(argc, argv, &u);
 	if (r >= 0)
 		return r;
-	if (argc - optind != 1)
-		return ctl_usage_error("stop: expected one USER");
-	struct js_user u;
-	if (lookup_user(argv[optind], &u) < 0)
-		return CTL_EXIT_FAIL;
 	struct js_err err = {0};
 	if (js_container_stop(js_config_global(c), &u, &err) < 0) {
 		ctl_error_js(&err, "stop %s", u.name);
@@ -139,14 +145,10 @@ int cmd_stop(int argc, char **argv, const struct js_config *c)
 
 int cmd_reset(int argc, char **argv, const struct js_config *c)
 {
-	int r = ctl_parse_no_options(argc, argv);
+	struct js_user u;
+	int r = ctl_parse_one_user(argc, argv, &u);
 	if (r >= 0)
 		return r;
-	if (argc - optind != 1)
-		return ctl_usage_error("reset: expected one USER");
-	struct js_user u;
-	if (lookup_user(argv[optind], &u) < 0)
-		return CTL_EXIT_FAIL;
 	struct js_err err = {0};
 	if (js_container_reset(js_config_global(c), &u, &err) < 0) {
 		ctl_error_js(&err, "reset %s", u.name);

@@ -189,21 +189,11 @@ static void print_enforcement(const struct js_user *u)
 
 int cmd_apply(int argc, char **argv, const struct js_config *c)
 {
-	int r = ctl_parse_no_options(argc, argv);
+	struct js_user u;
+	int r = ctl_parse_one_user(argc, argv, &u);
 	if (r >= 0)
 		return r;
-	if (argc - optind != 1)
-		return ctl_usage_error("apply: expected one USER");
-	struct js_user u;
 	struct js_err err = {0};
-	if (js_user_by_name(argv[optind], &u, &err) < 0) {
-		ctl_error_js(&err, "user \"%s\"", argv[optind]);
-		return CTL_EXIT_FAIL;
-	}
-	if (u.uid == 0) {
-		ctl_error("root is never sandboxed");
-		return CTL_EXIT_FAIL;
-	}
 	_cleanup_free_ struct js_policy *p = malloc(sizeof *p);
 	char why[512] = "";
 	if (!p) {

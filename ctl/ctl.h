@@ -10,6 +10,7 @@
 
 #include "jsutil.h"
 #include "policy.h"
+#include "userinfo.h"
 
 #define CTL_PROG "jsandboxctl"
 
@@ -49,6 +50,11 @@ int ctl_help(void);
 /* Options of a subcommand that takes none but -h: returns -1 to go on
  * (optind then indexes the first operand), or the exit status to return. */
 int ctl_parse_no_options(int argc, char **argv);
+
+/* Options and the one USER operand of a subcommand (stop, reset, apply):
+ * returns -1 to go on with *u filled (an existing user other than root), or
+ * the exit status to return (usage, unknown user: already printed). */
+int ctl_parse_one_user(int argc, char **argv, struct js_user *u);
 
 /* The policy a section gives, as the PAM module resolves it: a [user:]
  * section for that user (with their real groups when the account exists), a
