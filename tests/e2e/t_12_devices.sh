@@ -200,11 +200,12 @@ refused() { # USER WHAT SYSLOG-PATTERN
 	has "$2: one line to the user" "$out"  -- "^jsandbox: "
 	check "$2: syslog names it" sh -c "tail -n +$((before + 1)) '$JSB_RUN/syslog' | grep -q '$3'"
 }
-# check_says WHAT PATTERN: jsandboxctl check fails and names the section
+# check_says WHAT PATTERN: jsandboxctl check names the section's problem.
+# (Its exit status alone proves nothing here: the host's other accounts may
+# be reported too.)
 check_says() {
 	local out
 	out=$("$JSB_CTL" check 2>&1)
-	check "$1: jsandboxctl check fails" [ $? = 1 ]
 	has "$1: jsandboxctl check names it" "$out" -- "$2"
 }
 policy 0,2 7
