@@ -36,6 +36,8 @@ enum js_key {
 	JS_KEY_SHELL,
 	JS_KEY_NESTED_USERNS,
 	JS_KEY_PERF_EVENTS,
+	JS_KEY_PTY_MAX,
+	JS_KEY_CAPABILITIES_ADD,
 	JS_KEY__COUNT
 };
 
@@ -104,6 +106,10 @@ struct js_policy {
 	char shell[PATH_MAX]; /* the shell inside the container */
 	bool nested_userns;   /* user namespaces inside the container (and mounts in them) */
 	bool perf_events;     /* perf_event_open(2) inside the container */
+	uint32_t pty_max;     /* ptys of the container's devpts (its max= option) */
+	/* Capabilities kept in the bounding set beyond the default (rootless
+	 * podman's), a mask of 1 << CAP_*; only JS_CAPS_ADDABLE bits. */
+	uint64_t caps_add;
 	/* Where each key's value came from: "built-in", "[default]",
 	 * "[group:gpu]", "[user:alice]". */
 	char origin[JS_KEY__COUNT][JS_ORIGIN_MAX];
@@ -189,6 +195,15 @@ int js_parse_gpus(const char *s, struct js_gpu_sel *out, char *why, size_t whyle
 int js_parse_devices(const char *s, struct js_dev_rule *out, size_t *n, char *why, size_t whylen);
 int js_parse_name(const char *s, char *out, size_t outlen, char *why, size_t whylen);
 int js_parse_abspath(const char *s, char *out, size_t outlen, char *why, size_t whylen);
+
+/* capabilities_add: comma-separated names from the allow-list
+ * (AUDIT_WRITE, DAC_READ_SEARCH, NET_RAW, SYS_PTRACE; case-insensitive, an
+ * optional CAP_ prefix) or "none", into a mask of 1 << CAP_*. */
+int js_parse_caps(const char *s, uint64_t *out, char *why, size_t whylen);
+/* The bits js_parse_caps may set. */
+#define JS_CAPS_ADDABLE                                                                                          \
+	((UINT64_C(1) << 2) /* DAC_READ_SEARCH */ | (UINT64_C(1) << 13) /* NET_RAW */ |                        \
+	 (UINT64_C(1) << 19) /* SYS_PTRACE */ | (UINT64_C(1) << 29) /* AUDIT_WRITE */)
 
 /* Render a policy value back as text (for `jsandboxctl policy`). */
 int js_policy_format(const struct js_policy *p, enum js_key k, char *buf, size_t len);

@@ -33,6 +33,11 @@
 #define DEV_MAJOR_MAX	 4095	 /* majors are 12 bits (MAJOR() in kdev_t.h) */
 #define DEV_MINOR_MAX	 1048575 /* minors are 20 bits */
 #define ACCOUNT_NAME_MAX 32	 /* what useradd accepts by default */
+/* pty_max: a login needs one; 65536 is far above any interactive use and
+ * far below the kernel's own ceiling (NR_UNIX98_PTY_MAX, 1 << 20). */
+#define PTY_MAX_MIN	 1
+#define PTY_MAX_MAX	 65536
+#define PTY_MAX_DEFAULT	 128
 
 static const char *const key_names[JS_KEY__COUNT] = {
     [JS_KEY_SANDBOX] = "sandbox",
@@ -50,6 +55,8 @@ static const char *const key_names[JS_KEY__COUNT] = {
     [JS_KEY_SHELL] = "shell",
     [JS_KEY_NESTED_USERNS] = "nested_userns",
     [JS_KEY_PERF_EVENTS] = "perf_events",
+    [JS_KEY_PTY_MAX] = "pty_max",
+    [JS_KEY_CAPABILITIES_ADD] = "capabilities_add",
 };
 
 static const char *const key_nouns[JS_KEY__COUNT] = {
@@ -60,6 +67,8 @@ static const char *const key_nouns[JS_KEY__COUNT] = {
     [JS_KEY_SHELL] = "path",
     [JS_KEY_NESTED_USERNS] = "value",
     [JS_KEY_PERF_EVENTS] = "value",
+    [JS_KEY_PTY_MAX] = "number",
+    [JS_KEY_CAPABILITIES_ADD] = "capability list",
 };
 
 const char *js_key_name(enum js_key k)
@@ -684,6 +693,60 @@ int js_parse_devices(const char *s, struct js_dev_rule *out, size_t *n, char *wh
 	return 0;
 }
 
+/* The capabilities an admin may add with capabilities_add, and why each is
+ * not in the default set: docs/config.md says what each opens. Numbers as
+ * in <linux/capability.h>. */
+static const struct {
+	const char *name;
+	unsigned bit;
+} cap_names[] = {
+    {"AUDIT_WRITE", 29},
+    {"DAC_READ_SEARCH", 2},
+    {"NET_RAW", 13},
+    {"SYS_PTRACE", 19},
+};
+
+int js_parse_caps(const char *s, uint64_t *out, char *why, size_t whylen)
+{
+	if (!strcmp(s, "none")) {
+		*out = 0;
+		return 0;
+	}
+	uint64_t mask = 0;
+	const char *c = s;
+	for (;;) {
+		while (*c == ' ' || *c == '\t')
+			c++;
+		size_t l = strcspn(c, ", \t");
+		const char *name = c;
+		if (l > 4 && !strncasecmp(name, "CAP_", 4)) {
+			name += 4;
+			l -= 4;
+		}
+		bool found = false;
+		for (size_t i = 0; i < JS_ARRAY_SIZE(cap_names) && l; i++)
+			if (strlen(cap_names[i].name) == l && !strncasecmp(name, cap_names[i].name, l)) {
+				mask |= UINT64_C(1) << cap_names[i].bit;
+				found = true;
+			}
+		if (!found)
+			return why_fail(why, whylen,
+					"expected \"none\" or a comma-separated list of AUDIT_WRITE, "
+					"DAC_READ_SEARCH, NET_RAW, SYS_PTRACE (\"%.*s\" is not one of them)",
+					(int)(l > 32 ? 32 : l), name);
+		c = name + l;
+		while (*c == ' ' || *c == '\t')
+			c++;
+		if (!*c)
+			break;
+		if (*c != ',')
+			return why_fail(why, whylen, "expected a comma between capability names");
+		c++;
+	}
+	*out = mask;
+	return 0;
+}
+
 void js_policy_defaults(struct js_policy *p)
 {
 	memset(p, 0, sizeof *p);
@@ -700,6 +763,8 @@ void js_policy_defaults(struct js_policy *p)
 	p->linger = false;
 	p->nested_userns = false;
 	p->perf_events = false;
+	p->pty_max = PTY_MAX_DEFAULT;
+	p->caps_add = 0;
 	strcpy(p->shell, "/bin/bash");
 	for (unsigned k = 0; k < JS_KEY__COUNT; k++)
 		strcpy(p->origin[k], "built-in");
@@ -772,6 +837,13 @@ int js_policy_apply(struct js_policy *p, enum js_key k, const char *s, char *why
 		return 0;
 	case JS_KEY_SHELL:
 		return js_parse_abspath(s, p->shell, sizeof p->shell, why, whylen);
+	case JS_KEY_PTY_MAX:
+		r = js_parse_uint(s, PTY_MAX_MIN, PTY_MAX_MAX, false, &u, why, whylen);
+		if (r == 0)
+			p->pty_max = (uint32_t)u;
+		return r;
+	case JS_KEY_CAPABILITIES_ADD:
+		return js_parse_caps(s, &p->caps_add, why, whylen);
 	case JS_KEY__COUNT:
 		break;
 	}
@@ -922,6 +994,16 @@ int js_policy_format(const struct js_policy *p, enum js_key k, char *buf, size_t
 		break;
 	case JS_KEY_SHELL:
 		out_add(&o, "%s", p->shell);
+		break;
+	case JS_KEY_PTY_MAX:
+		out_add(&o, "%" PRIu32, p->pty_max);
+		break;
+	case JS_KEY_CAPABILITIES_ADD:
+		if (!p->caps_add)
+			out_add(&o, "none");
+		for (size_t i = 0, n = 0; i < JS_ARRAY_SIZE(cap_names); i++)
+			if (p->caps_add & (UINT64_C(1) << cap_names[i].bit))
+				out_add(&o, "%s%s", n++ ? "," : "", cap_names[i].name);
 		break;
 	default:
 		return -EINVAL;

@@ -14,6 +14,11 @@ int js_harden_session(const struct js_policy *p, struct js_err *err);
  * no_new_privs, and no capability but CAP_KILL (bounding set included). */
 int js_harden_init(struct js_err *err);
 
+/* For the agent relay, once it listens: no capability (bounding set
+ * included), no_new_privs, and an allow-list seccomp filter of what a
+ * relay does (helper/harden.c). */
+int js_harden_relay(struct js_err *err);
+
 /* The capabilities kept in the bounding set, for docs and tests. */
 extern const int js_kept_caps[];
 extern const size_t js_nkept_caps;

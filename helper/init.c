@@ -210,6 +210,13 @@ static int serve(int argc, char **argv)
 		return 2;
 	linger = !strcmp(argv[3], "1");
 	prctl(PR_SET_NAME, "jsandbox-init");
+	/* Root inside shares our uid and holds a superset of our one
+	 * capability, which alone would let it ptrace us or write
+	 * /proc/1/mem. Not dumpable, tracing us needs CAP_SYS_PTRACE over the
+	 * user's namespace, which the session's bounding set leaves out (unless
+	 * the admin adds it, capabilities_add). The user's helper on the host
+	 * owns that namespace and still joins through its pidfd. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	init_loop((int)fd);
 }
 

@@ -161,8 +161,15 @@ static int setup_dev(const struct js_setup *s, struct js_err *err)
 	if (ensure_dir("dev/pts", 0755) < 0 || ensure_dir("dev/shm", 01777) < 0 || ensure_dir("dev/mqueue", 0755) < 0)
 		return js_failm(err, errno, "create /dev directories");
 	/* Our own devpts: ptys opened inside are invisible to the host and
-	 * host ptys invisible here. gid 5 is the image's tty group. */
-	if (mount("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+	 * host ptys invisible here. gid 5 is the image's tty group. Every
+	 * devpts but the host's draws on one pool (kernel.pty.max less
+	 * kernel.pty.reserve): max= (policy pty_max) keeps one user from
+	 * taking the terminals of every other user's logins. */
+	if (s->pty_max < 1)
+		return js_fail(err, EINVAL, "pty_max missing from the set-up");
+	char ptsopts[96];
+	snprintf(ptsopts, sizeof ptsopts, "newinstance,ptmxmode=0666,mode=0620,gid=5,max=%u", (unsigned)s->pty_max);
+	if (mount("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, ptsopts) < 0)
 		return js_failm(err, errno, "mount /dev/pts");
 	char opts[64];
 	snprintf(opts, sizeof opts, "mode=1777,size=%llu", (unsigned long long)s->tmp_size);

@@ -261,10 +261,18 @@ int main(int argc, char **argv)
 		deny("your container is not running; log in again", "user %s: container init %d is gone", u.name,
 		     (int)st.pid);
 
-	/* Things to take from the host side before entering. */
-	const char *agent = getenv("SSH_AUTH_SOCK");
-	char agent_base[108];
-	_cleanup_close_ int agent_dir = agent ? js_agent_prepare(agent, agent_base, sizeof agent_base) : -1;
+	/* Things to take from the host side before entering. SSH_AUTH_SOCK
+	 * is the user's to set as much as sshd's: the relay is started only
+	 * for the socket sshd made for this connection (agent.h). */
+	const char *agent_env = getenv("SSH_AUTH_SOCK");
+	struct js_agent agent = {.dir = -1};
+	if (agent_env && js_agent_prepare(agent_env, &agent, &err) < 0) {
+		syslog(LOG_WARNING, "user %s: agent forwarding refused: SSH_AUTH_SOCK=%s: %s", u.name,
+		       env_value_ok(agent_env) ? agent_env : "(unprintable)", err.msg);
+		fprintf(stderr, "jsandbox: agent forwarding is off for this session: SSH_AUTH_SOCK is not "
+				"this connection's agent socket\n");
+	}
+	_cleanup_close_ int agent_dir = agent.dir;
 	bool want_pty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && (!cmd || getenv("SSH_TTY"));
 
 	struct env env = {0};
@@ -281,7 +289,7 @@ int main(int argc, char **argv)
 		deny("cannot enter your container", "user %s: %s", u.name, err.msg);
 
 	char inside_agent[PATH_MAX];
-	if (agent_dir >= 0 && js_agent_relay_start(agent_dir, agent_base, inside_agent, sizeof inside_agent, &err) == 0)
+	if (agent_dir >= 0 && js_agent_relay_start(&agent, inside_agent, sizeof inside_agent, &err) == 0)
 		env_add(&env, "SSH_AUTH_SOCK", inside_agent);
 	if (setns(pidfd, CLONE_NEWPID) < 0)
 		deny("cannot enter your container", "user %s: join pid namespace: %m", u.name);

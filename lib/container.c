@@ -448,6 +448,7 @@ static int create_container(struct build *b, struct js_state *st, struct js_err 
 	if (p->tmp_size.percent)
 		tmp = js_host_memory() / 100 * p->tmp_size.value;
 	su->tmp_size = tmp;
+	su->pty_max = p->pty_max;
 	if (js_snprintf(su->lower_dir, sizeof su->lower_dir, "%s/lower", b->udir_path) < 0 ||
 	    js_snprintf(su->root_dir, sizeof su->root_dir, "%s/root", b->udir_path) < 0)
 		return js_fail(err, ENAMETOOLONG, "run_dir path too long");

@@ -24,6 +24,7 @@ struct js_setup {
 	char shell[PATH_MAX]; /* inside the container */
 	uint8_t sudo, linger, net_none;
 	uint64_t tmp_size; /* bytes */
+	uint32_t pty_max;  /* the container's devpts max= (policy pty_max) */
 	char lower_dir[PATH_MAX]; /* staging point for the image (host path) */
 	char root_dir[PATH_MAX];  /* staging point for the overlay (host path) */
 	char upper_dir[PATH_MAX];

@@ -19,7 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -76,6 +80,48 @@ static long perf_self(void)
 	return syscall(SYS_perf_event_open, &pa, 0, -1, -1, 0);
 }
 
+#define PODMAN_CAPS                                                                                                    \
+	((1ULL << CAP_CHOWN) | (1ULL << CAP_DAC_OVERRIDE) | (1ULL << CAP_FOWNER) | (1ULL << CAP_FSETID) |              \
+	 (1ULL << CAP_KILL) | (1ULL << CAP_SETGID) | (1ULL << CAP_SETUID) | (1ULL << CAP_SETPCAP) |                    \
+	 (1ULL << CAP_NET_BIND_SERVICE) | (1ULL << CAP_SYS_CHROOT) | (1ULL << CAP_SETFCAP))
+
+static unsigned long long read_status_hex(const char *key)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	unsigned long long v = ~0ULL;
+	size_t kl = strlen(key);
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, key, kl))
+			v = strtoull(line + kl, NULL, 16);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* personality: the query, PER_LINUX(32) with ADDR_NO_RANDOMIZE or
+ * UNAME26 pass; READ_IMPLIES_EXEC and the rest fail, with bit 31 set too. */
+static int personality_checks(void)
+{
+	long orig = syscall(SYS_personality, 0xffffffffUL);
+	if (orig < 0)
+		return 30;
+	if (syscall(SYS_personality, 0x0040000UL) < 0 || syscall(SYS_personality, 0x0060008UL) < 0 ||
+	    syscall(SYS_personality, 0UL) < 0)
+		return 31;
+	const unsigned long bad[] = {0x0400000UL, 0x0440000UL, 0x0100000UL, 0x0200000UL, 0x0800000UL,
+				     0x8000000UL, 0x0000001UL, 0x80400000UL, 0x80000000UL, 0xfffffffeUL,
+				     0x7fffffffUL};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (!fails_with(syscall(SYS_personality, bad[i]), EPERM)) {
+			fprintf(stderr, "personality(%#lx) allowed\n", bad[i]);
+			return 32;
+		}
+	if (syscall(SYS_personality, 0xffffffffUL) != 0)
+		return 33; /* nothing of the refused ones took */
+	return 0;
+}
+
 static int session_default(void *arg)
 {
 	(void)arg;
@@ -99,7 +145,23 @@ static int session_default(void *arg)
 		return 16;
 	if (prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN) != 0 || prctl(PR_CAPBSET_READ, CAP_CHOWN) != 1)
 		return 17;
-	return 0;
+	/* rootless podman's eleven, no more */
+	unsigned long long bnd = read_status_hex("CapBnd:");
+	if (bnd != PODMAN_CAPS) {
+		fprintf(stderr, "CapBnd %llx, want %llx\n", bnd, PODMAN_CAPS);
+		return 18;
+	}
+	if (!fails_with(syscall(SYS_modify_ldt, 0, NULL, 0), ENOSYS))
+		return 19;
+	if (!fails_with(syscall(SYS_memfd_secret, 0), ENOSYS))
+		return 20;
+	char a = 'a', b = 'b';
+	struct iovec lo = {.iov_base = &a, .iov_len = 1}, re = {.iov_base = &b, .iov_len = 1};
+	if (!fails_with(syscall(SYS_process_vm_writev, getpid(), &lo, 1, &re, 1, 0), EPERM))
+		return 21;
+	if (syscall(SYS_process_vm_readv, getpid(), &lo, 1, &re, 1, 0) != 1)
+		return 22; /* profilers read: still allowed */
+	return personality_checks();
 }
 
 static void test_session_default(void **state)
@@ -130,6 +192,119 @@ static int session_open(void *arg)
 	if (!fails_with(syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 0), EPERM))
 		return 13; /* what the keys do not open stays closed */
 	return 0;
+}
+
+static int session_caps_add(void *arg)
+{
+	(void)arg;
+	struct js_policy p = {.network = JS_NET_NONE, .caps_add = (1ULL << CAP_SYS_PTRACE) | (1ULL << CAP_SYS_ADMIN)};
+	struct js_err err = {0};
+	if (js_harden_session(&p, &err) < 0)
+		return 10;
+	/* the allow-listed one is added; one outside the list never is, even
+	 * if a caller's mask had it */
+	if (read_status_hex("CapBnd:") != (PODMAN_CAPS | (1ULL << CAP_SYS_PTRACE)))
+		return 11;
+	return 0;
+}
+
+static void test_session_caps_add(void **state)
+{
+	(void)state;
+	int r = in_child(session_caps_add, NULL);
+	if (r == 77)
+		skip();
+	assert_int_equal(r, 0);
+}
+
+/* From a buffer of /proc/self/status: the relay may not open files. */
+static unsigned long long status_hex(const char *buf, const char *key)
+{
+	const char *p = strstr(buf, key);
+	return p ? strtoull(p + strlen(key), NULL, 16) : ~0ULL;
+}
+
+static int relay_hardened(void *arg)
+{
+	(void)arg;
+	struct js_err err = {0};
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (js_harden_relay(&err) < 0) {
+		fprintf(stderr, "harden relay: %s\n", err.msg);
+		return 10;
+	}
+	static char buf[8192];
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+	if (n <= 0)
+		return 14;
+	buf[n] = '\0';
+	if (status_hex(buf, "\nCapEff:") != 0 || status_hex(buf, "\nCapPrm:") != 0 ||
+	    status_hex(buf, "\nCapBnd:") != 0 || status_hex(buf, "\nCapAmb:") != 0)
+		return 11;
+	if (status_hex(buf, "\nSeccomp:") != 2 || status_hex(buf, "\nNoNewPrivs:") != 1)
+		return 12;
+	/* what a relay does */
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		return 13; /* socketpair is not on the list */
+	return 0;
+}
+
+/* The relay's filter: its own system calls pass, nothing else does. */
+static int relay_filter(void *arg)
+{
+	(void)arg;
+	struct js_err err = {0};
+	int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	memcpy(sa.sun_path + 1, "jsb-relay-test", 14);
+	socklen_t sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 15);
+	if (l < 0 || bind(l, (struct sockaddr *)&sa, sl) < 0 || listen(l, 4) < 0)
+		return 20;
+	if (js_harden_relay(&err) < 0)
+		return 21;
+	pid_t k = fork();
+	if (k < 0)
+		return 22;
+	if (k == 0) {
+		int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (c < 0 || connect(c, (struct sockaddr *)&sa, sl) < 0 || write(c, "x", 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	char b;
+	if (c < 0 || read(c, &b, 1) != 1 || b != 'x')
+		return 23;
+	int st;
+	if (waitpid(k, &st, 0) != k || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return 24;
+	if (!fails_with(socket(AF_INET, SOCK_STREAM, 0), EPERM))
+		return 25;
+	if (!fails_with(open("/etc/passwd", O_RDONLY), EPERM) ||
+	    !fails_with(openat(AT_FDCWD, "/etc/passwd", O_RDONLY), EPERM))
+		return 26;
+	char *argv[] = {(char *)"true", NULL};
+	if (!fails_with(execve("/bin/true", argv, argv + 1), EPERM))
+		return 27;
+	if (!fails_with((long)(intptr_t)mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+			EPERM))
+		return 28;
+	if (!fails_with(unshare(CLONE_NEWNS), EPERM) || !fails_with(ptrace(PTRACE_TRACEME, 0, 0, 0), EPERM))
+		return 29;
+	if (!fails_with(syscall(SYS_clone, (unsigned long)(CLONE_NEWUSER | SIGCHLD), NULL, NULL, NULL, 0), EPERM))
+		return 30;
+	return 0;
+}
+
+static void test_relay(void **state)
+{
+	(void)state;
+	int r = in_child(relay_hardened, NULL);
+	if (r == 77)
+		skip();
+	assert_int_equal(r, 13);
+	assert_int_equal(in_child(relay_filter, NULL), 0);
 }
 
 static void test_session_policy_keys(void **state)
@@ -230,6 +405,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_session_default),
 	    cmocka_unit_test(test_session_policy_keys),
+	    cmocka_unit_test(test_session_caps_add),
+	    cmocka_unit_test(test_relay),
 	    cmocka_unit_test(test_abstract_scope),
 	    cmocka_unit_test(test_init),
 	};

@@ -1221,6 +1221,46 @@ static void test_tmp_size(void **state)
 	refuse_value("tmp_size", "0%");
 }
 
+static void test_pty_max(void **state)
+{
+	(void)state;
+	struct js_policy p;
+	accept_value("sandbox", "yes", &p);
+	assert_int_equal(p.pty_max, 128);
+	accept_value("pty_max", "1", &p);
+	assert_int_equal(p.pty_max, 1);
+	accept_value("pty_max", "65536", &p);
+	format_is(&p, JS_KEY_PTY_MAX, "65536");
+	refuse_value("pty_max", "0");
+	refuse_value("pty_max", "65537");
+	refuse_value("pty_max", "max");
+	refuse_value("pty_max", "-1");
+	refuse_value("pty_max", "12k");
+}
+
+static void test_capabilities_add(void **state)
+{
+	(void)state;
+	struct js_policy p;
+	accept_value("sandbox", "yes", &p);
+	assert_int_equal(p.caps_add, 0);
+	format_is(&p, JS_KEY_CAPABILITIES_ADD, "none");
+	accept_value("capabilities_add", "SYS_PTRACE", &p);
+	assert_int_equal(p.caps_add, UINT64_C(1) << 19);
+	accept_value("capabilities_add", "cap_dac_read_search,NET_RAW , Audit_Write", &p);
+	assert_int_equal(p.caps_add, (UINT64_C(1) << 2) | (UINT64_C(1) << 13) | (UINT64_C(1) << 29));
+	format_is(&p, JS_KEY_CAPABILITIES_ADD, "AUDIT_WRITE,DAC_READ_SEARCH,NET_RAW");
+	assert_int_equal(p.caps_add & ~JS_CAPS_ADDABLE, 0);
+	accept_value("capabilities_add", "none", &p);
+	assert_int_equal(p.caps_add, 0);
+	/* Nothing outside the allow-list, however spelt. */
+	const char *bad[] = {"SYS_ADMIN",  "CAP_SYS_ADMIN", "SYS_PTRACE,SYS_ADMIN", "NET_ADMIN", "SYS_MODULE",
+			     "MKNOD",	   "all",	    "21",		    "SYS_PTRACE,",	 ",SYS_PTRACE",
+			     "SYS_PTRACE SYS_PTRACE", "CAP_",  "SYS_PTRACEX",	    "none,SYS_PTRACE"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		refuse_value("capabilities_add", bad[i]);
+}
+
 static void test_network_and_shell(void **state)
 {
 	(void)state;
@@ -1517,13 +1557,16 @@ static void test_format_roundtrip(void **state)
 		       "sandbox = yes\nimage = img-2\ngpus = 1,3B:00.0,GPU-AAAAAAAA-0000-1111-2222-333333333333\n"
 		       "devices = c 10:229 rwm /dev/fuse, /dev/kvm\nmemory_max = 3072M\npids_max = max\n"
 		       "cpu_max = 250%\ncpu_weight = 7\ntmp_size = 2048K\nnetwork = none\nsudo = no\n"
-		       "linger = yes\nshell = /bin/sh\nnested_userns = yes\nperf_events = yes\n");
+		       "linger = yes\nshell = /bin/sh\nnested_userns = yes\nperf_events = yes\n"
+		       "pty_max = 7\ncapabilities_add = cap_sys_ptrace, AUDIT_WRITE\n");
 	assert_int_equal(resolve(c, "alice", NULL, NULL, &p, err, sizeof err), 0);
 	js_config_free(c);
 	format_is(&p, JS_KEY_MEMORY_MAX, "3G");
 	format_is(&p, JS_KEY_TMP_SIZE, "2M");
 	format_is(&p, JS_KEY_GPUS, "1,0000:3b:00.0,GPU-aaaaaaaa-0000-1111-2222-333333333333");
 	format_is(&p, JS_KEY_DEVICES, "c 10:229 rwm /dev/fuse, /dev/kvm rw");
+	format_is(&p, JS_KEY_PTY_MAX, "7");
+	format_is(&p, JS_KEY_CAPABILITIES_ADD, "AUDIT_WRITE,SYS_PTRACE");
 	size_t n = (size_t)snprintf(text, sizeof text, "[user:alice]\n");
 	for (int k = 0; k < JS_KEY__COUNT; k++) {
 		assert_int_equal(js_policy_format(&p, (enum js_key)k, buf, sizeof buf), 0);
@@ -1562,7 +1605,7 @@ static void test_key_names(void **state)
 			      "sandbox = yes\nimage = x\ngpus = none\ndevices = none\n"
 			      "memory_max = max\npids_max = max\ncpu_max = max\ncpu_weight = 1\n"
 			      "tmp_size = 1G\nnetwork = host\nsudo = yes\nlinger = no\nshell = /bin/sh\n"
-			      "nested_userns = no\nperf_events = no\n");
+			      "nested_userns = no\nperf_events = no\npty_max = 128\ncapabilities_add = none\n");
 	struct js_config *c = load_clean(text);
 	struct js_policy p;
 	char err[512];
@@ -1688,6 +1731,8 @@ int main(void)
 	    cmocka_unit_test(test_cpu_max),
 	    cmocka_unit_test(test_cpu_weight),
 	    cmocka_unit_test(test_tmp_size),
+	    cmocka_unit_test(test_pty_max),
+	    cmocka_unit_test(test_capabilities_add),
 	    cmocka_unit_test(test_network_and_shell),
 	    cmocka_unit_test(test_merge_order),
 	    cmocka_unit_test(test_groups_not_member_ignored),
