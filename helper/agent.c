@@ -60,8 +60,8 @@ static bool is_user_ancestor(pid_t pid)
 {
 	pid_t p = getppid();
 	for (int depth = 0; depth < 8 && p > 1; depth++) {
-		uid_t uid;
-		pid_t pp;
+		uid_t uid = (uid_t)-1;
+		pid_t pp = 0;
 		if (proc_uid_ppid(p, &uid, &pp) < 0 || uid != getuid())
 			return false;
 		if (p == pid)
@@ -72,7 +72,7 @@ static bool is_user_ancestor(pid_t pid)
 }
 
 /* The listening peer of a connected unix socket: the user's, and the
- * expected process (or, with want = 0, a user's ancestor). */
+ * expected process. */
 static int check_peer(int s, pid_t want, pid_t *got, struct js_err *err)
 {
 	struct ucred cr;
@@ -82,7 +82,7 @@ static int check_peer(int s, pid_t want, pid_t *got, struct js_err *err)
 	if (cr.uid != getuid())
 		return js_fail(err, EPERM, "the socket's listener runs as uid %u, not as the user",
 			       (unsigned)cr.uid);
-	if (want ? cr.pid != want : !is_user_ancestor(cr.pid))
+	if (want <= 0 || cr.pid != want)
 		return js_fail(err, EPERM, "the socket's listener (pid %d) is not this session's sshd", (int)cr.pid);
 	if (got)
 		*got = cr.pid;
@@ -120,6 +120,17 @@ int js_agent_prepare(const char *host_sock, struct js_agent *a, struct js_err *e
 	}
 	a->dev = st.st_dev;
 	a->ino = st.st_ino;
+	/* sshd names it agent.<its pid> (session.c): that process must be
+	 * one of our ancestors, the session's sshd, before anything connects
+	 * (a socket of the user's own on the host, such as the systemd
+	 * manager's, is never even connected to). */
+	char *end;
+	errno = 0;
+	long want = strncmp(a->base, "agent.", 6) ? 0 : strtol(a->base + 6, &end, 10);
+	if (want <= 1 || errno || *end || a->base[6] == '0' || !is_user_ancestor((pid_t)want)) {
+		close(fd);
+		return js_fail(err, EPERM, "not named agent.<pid> after this session's sshd");
+	}
 
 	/* Who listens on it: sshd, our parent. Connect through the directory
 	 * fd (the host's /proc: we have not joined anything yet). */
@@ -136,7 +147,7 @@ int js_agent_prepare(const char *host_sock, struct js_agent *a, struct js_err *e
 		close(fd);
 		return js_fail(err, e, "cannot connect: %s", strerror(e));
 	}
-	int r = check_peer(s, 0, &a->listener, err);
+	int r = check_peer(s, (pid_t)want, &a->listener, err);
 	close(s);
 	if (r < 0) {
 		close(fd);

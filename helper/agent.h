@@ -21,10 +21,12 @@ struct js_agent {
  * ~/.pam_environment): it is trusted only when it names the socket sshd
  * made for this connection. The path is resolved without following any
  * link; its directory must be the user's and private (sshd makes it 0700),
- * the entry a socket owned by the user; and the process listening on it,
- * as the kernel reports it (SO_PEERCRED), must run as the user and be an
- * ancestor of this process that runs as the user (the session's sshd, our
- * parent). Returns 0 and fills a, or -errno with the reason in err. */
+ * the entry a socket owned by the user and named as sshd names it,
+ * agent.<pid>, where pid is an ancestor of this process running as the
+ * user (the session's sshd, our parent) -- all before anything connects;
+ * then the process listening on it, as the kernel reports it (SO_PEERCRED),
+ * must be that very process, running as the user. Returns 0 and fills a,
+ * or -errno with the reason in err. */
 int js_agent_prepare(const char *host_sock, struct js_agent *a, struct js_err *err);
 
 /* After joining the container's mount namespace: listen on a socket in the
