@@ -201,8 +201,8 @@ int js_parse_abspath(const char *s, char *out, size_t outlen, char *why, size_t 
  * optional CAP_ prefix) or "none", into a mask of 1 << CAP_*. */
 int js_parse_caps(const char *s, uint64_t *out, char *why, size_t whylen);
 /* The bits js_parse_caps may set. */
-#define JS_CAPS_ADDABLE                                                                                          \
-	((UINT64_C(1) << 2) /* DAC_READ_SEARCH */ | (UINT64_C(1) << 13) /* NET_RAW */ |                        \
+#define JS_CAPS_ADDABLE                                                                                                \
+	((UINT64_C(1) << 2) /* DAC_READ_SEARCH */ | (UINT64_C(1) << 13) /* NET_RAW */ |                                \
 	 (UINT64_C(1) << 19) /* SYS_PTRACE */ | (UINT64_C(1) << 29) /* AUDIT_WRITE */)
 
 /* Render a policy value back as text (for `jsandboxctl policy`). */

@@ -35,9 +35,9 @@
 #define ACCOUNT_NAME_MAX 32	 /* what useradd accepts by default */
 /* pty_max: a login needs one; 65536 is far above any interactive use and
  * far below the kernel's own ceiling (NR_UNIX98_PTY_MAX, 1 << 20). */
-#define PTY_MAX_MIN	 1
-#define PTY_MAX_MAX	 65536
-#define PTY_MAX_DEFAULT	 128
+#define PTY_MAX_MIN	1
+#define PTY_MAX_MAX	65536
+#define PTY_MAX_DEFAULT 128
 
 static const char *const key_names[JS_KEY__COUNT] = {
     [JS_KEY_SANDBOX] = "sandbox",
@@ -60,10 +60,18 @@ static const char *const key_names[JS_KEY__COUNT] = {
 };
 
 static const char *const key_nouns[JS_KEY__COUNT] = {
-    [JS_KEY_SANDBOX] = "value",	      [JS_KEY_IMAGE] = "image name",  [JS_KEY_GPUS] = "GPU list",
-    [JS_KEY_DEVICES] = "device list", [JS_KEY_MEMORY_MAX] = "size",   [JS_KEY_PIDS_MAX] = "number",
-    [JS_KEY_CPU_MAX] = "CPU share",   [JS_KEY_CPU_WEIGHT] = "number", [JS_KEY_TMP_SIZE] = "size",
-    [JS_KEY_NETWORK] = "value",	      [JS_KEY_SUDO] = "value",	      [JS_KEY_LINGER] = "value",
+    [JS_KEY_SANDBOX] = "value",
+    [JS_KEY_IMAGE] = "image name",
+    [JS_KEY_GPUS] = "GPU list",
+    [JS_KEY_DEVICES] = "device list",
+    [JS_KEY_MEMORY_MAX] = "size",
+    [JS_KEY_PIDS_MAX] = "number",
+    [JS_KEY_CPU_MAX] = "CPU share",
+    [JS_KEY_CPU_WEIGHT] = "number",
+    [JS_KEY_TMP_SIZE] = "size",
+    [JS_KEY_NETWORK] = "value",
+    [JS_KEY_SUDO] = "value",
+    [JS_KEY_LINGER] = "value",
     [JS_KEY_SHELL] = "path",
     [JS_KEY_NESTED_USERNS] = "value",
     [JS_KEY_PERF_EVENTS] = "value",

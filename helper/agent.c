@@ -80,8 +80,7 @@ static int check_peer(int s, pid_t want, pid_t *got, struct js_err *err)
 	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &l) < 0)
 		return js_failm(err, errno, "cannot read the listener's credentials");
 	if (cr.uid != getuid())
-		return js_fail(err, EPERM, "the socket's listener runs as uid %u, not as the user",
-			       (unsigned)cr.uid);
+		return js_fail(err, EPERM, "the socket's listener runs as uid %u, not as the user", (unsigned)cr.uid);
 	if (want <= 0 || cr.pid != want)
 		return js_fail(err, EPERM, "the socket's listener (pid %d) is not this session's sshd", (int)cr.pid);
 	if (got)

@@ -18,8 +18,8 @@
 #include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 
 /* What package management and sudo use as root inside, and no more than
@@ -34,9 +34,8 @@
  * namespace but the host's anyway: sudo carries on without it), NET_RAW.
  * Never: SYS_ADMIN (mounts, namespaces), NET_ADMIN, SYS_MODULE, SYS_BOOT,
  * SYS_TIME, MKNOD, ... */
-const int js_kept_caps[] = {CAP_CHOWN,	 CAP_DAC_OVERRIDE, CAP_FOWNER,		 CAP_FSETID,
-			    CAP_KILL,	 CAP_SETGID,	   CAP_SETUID,		 CAP_SETPCAP,
-			    CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_SETFCAP};
+const int js_kept_caps[] = {CAP_CHOWN,	CAP_DAC_OVERRIDE, CAP_FOWNER,		CAP_FSETID,	CAP_KILL,   CAP_SETGID,
+			    CAP_SETUID, CAP_SETPCAP,	  CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_SETFCAP};
 const size_t js_nkept_caps = JS_ARRAY_SIZE(js_kept_caps);
 
 static int trim_bounding_set(const int *keep_caps, size_t nkeep, uint64_t also, struct js_err *err)
@@ -69,12 +68,13 @@ static const char *const denied_always[] = {
 	"uselib", "syslog", "vhangup", "quotactl", "quotactl_fd", "nfsservctl", "fanotify_init",
 	/* io_uring: a large, young attack surface (as in Docker's default profile) */
 	"io_uring_setup", "io_uring_enter", "io_uring_register",
-	/* writing another process's memory: what it may reach, ptrace and
-	 * /proc/PID/mem reach too (gdb uses those, not this); one path less
-	 * into the memory of a process, PID 1's above all (process_vm_readv,
-	 * which profilers use, stays) */
-	"process_vm_writev",
 };
+
+/* Writing another process's memory: what it may reach, ptrace and
+ * /proc/PID/mem reach too (gdb uses those, not this); one path less into
+ * the memory of a process, PID 1's above all. process_vm_readv, which
+ * profilers use, stays. */
+static const char *const denied_memory[] = {"process_vm_writev"};
 
 /* Refused as if the kernel lacked them (ENOSYS), so that programs take
  * their fallback: modify_ldt (16-bit segments for Wine and DOSEMU, a long
@@ -122,7 +122,10 @@ static int deny_list(scmp_filter_ctx ctx, const char *const *names, size_t n, st
  * bit: with bit 31 clear (no domain or flag uses it), any bit outside
  * the allowed ones is refused; with bit 31 set, any bit clear is (only the
  * query has them all). */
-#define JS_PER_ALLOWED_BITS (0x0008u /* PER_LINUX32 */ | 0x0020000u /* UNAME26 */ | 0x0040000u /* ADDR_NO_RANDOMIZE */)
+#define JS_PER_LINUX32	     0x0008u
+#define JS_UNAME26	     0x0020000u
+#define JS_ADDR_NO_RANDOMIZE 0x0040000u
+#define JS_PER_ALLOWED_BITS  (JS_PER_LINUX32 | JS_UNAME26 | JS_ADDR_NO_RANDOMIZE)
 static int personality_rules(scmp_filter_ctx ctx, struct js_err *err)
 {
 	const uint32_t top = 0x80000000u;
@@ -157,6 +160,8 @@ static int load_filter(bool nested, bool perf, bool nnp, struct js_err *err)
 	seccomp_arch_add(ctx, SCMP_ARCH_X86);
 	seccomp_arch_add(ctx, SCMP_ARCH_X32);
 	int r = deny_list(ctx, denied_always, JS_ARRAY_SIZE(denied_always), err);
+	if (r == 0)
+		r = deny_list(ctx, denied_memory, JS_ARRAY_SIZE(denied_memory), err);
 	if (r == 0)
 		r = deny_list_errno(ctx, absent_always, JS_ARRAY_SIZE(absent_always), ENOSYS, err);
 	if (r == 0)
@@ -304,12 +309,24 @@ int js_harden_relay(struct js_err *err)
 	/* Only the native entry points: any other architecture kills (the
 	 * default for a foreign architecture). */
 	static const char *const allowed[] = {
-	    "read",	    "write",	  "readv",	  "writev",	   "close",	    "poll",
-	    "ppoll",	    "accept",	  "accept4",	  "connect",	   "getsockopt",    "shutdown",
-	    "fchdir",	    "newfstatat", "fstat",	  "statx",	   "exit",	    "exit_group",
-	    "rt_sigaction", "rt_sigreturn", "rt_sigprocmask", "restart_syscall", "getpid",   "getppid",
-	    "gettid",	    "set_robust_list", "futex",	  "brk",	   "munmap",	    "madvise",
-	    "unlink",	    "unlinkat",	  "rmdir",	  "wait4",	   "clock_gettime", "getrandom",
+	    "read",	      "write",
+	    "readv",	      "writev",
+	    "close",	      "poll",
+	    "ppoll",	      "accept",
+	    "accept4",	      "connect",
+	    "getsockopt",     "shutdown",
+	    "fchdir",	      "newfstatat",
+	    "fstat",	      "statx",
+	    "exit",	      "exit_group",
+	    "rt_sigaction",   "rt_sigreturn",
+	    "rt_sigprocmask", "restart_syscall",
+	    "getpid",	      "getppid",
+	    "gettid",	      "set_robust_list",
+	    "futex",	      "brk",
+	    "munmap",	      "madvise",
+	    "unlink",	      "unlinkat",
+	    "rmdir",	      "wait4",
+	    "clock_gettime",  "getrandom",
 	};
 	for (size_t i = 0; i < JS_ARRAY_SIZE(allowed) && r == 0; i++) {
 		int nr = seccomp_syscall_resolve_name(allowed[i]);
@@ -322,8 +339,8 @@ int js_harden_relay(struct js_err *err)
 	 * memory for malloc, never executable. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
-	const uint64_t newns = CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
-			       CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_NEWTIME;
+	const uint64_t newns = CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
+			       CLONE_NEWCGROUP | CLONE_NEWTIME;
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, SCMP_A0(SCMP_CMP_MASKED_EQ, newns, 0));
 	if (r == 0)

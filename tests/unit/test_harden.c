@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/keyctl.h>
 #include <linux/perf_event.h>
@@ -19,14 +20,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
-#include <sys/ptrace.h>
-#include <sys/uio.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -109,9 +109,8 @@ static int personality_checks(void)
 	if (syscall(SYS_personality, 0x0040000UL) < 0 || syscall(SYS_personality, 0x0060008UL) < 0 ||
 	    syscall(SYS_personality, 0UL) < 0)
 		return 31;
-	const unsigned long bad[] = {0x0400000UL, 0x0440000UL, 0x0100000UL, 0x0200000UL, 0x0800000UL,
-				     0x8000000UL, 0x0000001UL, 0x80400000UL, 0x80000000UL, 0xfffffffeUL,
-				     0x7fffffffUL};
+	const unsigned long bad[] = {0x0400000UL, 0x0440000UL,	0x0100000UL,  0x0200000UL,  0x0800000UL, 0x8000000UL,
+				     0x0000001UL, 0x80400000UL, 0x80000000UL, 0xfffffffeUL, 0x7fffffffUL};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		if (!fails_with(syscall(SYS_personality, bad[i]), EPERM)) {
 			fprintf(stderr, "personality(%#lx) allowed\n", bad[i]);
@@ -403,12 +402,9 @@ static void test_init(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_session_default),
-	    cmocka_unit_test(test_session_policy_keys),
-	    cmocka_unit_test(test_session_caps_add),
-	    cmocka_unit_test(test_relay),
-	    cmocka_unit_test(test_abstract_scope),
-	    cmocka_unit_test(test_init),
+	    cmocka_unit_test(test_session_default),  cmocka_unit_test(test_session_policy_keys),
+	    cmocka_unit_test(test_session_caps_add), cmocka_unit_test(test_relay),
+	    cmocka_unit_test(test_abstract_scope),   cmocka_unit_test(test_init),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1254,9 +1254,20 @@ static void test_capabilities_add(void **state)
 	accept_value("capabilities_add", "none", &p);
 	assert_int_equal(p.caps_add, 0);
 	/* Nothing outside the allow-list, however spelt. */
-	const char *bad[] = {"SYS_ADMIN",  "CAP_SYS_ADMIN", "SYS_PTRACE,SYS_ADMIN", "NET_ADMIN", "SYS_MODULE",
-			     "MKNOD",	   "all",	    "21",		    "SYS_PTRACE,",	 ",SYS_PTRACE",
-			     "SYS_PTRACE SYS_PTRACE", "CAP_",  "SYS_PTRACEX",	    "none,SYS_PTRACE"};
+	const char *bad[] = {"SYS_ADMIN",
+			     "CAP_SYS_ADMIN",
+			     "SYS_PTRACE,SYS_ADMIN",
+			     "NET_ADMIN",
+			     "SYS_MODULE",
+			     "MKNOD",
+			     "all",
+			     "21",
+			     "SYS_PTRACE,",
+			     ",SYS_PTRACE",
+			     "SYS_PTRACE SYS_PTRACE",
+			     "CAP_",
+			     "SYS_PTRACEX",
+			     "none,SYS_PTRACE"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		refuse_value("capabilities_add", bad[i]);
 }
