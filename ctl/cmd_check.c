@@ -189,7 +189,8 @@ static void check_user(struct ctl_check *ck, const struct candidate *cd, struct 
 		struct js_subid sid;
 		err = (struct js_err){0};
 		if (js_subid_lookup(files[i], cd->name, cd->uid, &sid, &err) < 0 ||
-		    (acc[i].v && js_subid_check_accounts(&sid, &acc[i], i ? "gid" : "uid", files[i], cd->name, &err) < 0))
+		    (acc[i].v &&
+		     js_subid_check_accounts(&sid, &acc[i], i ? "gid" : "uid", files[i], cd->name, &err) < 0))
 			ctl_problem(ck, "user %s: %s", cd->name, err.msg);
 	}
 }

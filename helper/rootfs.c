@@ -229,8 +229,9 @@ static int rewrite_db(int etcfd, int image_fd, const char *name, mode_t dmode,
 	struct stat st = {.st_mode = dmode, .st_uid = 0, .st_gid = 0};
 	int in = open_regular(etcfd, name, &st);
 	if (in < 0 && in != -ENOENT) {
-		syslog(LOG_WARNING, "user %s: /etc/%s in the layer is not a regular file (%s); rebuilt from the image's",
-		       user, name, strerror(-in));
+		syslog(LOG_WARNING,
+		       "user %s: /etc/%s in the layer is not a regular file (%s); rebuilt from the image's", user, name,
+		       strerror(-in));
 		char ipath[64];
 		snprintf(ipath, sizeof ipath, "etc/%s", name);
 		st = (struct stat){.st_mode = dmode};

@@ -220,8 +220,8 @@ void js_accounts_free(struct js_accounts *a)
 	*a = (struct js_accounts){0};
 }
 
-int js_subid_check_accounts(const struct js_subid *r, const struct js_accounts *a, const char *kind,
-			    const char *file, const char *owner, struct js_err *err)
+int js_subid_check_accounts(const struct js_subid *r, const struct js_accounts *a, const char *kind, const char *file,
+			    const char *owner, struct js_err *err)
 {
 	/* the first account id >= r->start */
 	size_t lo = 0, hi = a->n;

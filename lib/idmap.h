@@ -66,8 +66,8 @@ void js_accounts_free(struct js_accounts *a);
  * that account's files on the host. `kind` is "uid" or "gid"; file and
  * owner name the range in the message. Returns 0 or -EINVAL naming the
  * first account in the range. */
-int js_subid_check_accounts(const struct js_subid *r, const struct js_accounts *a, const char *kind,
-			    const char *file, const char *owner, struct js_err *err);
+int js_subid_check_accounts(const struct js_subid *r, const struct js_accounts *a, const char *kind, const char *file,
+			    const char *owner, struct js_err *err);
 
 /* Build a keep-id map: `identity` ids (any order, duplicates and 0 ignored)
  * map to themselves, inside 0.. fill from the subordinate range around them.

@@ -3,9 +3,9 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -143,8 +143,8 @@ int js_mkdir_owned_at(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t
 #define RM_OPEN_LEVELS 16
 
 struct rm_level {
-	DIR *d;	     /* NULL while closed to keep the fd count bounded */
-	long pos;    /* telldir() to read on from after a reopen */
+	DIR *d;	      /* NULL while closed to keep the fd count bounded */
+	long pos;     /* telldir() to read on from after a reopen */
 	bool resumed; /* read on from pos since the last full scan */
 	dev_t dev;
 	ino_t ino;
