@@ -394,8 +394,7 @@ static int etc_placeholder(int rootfd, const char *name, struct js_err *err)
  * through rootfd before anything is mounted in the new root: the
  * top-level mount points, the identity files, the placeholders for the
  * host's resolv.conf and hosts (fds in etc_fds, -1 when the host has
- * none), and the home's mount point with its whole parent chain (*home_fd,
- * -1 when the home is not bound). */
+ * none). */
 static const char *const etc_binds[] = {"resolv.conf", "hosts"};
 
 static void close_etc_fds(int (*fds)[JS_ARRAY_SIZE(etc_binds)])
@@ -405,8 +404,7 @@ static void close_etc_fds(int (*fds)[JS_ARRAY_SIZE(etc_binds)])
 			close((*fds)[i]);
 }
 
-static int prepare_layer(const struct js_setup *s, int rootfd, int image_fd, int *etc_fds, int *home_fd,
-			 struct js_err *err)
+static int prepare_layer(const struct js_setup *s, int rootfd, int image_fd, int *etc_fds, struct js_err *err)
 {
 	static const struct {
 		const char *name;
@@ -430,17 +428,24 @@ static int prepare_layer(const struct js_setup *s, int rootfd, int image_fd, int
 		if (etc_fds[i] < 0)
 			return etc_fds[i];
 	}
-	/* The home (a host path from the passwd entry) is bound where it is
-	 * on the host; its parents are made in the layer when the image
-	 * lacks them (homes under /srv/home), never through a link. */
+	return 0;
+}
+
+/* The home (a host path from the passwd entry) is bound where it is on the
+ * host; its parents are made in the layer when the image lacks them (homes
+ * under /srv/home), never through a link. After /tmp and /run are mounted,
+ * so that a home below them is made there. Returns the mount point's fd,
+ * -ENOENT when the home is not bound, or -errno. */
+static int home_mountpoint(const struct js_setup *s, int rootfd, struct js_err *err)
+{
 	const char *home = s->user.home;
 	struct stat hst;
-	if (home[0] == '/' && strcmp(home, "/") && lstat(home, &hst) == 0 && S_ISDIR(hst.st_mode)) {
-		*home_fd = js_mkdir_beneath(rootfd, home + 1, 0755, err);
-		if (*home_fd < 0)
-			return *home_fd;
-	}
-	return 0;
+	if (home[0] != '/' || !strcmp(home, "/") || lstat(home, &hst) < 0 || !S_ISDIR(hst.st_mode))
+		return -ENOENT;
+	int fd = js_mkdir_beneath(rootfd, home + 1, 0755, err);
+	if (fd < 0 && err)
+		js_fail(err, -fd, "in your layer: %s (an admin's jsandboxctl reset starts it anew)", err->msg);
+	return fd;
 }
 
 int js_rootfs_build(const struct js_setup *s, int image_fd, struct js_err *err)
@@ -458,8 +463,7 @@ int js_rootfs_build(const struct js_setup *s, int image_fd, struct js_err *err)
 		return js_failm(err, errno, "cannot enter the overlay at \"%s\"", s->root_dir);
 
 	__attribute__((cleanup(close_etc_fds))) int etc_fds[JS_ARRAY_SIZE(etc_binds)] = {-1, -1};
-	_cleanup_close_ int home_fd = -1;
-	r = prepare_layer(s, rootfd, image_fd, etc_fds, &home_fd, err);
+	r = prepare_layer(s, rootfd, image_fd, etc_fds, err);
 	if (r < 0) {
 		if (err)
 			js_fail(err, -r, "in your layer: %s (an admin's jsandboxctl reset starts it anew)", err->msg);
@@ -502,6 +506,9 @@ int js_rootfs_build(const struct js_setup *s, int image_fd, struct js_err *err)
 		if (r < 0)
 			return r;
 	}
+	_cleanup_close_ int home_fd = home_mountpoint(s, rootfd, err);
+	if (home_fd < 0 && home_fd != -ENOENT)
+		return home_fd;
 	if (home_fd >= 0) {
 		r = bind_path(s->user.home, home_fd, s->user.home + 1, false, true, err);
 		if (r < 0)
