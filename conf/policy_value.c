@@ -287,22 +287,17 @@ int js_parse_size(const char *s, bool allow_percent, bool allow_max, struct js_a
 	return 0;
 }
 
-/* An image, user or group name as the policy uses it. */
+/* An image, user or group name as the policy uses it: the one rule for
+ * names that become file names (js_check_name). */
 int js_parse_name(const char *s, char *out, size_t outlen, char *why, size_t whylen)
 {
-	size_t len = strlen(s);
 	size_t maxlen = outlen ? outlen - 1 : 0;
 	if (maxlen > JS_NAME_MAX - 1)
 		maxlen = JS_NAME_MAX - 1;
-	bool ok = len > 0 && len <= maxlen && is_alnum(s[0]);
-	for (size_t i = 1; ok && i < len; i++)
-		ok = is_alnum(s[i]) || s[i] == '.' || s[i] == '_' || s[i] == '-';
-	if (!ok)
-		return why_fail(why, whylen,
-				"expected a letter or digit followed by letters, digits, '.', '_' or '-', "
-				"at most %zu characters",
-				maxlen);
-	memcpy(out, s, len + 1);
+	struct js_err e;
+	if (js_check_name("name", s, maxlen, &e) < 0)
+		return why_fail(why, whylen, "%s", e.msg);
+	memcpy(out, s, strlen(s) + 1);
 	return 0;
 }
 

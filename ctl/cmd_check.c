@@ -163,7 +163,38 @@ static bool cannot_log_in(const char *shell)
 
 /* Every regular account the policy sandboxes must be able to get its
  * container: the helper as login shell (the module refuses any other, see
- * js_check_login_shell) and a subordinate id range. */
+ * js_check_login_shell), a name the module accepts as a file name, and
+ * subordinate id ranges that the module accepts: well-formed, apart from
+ * each other, and holding no account's or group's id. */
+struct candidate {
+	char name[JS_USER_NAME_MAX];
+	uid_t uid;
+	char shell[PATH_MAX];
+};
+
+static void check_user(struct ctl_check *ck, const struct candidate *cd, struct js_policy *pol,
+		       const struct js_accounts acc[2])
+{
+	char why[512];
+	if (js_config_resolve_user(ck->c, cd->name, pol, why, sizeof why) < 0 || !pol->sandbox)
+		return; /* a bad section is reported already */
+	struct js_err err = {0};
+	if (js_check_name("user name", cd->name, JS_USER_NAME_MAX - 1, &err) < 0)
+		ctl_problem(ck, "user %s: %s (the module refuses this user)", cd->name, err.msg);
+	if (js_check_login_shell(cd->shell, &err) < 0)
+		ctl_problem(ck, "user %s: %s (usermod -s %s/jsandbox-shell %s)", cd->name, err.msg, JSANDBOX_LIBEXECDIR,
+			    cd->name);
+	static const char *const files[] = {"/etc/subuid", "/etc/subgid"};
+	for (size_t i = 0; i < JS_ARRAY_SIZE(files); i++) {
+		struct js_subid sid;
+		err = (struct js_err){0};
+		if (js_subid_lookup(files[i], cd->name, cd->uid, &sid, &err) < 0 ||
+		    (acc[i].v &&
+		     js_subid_check_accounts(&sid, &acc[i], i ? "gid" : "uid", files[i], cd->name, &err) < 0))
+			ctl_problem(ck, "user %s: %s", cd->name, err.msg);
+	}
+}
+
 static void check_users(struct ctl_check *ck)
 {
 	uid_t lo, hi;
@@ -171,33 +202,49 @@ static void check_users(struct ctl_check *ck)
 	_cleanup_free_ struct js_policy *pol = malloc(sizeof *pol);
 	if (!pol)
 		return;
+	/* Collected first: the checks enumerate the accounts themselves. */
+	_cleanup_free_ struct candidate *v = NULL;
+	size_t n = 0, cap = 0;
+	bool truncated = false;
 	setpwent();
 	struct passwd *pw;
 	while ((pw = getpwent())) {
 		if (pw->pw_uid == 0 || pw->pw_uid < lo || pw->pw_uid > hi || cannot_log_in(pw->pw_shell))
 			continue;
-		char name[JS_USER_NAME_MAX];
-		if (js_strlcpy(name, pw->pw_name, sizeof name) < 0)
-			continue;
-		uid_t uid = pw->pw_uid;
-		char shell[PATH_MAX];
-		js_strlcpy(shell, pw->pw_shell, sizeof shell);
-		char why[512];
-		if (js_config_resolve_user(ck->c, name, pol, why, sizeof why) < 0 || !pol->sandbox)
-			continue; /* a bad section is reported already */
-		struct js_err err = {0};
-		if (js_check_login_shell(shell, &err) < 0)
-			ctl_problem(ck, "user %s: %s (usermod -s %s/jsandbox-shell %s)", name, err.msg,
-				    JSANDBOX_LIBEXECDIR, name);
-		struct js_subid sid;
-		static const char *const files[] = {"/etc/subuid", "/etc/subgid"};
-		for (size_t i = 0; i < JS_ARRAY_SIZE(files); i++) {
-			err = (struct js_err){0};
-			if (js_subid_lookup(files[i], name, uid, &sid, &err) < 0)
-				ctl_problem(ck, "user %s: %s", name, err.msg);
+		if (n == JS_ACCOUNTS_MAX) {
+			truncated = true;
+			break;
 		}
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct candidate *nv = realloc(v, ncap * sizeof *nv);
+			if (!nv) {
+				truncated = true;
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		struct candidate *cd = &v[n];
+		if (js_strlcpy(cd->name, pw->pw_name, sizeof cd->name) < 0)
+			continue;
+		cd->uid = pw->pw_uid;
+		js_strlcpy(cd->shell, pw->pw_shell ? pw->pw_shell : "", sizeof cd->shell);
+		n++;
 	}
 	endpwent();
+	if (truncated)
+		ctl_problem(ck, "more than %zu accounts could not all be checked", n);
+	struct js_accounts acc[2] = {{0}, {0}};
+	for (int i = 0; i < 2; i++) {
+		struct js_err err = {0};
+		if (js_accounts_load(i == 1, &acc[i], &err) < 0)
+			ctl_problem(ck, "%s (sandboxed logins are refused)", err.msg);
+	}
+	for (size_t i = 0; i < n; i++)
+		check_user(ck, &v[i], pol, acc);
+	js_accounts_free(&acc[0]);
+	js_accounts_free(&acc[1]);
 }
 
 /* Every section that sets gpus or devices must resolve on this host: a GPU

@@ -18,6 +18,12 @@
 static int lookup_user(const char *name, struct js_user *u)
 {
 	struct js_err err = {0};
+	/* The name becomes file names (the layer, the cgroup): the one rule
+	 * for such names, before anything looks it up or touches a file. */
+	if (js_check_name("user name", name, JS_USER_NAME_MAX - 1, &err) < 0) {
+		ctl_error_js(&err, "%s", "");
+		return -1;
+	}
 	if (js_user_by_name(name, u, &err) < 0) {
 		ctl_error_js(&err, "user \"%s\"", name);
 		return -1;
@@ -121,6 +127,11 @@ int cmd_status(int argc, char **argv, const struct js_config *c)
 		struct js_user u;
 		if (js_user_by_uid((uid_t)uid, &u, NULL) < 0) {
 			printf("%-16s %7lu %-8s\n", "?", uid, "orphaned");
+			continue;
+		}
+		if (js_check_name("user name", u.name, JS_USER_NAME_MAX - 1, NULL) < 0) {
+			printf("%-16s %7lu %-8s\n", "?", uid, "bad-name");
+			status = CTL_EXIT_FAIL;
 			continue;
 		}
 		if (print_status(g, &u, true) < 0)

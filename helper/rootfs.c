@@ -3,7 +3,18 @@
  * user's namespace) before pivot_root: overlay of the idmapped image and the
  * user's layer, /proc, a minimal /dev, private /tmp and /dev/shm, the user's
  * home, the host's resolv.conf and hosts, and the user's own passwd, group
- * and sudoers entries. */
+ * and sudoers entries.
+ *
+ * The overlay's upper layer is the user's: root inside may have left any
+ * file there a symlink, a FIFO or a directory, and before pivot_root an
+ * absolute link would resolve against the HOST's root. So every read,
+ * write, rename and mkdir in the new root goes through rootfd (the overlay's
+ * root) with js_openat_beneath / js_mkdir_beneath (RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS, one component at a time for
+ * mkdir): nothing follows a link, nothing resolves outside the layer. The
+ * few mount(2) targets named by path are top-level directories checked
+ * that way just before, and no process of the user exists during set-up to
+ * change them. */
 #include "rootfs.h"
 
 #include <fcntl.h>
@@ -12,6 +23,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "devnodes.h"
@@ -47,7 +59,9 @@ static int mount_overlay(const struct js_setup *s, struct js_err *err)
 	return 0;
 }
 
-/* Make sure dir exists in the new root (inside the user's own layer). */
+/* Make sure dir exists in a filesystem set-up itself just mounted in the
+ * new root (the /dev and /run tmpfs, procfs): never the user's layer,
+ * which goes through rootfd (prepare_layer). */
 static int ensure_dir(const char *path, mode_t mode)
 {
 	if (mkdir(path, mode) < 0 && errno != EEXIST)
@@ -67,9 +81,10 @@ static int ensure_file(const char *path)
 	return fd < 0 ? -errno : 0;
 }
 
-/* Bind src (a host path, resolved before pivot_root) onto target in the new
- * root, optionally read-only, recursively. */
-static int bind_path(const char *src, const char *target, bool ro, bool recursive, struct js_err *err)
+/* Bind src (a host path, resolved before pivot_root) onto the directory or
+ * file open as tfd in the new root (`tname` for messages), optionally
+ * read-only, recursively. */
+static int bind_path(const char *src, int tfd, const char *tname, bool ro, bool recursive, struct js_err *err)
 {
 	unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
 	_cleanup_close_ int t = (int)syscall(SYS_open_tree, AT_FDCWD, src, flags);
@@ -80,8 +95,8 @@ static int bind_path(const char *src, const char *target, bool ro, bool recursiv
 		if (syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
 			return js_failm(err, errno, "cannot make \"%s\" read-only", src);
 	}
-	if (syscall(SYS_move_mount, t, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return js_failm(err, errno, "cannot mount \"%s\" on \"%s\"", src, target);
+	if (syscall(SYS_move_mount, t, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return js_failm(err, errno, "cannot mount \"%s\" on \"/%s\"", src, tname);
 	return 0;
 }
 
@@ -190,40 +205,79 @@ static int setup_dev(const struct js_setup *s, struct js_err *err)
 	return 0;
 }
 
-/* Rewrite a colon-separated database (passwd, group) in the user's layer:
- * drop lines whose field `key_field` matches one of `drop`, append `add`. */
-static int rewrite_db(const char *path, bool (*keep)(const char *line, const void *ctx), const void *ctx,
-		      const char *add, struct js_err *err)
+/* ---- the user's layer: identity files, placeholders, the home --------- */
+
+/* Open name under dirfd for reading only if it is a regular file, never
+ * through a link (O_NONBLOCK: a FIFO must not stall the set-up). Returns
+ * the fd, -ENOENT when absent, or another -errno (-ELOOP a symlink,
+ * -EINVAL neither a regular file nor absent). */
+static int open_regular(int dirfd, const char *name, struct stat *st)
 {
-	_cleanup_fclose_ FILE *in = fopen(path, "re");
-	struct stat st = {.st_mode = 0644, .st_uid = 0, .st_gid = 0};
-	if (in)
-		fstat(fileno(in), &st);
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof tmp, "%s.jsandbox-new", path);
-	unlink(tmp);
-	_cleanup_close_ int ofd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (ofd < 0)
-		return js_failm(err, errno, "cannot write \"%s\"", tmp);
-	_cleanup_fclose_ FILE *out = fdopen(ofd, "w");
-	if (!out)
+	int fd = js_openat_beneath(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+/* Rewrite a colon-separated database (passwd, group, shadow) in the
+ * layer's /etc: keep the lines `keep` accepts, append `add`, and replace
+ * the file by rename, with the owner and mode it had (shadow is root:shadow
+ * 0640). What is read is the layer's own file when it is a regular file;
+ * when the entry is a link or anything else, it is not read and the image's
+ * file (image_fd, read the same way) is the starting point instead. */
+static int rewrite_db(int etcfd, int image_fd, const char *name, mode_t dmode,
+		      bool (*keep)(const char *line, const void *ctx), const void *ctx, const char *add,
+		      const char *user, struct js_err *err)
+{
+	struct stat st = {.st_mode = dmode, .st_uid = 0, .st_gid = 0};
+	int in = open_regular(etcfd, name, &st);
+	if (in < 0 && in != -ENOENT) {
+		syslog(LOG_WARNING,
+		       "user %s: /etc/%s in the layer is not a regular file (%s); rebuilt from the image's", user, name,
+		       strerror(-in));
+		char ipath[64];
+		snprintf(ipath, sizeof ipath, "etc/%s", name);
+		st = (struct stat){.st_mode = dmode};
+		in = open_regular(image_fd, ipath, &st);
+		if (in < 0 && in != -ENOENT)
+			return js_fail(err, -in, "the image's /etc/%s is not a regular file", name);
+	}
+	_cleanup_fclose_ FILE *inf = in >= 0 ? fdopen(in, "re") : NULL;
+	if (in >= 0 && !inf) {
+		close(in);
 		return js_failm(err, errno, "fdopen");
-	ofd = -1;
+	}
+	char tmp[NAME_MAX + 1];
+	snprintf(tmp, sizeof tmp, "%s.jsandbox-new", name);
+	if (unlinkat(etcfd, tmp, 0) < 0 && errno != ENOENT)
+		return js_failm(err, errno, "cannot remove \"/etc/%s\"", tmp);
+	int ofd = js_openat_beneath(etcfd, tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (ofd < 0)
+		return js_failm(err, -ofd, "cannot write \"/etc/%s\"", tmp);
+	_cleanup_fclose_ FILE *out = fdopen(ofd, "w");
+	if (!out) {
+		close(ofd);
+		return js_failm(err, errno, "fdopen");
+	}
 	char *line = NULL;
 	size_t cap = 0;
-	while (in && getline(&line, &cap, in) > 0) {
+	while (inf && getline(&line, &cap, inf) > 0) {
 		if (keep(line, ctx))
 			fputs(line, out);
 	}
 	free(line);
 	fputs(add, out);
-	/* keep the image's owner and mode (shadow is root:shadow 0640) */
 	if (fchown(fileno(out), st.st_uid, st.st_gid) < 0 || fchmod(fileno(out), st.st_mode & 07777) < 0)
-		return js_failm(err, errno, "cannot set owner of \"%s\"", tmp);
+		return js_failm(err, errno, "cannot set owner of \"/etc/%s\"", tmp);
 	if (fflush(out) != 0)
-		return js_failm(err, errno, "cannot write \"%s\"", tmp);
-	if (rename(tmp, path) < 0)
-		return js_failm(err, errno, "cannot replace \"%s\"", path);
+		return js_failm(err, errno, "cannot write \"/etc/%s\"", tmp);
+	/* rename replaces the entry itself, whatever it was (a link too) */
+	if (renameat(etcfd, tmp, etcfd, name) < 0)
+		return js_failm(err, errno, "cannot replace \"/etc/%s\"", name);
 	return 0;
 }
 
@@ -266,12 +320,15 @@ static bool keep_group(const char *line, const void *ctx)
 	return true;
 }
 
-static int setup_identity(const struct js_setup *s, struct js_err *err)
+static int setup_identity(const struct js_setup *s, int rootfd, int image_fd, struct js_err *err)
 {
 	const struct js_user *u = &s->user;
+	_cleanup_close_ int etcfd = js_mkdir_beneath(rootfd, "etc", 0755, err);
+	if (etcfd < 0)
+		return etcfd;
 	char add[sizeof u->name + sizeof u->gecos + sizeof u->home + sizeof s->shell + 64];
 	snprintf(add, sizeof add, "%s:x:%u:%u:%s:%s:%s\n", u->name, u->uid, u->gid, u->gecos, u->home, s->shell);
-	int r = rewrite_db("etc/passwd", keep_passwd, u, add, err);
+	int r = rewrite_db(etcfd, image_fd, "passwd", 0644, keep_passwd, u, add, u->name, err);
 	if (r < 0)
 		return r;
 	/* The user's groups with the host's gids (identity-mapped), with the
@@ -286,31 +343,116 @@ static int setup_identity(const struct js_setup *s, struct js_err *err)
 			break;
 		off += (size_t)w;
 	}
-	r = rewrite_db("etc/group", keep_group, u, add, err);
+	r = rewrite_db(etcfd, image_fd, "group", 0644, keep_group, u, add, u->name, err);
 	if (r < 0)
 		return r;
 	/* sudo's PAM account check wants a shadow entry; no password in it:
 	 * sudo is passwordless by policy, and nothing else authenticates
 	 * inside. */
 	snprintf(add, sizeof add, "%s:*:19000:0:99999:7:::\n", u->name);
-	r = rewrite_db("etc/shadow", keep_passwd_name, u, add, err);
+	r = rewrite_db(etcfd, image_fd, "shadow", 0640, keep_passwd_name, u, add, u->name, err);
 	if (r < 0)
 		return r;
-	if (ensure_dir("etc/sudoers.d", 0755) < 0)
-		return js_failm(err, errno, "create /etc/sudoers.d");
-	unlink("etc/sudoers.d/jsandbox");
+	_cleanup_close_ int sudoers = js_mkdir_beneath(rootfd, "etc/sudoers.d", 0755, err);
+	if (sudoers < 0)
+		return sudoers;
+	if (unlinkat(sudoers, "jsandbox", 0) < 0 && errno != ENOENT)
+		return js_failm(err, errno, "cannot remove \"/etc/sudoers.d/jsandbox\"");
 	if (s->sudo) {
 		char rule[256];
 		snprintf(rule, sizeof rule,
 			 "# written by jsandbox at each container start (policy: sudo = yes)\n"
 			 "%s ALL=(ALL:ALL) NOPASSWD: ALL\n",
 			 u->name);
-		_cleanup_close_ int fd =
-			open("etc/sudoers.d/jsandbox", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0440);
-		if (fd < 0 || js_write_all(fd, rule, strlen(rule)) < 0)
-			return js_failm(err, errno, "cannot write /etc/sudoers.d/jsandbox");
+		_cleanup_close_ int fd = js_openat_beneath(sudoers, "jsandbox", O_WRONLY | O_CREAT | O_EXCL, 0440);
+		if (fd < 0)
+			return js_failm(err, -fd, "cannot write \"/etc/sudoers.d/jsandbox\"");
+		if (js_write_all(fd, rule, strlen(rule)) < 0 || fchmod(fd, 0440) < 0)
+			return js_failm(err, errno, "cannot write \"/etc/sudoers.d/jsandbox\"");
 	}
 	return 0;
+}
+
+/* An empty regular file at etc/name to bind a host file on: a link or
+ * other non-regular entry there is removed first (it is the user's own).
+ * Returns an O_PATH fd of it. */
+static int etc_placeholder(int rootfd, const char *name, struct js_err *err)
+{
+	_cleanup_close_ int etcfd = js_mkdir_beneath(rootfd, "etc", 0755, err);
+	if (etcfd < 0)
+		return etcfd;
+	struct stat st;
+	int r = fstatat(etcfd, name, &st, AT_SYMLINK_NOFOLLOW);
+	if (r == 0 && !S_ISREG(st.st_mode) && unlinkat(etcfd, name, 0) < 0)
+		return js_failm(err, errno, "cannot replace \"/etc/%s\"", name);
+	if (r < 0 || !S_ISREG(st.st_mode)) {
+		int fd = js_openat_beneath(etcfd, name, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		if (fd < 0)
+			return js_failm(err, -fd, "cannot create \"/etc/%s\"", name);
+		close(fd);
+	}
+	int fd = js_openat_beneath(etcfd, name, O_PATH, 0);
+	if (fd < 0)
+		return js_failm(err, -fd, "cannot open \"/etc/%s\"", name);
+	return fd;
+}
+
+/* The directories and files set-up needs in the layer, made or checked
+ * through rootfd before anything is mounted in the new root: the
+ * top-level mount points, the identity files, the placeholders for the
+ * host's resolv.conf and hosts (fds in etc_fds, -1 when the host has
+ * none). */
+static const char *const etc_binds[] = {"resolv.conf", "hosts"};
+
+static void close_etc_fds(int (*fds)[JS_ARRAY_SIZE(etc_binds)])
+{
+	for (size_t i = 0; i < JS_ARRAY_SIZE(*fds); i++)
+		if ((*fds)[i] >= 0)
+			close((*fds)[i]);
+}
+
+static int prepare_layer(const struct js_setup *s, int rootfd, int image_fd, int *etc_fds, struct js_err *err)
+{
+	static const struct {
+		const char *name;
+		mode_t mode;
+	} top[] = {{"proc", 0555}, {"dev", 0755}, {"tmp", 01777}, {"run", 0755}, {"sys", 0555}, {"etc", 0755}};
+	for (size_t i = 0; i < JS_ARRAY_SIZE(top); i++) {
+		int fd = js_mkdir_beneath(rootfd, top[i].name, top[i].mode, err);
+		if (fd < 0)
+			return fd;
+		close(fd);
+	}
+	int r = setup_identity(s, rootfd, image_fd, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < JS_ARRAY_SIZE(etc_binds); i++) {
+		char host[64];
+		snprintf(host, sizeof host, "/etc/%s", etc_binds[i]);
+		if (access(host, R_OK) < 0)
+			continue;
+		etc_fds[i] = etc_placeholder(rootfd, etc_binds[i], err);
+		if (etc_fds[i] < 0)
+			return etc_fds[i];
+	}
+	return 0;
+}
+
+/* The home (a host path from the passwd entry) is bound where it is on the
+ * host; its parents are made in the layer when the image lacks them (homes
+ * under /srv/home), never through a link. After /tmp and /run are mounted,
+ * so that a home below them is made there. Returns the mount point's fd,
+ * -ENOENT when the home is not bound, or -errno. */
+static int home_mountpoint(const struct js_setup *s, int rootfd, struct js_err *err)
+{
+	const char *home = s->user.home;
+	struct stat hst;
+	if (home[0] != '/' || !strcmp(home, "/") || lstat(home, &hst) < 0 || !S_ISDIR(hst.st_mode))
+		return -ENOENT;
+	int fd = js_mkdir_beneath(rootfd, home + 1, 0755, err);
+	if (fd < 0 && err)
+		js_fail(err, -fd, "in your layer: %s (an admin's jsandboxctl reset starts it anew)", err->msg);
+	return fd;
 }
 
 int js_rootfs_build(const struct js_setup *s, int image_fd, struct js_err *err)
@@ -323,19 +465,30 @@ int js_rootfs_build(const struct js_setup *s, int image_fd, struct js_err *err)
 	int r = mount_overlay(s, err);
 	if (r < 0)
 		return r;
-	if (chdir(s->root_dir) < 0)
-		return js_failm(err, errno, "chdir \"%s\"", s->root_dir);
+	_cleanup_close_ int rootfd = open(s->root_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rootfd < 0 || fchdir(rootfd) < 0)
+		return js_failm(err, errno, "cannot enter the overlay at \"%s\"", s->root_dir);
 
-	if (ensure_dir("proc", 0555) < 0 || ensure_dir("dev", 0755) < 0 || ensure_dir("tmp", 01777) < 0 ||
-	    ensure_dir("run", 0755) < 0 || ensure_dir("sys", 0555) < 0 || ensure_dir("etc", 0755) < 0)
-		return js_failm(err, errno, "create top-level directories");
+	__attribute__((cleanup(close_etc_fds))) int etc_fds[JS_ARRAY_SIZE(etc_binds)] = {-1, -1};
+	r = prepare_layer(s, rootfd, image_fd, etc_fds, err);
+	if (r < 0) {
+		if (err)
+			js_fail(err, -r, "in your layer: %s (an admin's jsandboxctl reset starts it anew)", err->msg);
+		return r;
+	}
+
 	if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return js_failm(err, errno, "mount /proc");
 	/* sysfs of the host's network namespace cannot be mounted afresh
 	 * here; a read-only bind shows devices and hides nothing writable. */
-	r = bind_path("/sys", "sys", true, true, err);
-	if (r < 0)
-		return r;
+	{
+		_cleanup_close_ int sysfd = js_openat_beneath(rootfd, "sys", O_PATH | O_DIRECTORY, 0);
+		if (sysfd < 0)
+			return js_failm(err, -sysfd, "open /sys");
+		r = bind_path("/sys", sysfd, "sys", true, true, err);
+		if (r < 0)
+			return r;
+	}
 	r = mask_kernel_paths(err);
 	if (r < 0)
 		return r;
@@ -351,39 +504,23 @@ int js_rootfs_build(const struct js_setup *s, int image_fd, struct js_err *err)
 	if (ensure_dir("run/lock", 01777) < 0)
 		return js_failm(err, errno, "create /run/lock");
 
-	static const char *etc_binds[] = {"/etc/resolv.conf", "/etc/hosts"};
 	for (size_t i = 0; i < JS_ARRAY_SIZE(etc_binds); i++) {
-		if (access(etc_binds[i], R_OK) < 0)
+		if (etc_fds[i] < 0)
 			continue;
-		if (ensure_file(etc_binds[i] + 1) < 0)
-			return js_failm(err, errno, "create %s", etc_binds[i]);
-		r = bind_path(etc_binds[i], etc_binds[i] + 1, true, false, err);
+		char host[64];
+		snprintf(host, sizeof host, "/etc/%s", etc_binds[i]);
+		r = bind_path(host, etc_fds[i], host + 1, true, false, err);
 		if (r < 0)
 			return r;
 	}
-
-	const char *home = s->user.home;
-	struct stat hst;
-	if (home[0] == '/' && strcmp(home, "/") && lstat(home, &hst) == 0 && S_ISDIR(hst.st_mode)) {
-		char target[PATH_MAX + 2];
-		snprintf(target, sizeof target, ".%s", home);
-		/* mkdir -p the home's path in the user's layer */
-		for (char *p = target + 2; *p; p++) {
-			if (*p != '/')
-				continue;
-			*p = '\0';
-			ensure_dir(target, 0755);
-			*p = '/';
-		}
-		if (ensure_dir(target, 0755) < 0)
-			return js_failm(err, errno, "create home \"%s\"", home);
-		r = bind_path(home, target, false, true, err);
+	_cleanup_close_ int home_fd = home_mountpoint(s, rootfd, err);
+	if (home_fd < 0 && home_fd != -ENOENT)
+		return home_fd;
+	if (home_fd >= 0) {
+		r = bind_path(s->user.home, home_fd, s->user.home + 1, false, true, err);
 		if (r < 0)
 			return r;
 	}
-	r = setup_identity(s, err);
-	if (r < 0)
-		return r;
 
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return js_failm(err, errno, "pivot_root");

@@ -86,6 +86,14 @@ static int lock_run_dir(const struct js_global *g, uint32_t uid, bool create, in
 
 /* ---- small helpers -------------------------------------------------- */
 
+/* The user's name becomes file names as root (state_dir/users/NAME, the
+ * cgroup NAME): every entry point below checks it with the one rule for
+ * such names before any file operation. */
+static int check_user_name(const struct js_user *u, struct js_err *err)
+{
+	return js_check_name("user name", u->name, JS_USER_NAME_MAX - 1, err);
+}
+
 static int user_dir_name(const struct js_user *u, char *buf, size_t len)
 {
 	return js_snprintf(buf, len, "%u", u->uid);
@@ -311,23 +319,38 @@ static int recv_reply(int sock, struct js_setup_reply *rep, long deadline, struc
 	}
 }
 
-static int write_maps(pid_t pid, const struct js_user *u, struct js_err *err)
+/* The user's subordinate ranges, looked up once per container: each must
+ * be well-formed and apart from every other range (js_subid_lookup) and
+ * hold no account's or group's id (js_subid_check_accounts): root inside
+ * would own that account's files. */
+static int subid_ranges(const struct js_user *u, struct js_subid *su, struct js_subid *sg, struct js_err *err)
 {
-	struct js_subid su, sg;
-	int r = js_subid_lookup("/etc/subuid", u->name, u->uid, &su, err);
-	if (r < 0)
-		return r;
-	r = js_subid_lookup("/etc/subgid", u->name, u->uid, &sg, err);
-	if (r < 0)
-		return r;
+	int r = js_subid_lookup("/etc/subuid", u->name, u->uid, su, err);
+	if (r >= 0)
+		r = js_subid_lookup("/etc/subgid", u->name, u->uid, sg, err);
+	for (int gids = 0; r >= 0 && gids < 2; gids++) {
+		struct js_accounts acc;
+		r = js_accounts_load(gids, &acc, err);
+		if (r >= 0)
+			r = js_subid_check_accounts(gids ? sg : su, &acc, gids ? "gid" : "uid",
+						    gids ? "/etc/subgid" : "/etc/subuid", u->name, err);
+		js_accounts_free(&acc);
+	}
+	return r;
+}
+
+static int write_maps(pid_t pid, const struct js_user *u, const struct js_subid *su, const struct js_subid *sg,
+		      struct js_err *err)
+{
+	int r;
 	struct js_idmap um, gm;
 	uint32_t uids[1] = {u->uid};
-	if ((r = js_idmap_keepid(&su, uids, 1, &um, err)) < 0)
+	if ((r = js_idmap_keepid(su, uids, 1, &um, err)) < 0)
 		return r;
 	uint32_t gids[JS_USER_GROUPS_MAX];
 	for (size_t i = 0; i < u->ngroups; i++)
 		gids[i] = u->groups[i].gid;
-	if ((r = js_idmap_keepid(&sg, gids, u->ngroups, &gm, err)) < 0)
+	if ((r = js_idmap_keepid(sg, gids, u->ngroups, &gm, err)) < 0)
 		return r;
 	char buf[JS_IDMAP_MAX_EXTENTS * 36];
 	char dir[64];
@@ -392,17 +415,12 @@ struct build {
 	const struct js_policy *p;
 	const struct js_user *u;
 	char udir_path[PATH_MAX];
+	struct js_subid sid, sgid; /* checked by subid_ranges */
 };
 
 static int prepare_layer(const struct build *b, struct js_setup *su, struct js_err *err)
 {
-	struct js_subid sid, sgid;
-	int r = js_subid_lookup("/etc/subuid", b->u->name, b->u->uid, &sid, err);
-	if (r < 0)
-		return r;
-	r = js_subid_lookup("/etc/subgid", b->u->name, b->u->uid, &sgid, err);
-	if (r < 0)
-		return r;
+	const struct js_subid sid = b->sid, sgid = b->sgid;
 	_cleanup_close_ int state = js_open_trusted_dir(b->g->state_dir, true, err);
 	if (state < 0)
 		return state;
@@ -453,10 +471,16 @@ static int create_container(struct build *b, struct js_state *st, struct js_err 
 	    js_snprintf(su->root_dir, sizeof su->root_dir, "%s/root", b->udir_path) < 0)
 		return js_fail(err, ENAMETOOLONG, "run_dir path too long");
 
-	int r = prepare_layer(b, su, err);
+	int r = subid_ranges(u, &b->sid, &b->sgid, err);
+	if (r < 0)
+		return r;
+	r = prepare_layer(b, su, err);
 	if (r < 0)
 		return r;
 
+	r = js_check_name("image name", p->image, sizeof p->image - 1, err);
+	if (r < 0)
+		return r;
 	_cleanup_close_ int images = js_open_trusted_dir(b->g->images_dir, false, err);
 	if (images < 0)
 		return images;
@@ -542,7 +566,7 @@ static int create_container(struct build *b, struct js_state *st, struct js_err 
 	if (r == 0 && rep.phase != JS_PHASE_USERNS)
 		r = js_fail(err, EPROTO, "unexpected set-up message");
 	if (r == 0)
-		r = write_maps(child, u, err);
+		r = write_maps(child, u, &b->sid, &b->sgid, err);
 	if (r == 0)
 		r = tree = idmapped_image(img, child, err);
 	if (r >= 0)
@@ -709,6 +733,9 @@ int js_session_open(const struct js_global *g, const struct js_policy *p, const 
 	*created = false;
 	if (u->uid == 0)
 		return js_fail(err, EPERM, "root is never sandboxed");
+	int nr = check_user_name(u, err);
+	if (nr < 0)
+		return nr;
 	struct sigchld_guard sg;
 	sigchld_default(&sg);
 	int r = session_open_unlocked(g, p, u, session_pid, created, err);
@@ -762,6 +789,9 @@ static int session_close_unlocked(const struct js_global *g, const struct js_use
 
 int js_session_close(const struct js_global *g, const struct js_user *u, pid_t session_pid, struct js_err *err)
 {
+	int nr = check_user_name(u, err);
+	if (nr < 0)
+		return nr;
 	struct sigchld_guard sg;
 	sigchld_default(&sg);
 	int r = session_close_unlocked(g, u, session_pid, err);
@@ -771,6 +801,9 @@ int js_session_close(const struct js_global *g, const struct js_user *u, pid_t s
 
 int js_container_stop(const struct js_global *g, const struct js_user *u, struct js_err *err)
 {
+	int nr = check_user_name(u, err);
+	if (nr < 0)
+		return nr;
 	_cleanup_close_ int rundir = -1;
 	_cleanup_close_ int lock = lock_run_dir(g, u->uid, false, &rundir, err);
 	if (lock < 0)
@@ -784,6 +817,9 @@ int js_container_stop(const struct js_global *g, const struct js_user *u, struct
  * the user planted in the layer (js_remove_tree_at). */
 int js_container_reset(const struct js_global *g, const struct js_user *u, struct js_err *err)
 {
+	int nr = check_user_name(u, err);
+	if (nr < 0)
+		return nr;
 	_cleanup_close_ int rundir = -1;
 	_cleanup_close_ int lock = lock_run_dir(g, u->uid, true, &rundir, err);
 	if (lock < 0)
@@ -807,6 +843,9 @@ int js_container_apply(const struct js_global *g, const struct js_policy *p, con
 		       struct js_err *err)
 {
 	*running = false;
+	int nr = check_user_name(u, err);
+	if (nr < 0)
+		return nr;
 	_cleanup_close_ int rundir = -1;
 	_cleanup_close_ int lock = lock_run_dir(g, u->uid, false, &rundir, err);
 	if (lock < 0)
@@ -825,6 +864,9 @@ int js_container_apply(const struct js_global *g, const struct js_policy *p, con
 int js_container_status(const struct js_global *g, const struct js_user *u, struct js_ctl_rep *rep, pid_t *init_pid,
 			struct js_err *err)
 {
+	int nr = check_user_name(u, err);
+	if (nr < 0)
+		return nr;
 	_cleanup_close_ int rundir = js_open_trusted_dir(g->run_dir, false, err);
 	if (rundir < 0)
 		return -ESRCH;

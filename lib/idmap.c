@@ -2,6 +2,8 @@
 #include "idmap.h"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -149,6 +151,95 @@ int js_subid_lookup(const char *path, const char *name, uint32_t id, struct js_s
 	if (r < 0 && err)
 		js_fail(err, -r, "%s: %s", path, err->msg);
 	return r;
+}
+
+static int cmp_account(const void *a, const void *b)
+{
+	uint32_t x = ((const struct js_account *)a)->id, y = ((const struct js_account *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+static int account_add(struct js_accounts *a, size_t *cap, uint32_t id, const char *what, const char *name)
+{
+	if (a->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256;
+		struct js_account *v = realloc(a->v, ncap * sizeof *v);
+		if (!v)
+			return -ENOMEM;
+		a->v = v;
+		*cap = ncap;
+	}
+	struct js_account *e = &a->v[a->n++];
+	e->id = id;
+	e->what = what;
+	snprintf(e->name, sizeof e->name, "%s", name ? name : "?");
+	return 0;
+}
+
+int js_accounts_load(bool gids, struct js_accounts *out, struct js_err *err)
+{
+	*out = (struct js_accounts){0};
+	size_t cap = 0, n = 0;
+	int r = 0;
+	setpwent();
+	struct passwd *pw;
+	while (r == 0 && (pw = getpwent())) {
+		if (++n > JS_ACCOUNTS_MAX)
+			r = -E2BIG;
+		else
+			r = account_add(out, &cap, gids ? pw->pw_gid : pw->pw_uid,
+					gids ? "the primary group of account" : "account", pw->pw_name);
+	}
+	endpwent();
+	if (r == 0 && gids) {
+		n = 0;
+		setgrent();
+		struct group *gr;
+		while (r == 0 && (gr = getgrent())) {
+			if (++n > JS_ACCOUNTS_MAX)
+				r = -E2BIG;
+			else
+				r = account_add(out, &cap, gr->gr_gid, "group", gr->gr_name);
+		}
+		endgrent();
+	}
+	if (r < 0) {
+		js_accounts_free(out);
+		if (r == -E2BIG)
+			return js_fail(err, E2BIG, "more than %u %s: cannot check subordinate ranges against them",
+				       JS_ACCOUNTS_MAX, gids ? "groups" : "accounts");
+		return js_fail(err, -r, "out of memory");
+	}
+	qsort(out->v, out->n, sizeof *out->v, cmp_account);
+	return 0;
+}
+
+void js_accounts_free(struct js_accounts *a)
+{
+	free(a->v);
+	*a = (struct js_accounts){0};
+}
+
+int js_subid_check_accounts(const struct js_subid *r, const struct js_accounts *a, const char *kind, const char *file,
+			    const char *owner, struct js_err *err)
+{
+	/* the first account id >= r->start */
+	size_t lo = 0, hi = a->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a->v[mid].id < r->start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == a->n || (uint64_t)a->v[lo].id >= (uint64_t)r->start + r->count)
+		return 0;
+	const struct js_account *e = &a->v[lo];
+	return js_fail(err, EINVAL,
+		       "subordinate %s range of \"%s\" in %s (%u-%u) contains %s %u of %s \"%s\": root in the "
+		       "container would own its files",
+		       kind, owner, file, r->start, (uint32_t)(r->start + (r->count - 1)), kind, e->id, e->what,
+		       e->name);
 }
 
 static int cmp_u32(const void *a, const void *b)

@@ -8,6 +8,7 @@
 #ifndef JSANDBOX_IDMAP_H
 #define JSANDBOX_IDMAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -41,6 +42,32 @@ int js_subid_find(const char *text, const char *name, uint32_t id, uint32_t own_
 
 /* Read `path` (root-owned, not writable by others) and call js_subid_find. */
 int js_subid_lookup(const char *path, const char *name, uint32_t id, struct js_subid *out, struct js_err *err);
+
+/* The ids accounts hold, to check subordinate ranges against: with `gids`
+ * false every passwd entry's uid (getpwent); true, every group's gid
+ * (getgrent) and every passwd entry's primary gid. Sorted by id. NSS is
+ * enumerated at most JS_ACCOUNTS_MAX entries a database (more: -E2BIG,
+ * nothing can be vouched for), so never from inside another
+ * getpwent/getgrent loop. */
+#define JS_ACCOUNTS_MAX 1000000u
+struct js_account {
+	uint32_t id;
+	const char *what; /* "account", "group", "the primary group of account" */
+	char name[33];
+};
+struct js_accounts {
+	size_t n;
+	struct js_account *v;
+};
+int js_accounts_load(bool gids, struct js_accounts *out, struct js_err *err);
+void js_accounts_free(struct js_accounts *a);
+
+/* A subordinate range must hold no account's id: root inside would own
+ * that account's files on the host. `kind` is "uid" or "gid"; file and
+ * owner name the range in the message. Returns 0 or -EINVAL naming the
+ * first account in the range. */
+int js_subid_check_accounts(const struct js_subid *r, const struct js_accounts *a, const char *kind, const char *file,
+			    const char *owner, struct js_err *err);
 
 /* Build a keep-id map: `identity` ids (any order, duplicates and 0 ignored)
  * map to themselves, inside 0.. fill from the subordinate range around them.

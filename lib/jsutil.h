@@ -84,6 +84,19 @@ int js_write_file_at(int dirfd, const char *name, const char *data, struct js_er
 /* Read at most max-1 bytes of a small file into buf, NUL-terminated. */
 int js_read_file_at(int dirfd, const char *name, char *buf, size_t max, struct js_err *err);
 
+/* The one rule for a name that becomes a file name on the host (a user's
+ * layer state_dir/users/NAME, a cgroup NAME, an image images_dir/NAME) or a
+ * field of the container's passwd, group or sudoers: 1 to maxlen bytes
+ * (at most JS_NAME_LEN_MAX), a letter, digit or '_' first, then letters,
+ * digits, '.', '_', '-' and '@' (directory names like user@domain), and a
+ * '$' only as the last byte (Samba machine accounts). So never "", "." or
+ * "..", and never '/', ':', ',', '=', whitespace or a control byte.
+ * `what` names the kind for the message ("user name"). Returns 0, or
+ * -EINVAL with a one-line reason in err. Every name from NSS, the policy or
+ * the command line passes here before any file operation uses it. */
+#define JS_NAME_LEN_MAX 63
+int js_check_name(const char *what, const char *name, size_t maxlen, struct js_err *err);
+
 /* Close every fd >= lowfd except those listed in keep (keep may be NULL). */
 void js_close_fds_from(int lowfd, const int *keep, size_t nkeep);
 

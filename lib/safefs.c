@@ -3,10 +3,10 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <stdint.h>
 #include <sys/syscall.h>
 
 int js_openat_beneath(int dirfd, const char *name, int flags, mode_t mode)
@@ -129,49 +129,175 @@ int js_mkdir_owned_at(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t
 	return js_steal_fd(&fd);
 }
 
-static int remove_contents(int dfd, dev_t dev, int depth, struct js_err *err)
+/* ---- removing a tree with a bounded number of fds ----------------------
+ *
+ * An explicit stack, one entry per level from the top directory down to
+ * the one being emptied, each with the (dev, ino) it was opened as and its
+ * name in the level above. Only the deepest RM_OPEN_LEVELS levels keep
+ * their directory stream open; a shallower one is closed and, when the walk
+ * climbs back to it, reopened through ".." of the level below and accepted
+ * only if it is the same (dev, ino), then read on from where it stopped.
+ * So any depth costs at most RM_OPEN_LEVELS + 1 fds. Directories are
+ * entered by openat(O_NOFOLLOW | O_DIRECTORY) and checked against their
+ * lstat, never through a symlink, and never on another filesystem. */
+#define RM_OPEN_LEVELS 16
+
+struct rm_level {
+	DIR *d;	      /* NULL while closed to keep the fd count bounded */
+	long pos;     /* telldir() to read on from after a reopen */
+	bool resumed; /* read on from pos since the last full scan */
+	dev_t dev;
+	ino_t ino;
+	char *name; /* in the level above */
+};
+
+struct rm_walk {
+	struct rm_level *v;
+	size_t n, cap, nopen;
+	dev_t dev;
+	struct js_err *err;
+};
+
+static void rm_free(struct rm_walk *w)
 {
-	if (depth > 4096)
-		return js_fail(err, ELOOP, "directory tree too deep");
-	int dupfd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-	if (dupfd < 0)
-		return js_failm(err, errno, "dup");
-	_cleanup_closedir_ DIR *d = fdopendir(dupfd);
-	if (!d) {
-		close(dupfd);
-		return js_failm(err, errno, "fdopendir");
+	for (size_t i = 0; i < w->n; i++) {
+		if (w->v[i].d)
+			closedir(w->v[i].d);
+		free(w->v[i].name);
 	}
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		struct stat st;
-		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno == ENOENT)
-				continue;
-			return js_failm(err, errno, "cannot stat \"%s\"", de->d_name);
+	free(w->v);
+}
+
+/* Push the directory fd (opened as name) as the new deepest level. */
+static int rm_push(struct rm_walk *w, int fd, const char *name, const struct stat *st)
+{
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		struct rm_level *v = realloc(w->v, cap * sizeof *v);
+		if (!v) {
+			close(fd);
+			return js_fail(w->err, ENOMEM, "out of memory");
 		}
-		if (S_ISDIR(st.st_mode)) {
-			if (st.st_dev != dev)
-				return js_fail(err, EXDEV, "\"%s\" is a mount point", de->d_name);
-			_cleanup_close_ int sub =
-				openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub < 0)
-				return js_failm(err, errno, "cannot open \"%s\"", de->d_name);
-			int r = remove_contents(sub, dev, depth + 1, err);
-			if (r < 0)
-				return r;
-			if (unlinkat(dfd, de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-				return js_failm(err, errno, "cannot remove \"%s\"", de->d_name);
-		} else if (unlinkat(dfd, de->d_name, 0) < 0 && errno != ENOENT) {
-			return js_failm(err, errno, "cannot remove \"%s\"", de->d_name);
-		}
+		w->v = v;
+		w->cap = cap;
+	}
+	struct rm_level *l = &w->v[w->n];
+	*l = (struct rm_level){.dev = st->st_dev, .ino = st->st_ino};
+	l->name = strdup(name);
+	l->d = l->name ? fdopendir(fd) : NULL;
+	if (!l->d) {
+		int e = l->name ? errno : ENOMEM;
+		free(l->name);
+		close(fd);
+		return js_fail(w->err, e, "cannot read \"%s\"", name);
+	}
+	w->n++;
+	w->nopen++;
+	if (w->nopen > RM_OPEN_LEVELS) {
+		/* the shallowest open level: the open ones are the deepest */
+		struct rm_level *old = &w->v[w->n - w->nopen];
+		old->pos = telldir(old->d);
+		closedir(old->d);
+		old->d = NULL;
+		w->nopen--;
 	}
 	return 0;
 }
 
+/* Reopen level i (closed) through ".." of level i + 1 (open). */
+static int rm_reopen_parent(struct rm_walk *w, size_t i)
+{
+	struct rm_level *l = &w->v[i];
+	int fd = openat(dirfd(w->v[i + 1].d), "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return js_failm(w->err, errno, "cannot reopen the parent of \"%s\"", w->v[i + 1].name);
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_dev != l->dev || st.st_ino != l->ino) {
+		close(fd);
+		return js_fail(w->err, ESTALE, "\"%s\" was moved while it was being removed", l->name);
+	}
+	l->d = fdopendir(fd);
+	if (!l->d) {
+		int e = errno;
+		close(fd);
+		return js_fail(w->err, e, "cannot read \"%s\"", l->name);
+	}
+	seekdir(l->d, l->pos);
+	l->resumed = true;
+	w->nopen++;
+	return 0;
+}
+
+/* One step: remove one entry of the deepest level, enter one directory, or
+ * climb out of an emptied one. Returns 1 to go on, 0 when level 0 is
+ * empty, -errno. */
+static int rm_step(struct rm_walk *w)
+{
+	struct rm_level *top = &w->v[w->n - 1];
+	int dfd = dirfd(top->d);
+	errno = 0;
+	struct dirent *de = readdir(top->d);
+	if (!de && errno)
+		return js_failm(w->err, errno, "cannot read \"%s\"", top->name);
+	if (!de) {
+		if (top->resumed) {
+			/* Read on from a saved position: one full pass more
+			 * finds anything the position skipped. */
+			rewinddir(top->d);
+			top->resumed = false;
+			return 1;
+		}
+		if (w->n == 1)
+			return 0;
+		if (!w->v[w->n - 2].d) {
+			int r = rm_reopen_parent(w, w->n - 2);
+			if (r < 0)
+				return r;
+		}
+		struct rm_level *up = &w->v[w->n - 2];
+		closedir(top->d);
+		top->d = NULL;
+		w->nopen--;
+		int r = 0;
+		if (unlinkat(dirfd(up->d), top->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			r = js_failm(w->err, errno, "cannot remove \"%s\"", top->name);
+		free(top->name);
+		w->n--;
+		return r < 0 ? r : 1;
+	}
+	if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+		return 1;
+	struct stat st;
+	if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 1 : js_failm(w->err, errno, "cannot stat \"%s\"", de->d_name);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(dfd, de->d_name, 0) < 0 && errno != ENOENT)
+			return js_failm(w->err, errno, "cannot remove \"%s\"", de->d_name);
+		return 1;
+	}
+	if (st.st_dev != w->dev)
+		return js_fail(w->err, EXDEV, "\"%s\" is a mount point", de->d_name);
+	int fd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 1 : js_failm(w->err, errno, "cannot open \"%s\"", de->d_name);
+	struct stat fst;
+	if (fstat(fd, &fst) < 0 || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
+		close(fd);
+		return js_fail(w->err, ESTALE, "\"%s\" changed while it was being removed", de->d_name);
+	}
+	int r = rm_push(w, fd, de->d_name, &st);
+	return r < 0 ? r : 1;
+}
+
+static bool one_component(const char *name)
+{
+	return name[0] && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
+}
+
 int js_remove_tree_at(int dirfd, const char *name, struct js_err *err)
 {
+	if (!one_component(name))
+		return js_fail(err, EINVAL, "\"%s\" is not a single file name", name);
 	struct stat st;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : js_failm(err, errno, "cannot stat \"%s\"", name);
@@ -180,15 +306,73 @@ int js_remove_tree_at(int dirfd, const char *name, struct js_err *err)
 			return js_failm(err, errno, "cannot remove \"%s\"", name);
 		return 0;
 	}
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return js_failm(err, errno, "cannot open \"%s\"", name);
-	int r = remove_contents(fd, st.st_dev, 0, err);
+	struct stat fst;
+	if (fstat(fd, &fst) < 0 || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
+		close(fd);
+		return js_fail(err, ESTALE, "\"%s\" changed while it was being removed", name);
+	}
+	struct js_err local;
+	struct rm_walk w = {.dev = st.st_dev, .err = err ? err : &local};
+	int r = rm_push(&w, fd, name, &st);
+	while (r >= 0 && (r = rm_step(&w)) > 0)
+		;
+	rm_free(&w);
 	if (r < 0)
 		return r;
 	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		return js_failm(err, errno, "cannot remove \"%s\"", name);
 	return 0;
+}
+
+/* ---- making directories in a tree a user controls ------------------------ */
+
+int js_mkdir_beneath(int rootfd, const char *rel, mode_t mode, struct js_err *err)
+{
+	int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return js_failm(err, errno, "dup");
+	const char *p = rel;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		const char *e = strchrnul(p, '/');
+		size_t len = (size_t)(e - p);
+		char comp[NAME_MAX + 1];
+		if (len > NAME_MAX) {
+			close(fd);
+			return js_fail(err, ENAMETOOLONG, "\"/%s\" has an over-long component", rel);
+		}
+		memcpy(comp, p, len);
+		comp[len] = '\0';
+		int plen = (int)(e - rel);
+		if (!one_component(comp)) {
+			close(fd);
+			return js_fail(err, EINVAL, "\"/%.*s\": \"%s\" is not a directory name", plen, rel, comp);
+		}
+		int next = js_openat_beneath(fd, comp, O_RDONLY | O_DIRECTORY, 0);
+		if (next == -ENOENT) {
+			/* mkdirat never follows a link in its last component */
+			if (mkdirat(fd, comp, mode) < 0 && errno != EEXIST) {
+				int e2 = errno;
+				close(fd);
+				return js_failm(err, e2, "cannot create \"/%.*s\"", plen, rel);
+			}
+			next = js_openat_beneath(fd, comp, O_RDONLY | O_DIRECTORY, 0);
+		}
+		close(fd);
+		if (next == -ELOOP || next == -ENOTDIR)
+			return js_fail(err, -next, "\"/%.*s\" is a symbolic link or not a directory", plen, rel);
+		if (next < 0)
+			return js_failm(err, -next, "cannot open \"/%.*s\"", plen, rel);
+		fd = next;
+		p = e;
+	}
+	return fd;
 }
 
 int js_write_atomic_at(int dirfd, const char *name, const char *data, mode_t mode, struct js_err *err)

@@ -27,9 +27,19 @@ int js_mkdir_owned_at(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t
  * RESOLVE_NO_SYMLINKS for multi-component names). */
 int js_openat_beneath(int dirfd, const char *name, int flags, mode_t mode);
 
-/* Remove `name` under dirfd and everything below it, never following a
- * symlink and never leaving the filesystem of dirfd. Missing is success. */
+/* Remove `name` (one file name) under dirfd and everything below it, never
+ * following a symlink and never leaving the filesystem `name` is on.
+ * Works at any depth and any number of entries with at most 17 fds open
+ * (directories are climbed back to through ".", checked by dev and inode).
+ * Missing is success. */
 int js_remove_tree_at(int dirfd, const char *name, struct js_err *err);
+
+/* Open directory `rel` (relative, '/'-separated) under rootfd, making each
+ * missing component with `mode`, one at a time and never through a link:
+ * a component that is a symlink or not a directory is an error that names
+ * the path ("/rel" as seen from rootfd). Returns an O_RDONLY|O_DIRECTORY fd
+ * or -errno. For trees a user controls (the container's layer). */
+int js_mkdir_beneath(int rootfd, const char *rel, mode_t mode, struct js_err *err);
 
 /* Write data to dirfd/name atomically (temp file + rename), owned by root. */
 int js_write_atomic_at(int dirfd, const char *name, const char *data, mode_t mode, struct js_err *err);

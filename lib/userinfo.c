@@ -32,8 +32,11 @@ static int fill(struct passwd *pw, struct js_user *u, struct js_err *err)
 	for (size_t i = 0; i < u->ngroups; i++) {
 		struct group grb, *gr = NULL;
 		char buf[16384];
+		/* The names go into the container's /etc/group: one that the
+		 * name rule refuses (a ':' or newline would add lines) shows
+		 * as g<gid>, like a gid without a name. */
 		if (getgrgid_r(u->groups[i].gid, &grb, buf, sizeof buf, &gr) == 0 && gr &&
-		    strlen(gr->gr_name) < JS_USER_NAME_MAX)
+		    js_check_name("group name", gr->gr_name, JS_USER_NAME_MAX - 1, NULL) == 0)
 			strcpy(u->groups[i].name, gr->gr_name);
 		else
 			snprintf(u->groups[i].name, JS_USER_NAME_MAX, "g%u", u->groups[i].gid);

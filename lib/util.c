@@ -168,3 +168,36 @@ void js_close_fds_from(int lowfd, const int *keep, size_t nkeep)
 	if (n == JS_ARRAY_SIZE(fds))
 		js_close_fds_from(lowfd, keep, nkeep);
 }
+
+int js_check_name(const char *what, const char *name, size_t maxlen, struct js_err *err)
+{
+	if (maxlen > JS_NAME_LEN_MAX)
+		maxlen = JS_NAME_LEN_MAX;
+	size_t len = strnlen(name, maxlen + 1);
+	bool ok = len > 0 && len <= maxlen;
+	for (size_t i = 0; ok && i < len; i++) {
+		char c = name[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		if (i == 0)
+			ok = alnum || c == '_';
+		else
+			ok = alnum || c == '_' || c == '.' || c == '-' || c == '@' || (c == '$' && i == len - 1);
+	}
+	if (ok)
+		return 0;
+	/* The name itself, made printable, so the admin sees which one. */
+	char shown[2 * JS_NAME_LEN_MAX + 4];
+	size_t o = 0, i = 0;
+	for (; name[i] && o + 5 < sizeof shown; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c < ' ' || c >= 0x7f || c == '"' || c == '\\')
+			o += (size_t)snprintf(shown + o, sizeof shown - o, "\\x%02x", c);
+		else
+			shown[o++] = (char)c;
+	}
+	shown[o] = '\0';
+	return js_fail(err, EINVAL,
+		       "%s \"%s%s\" cannot be used as a file name: expected 1 to %zu characters, a letter, digit "
+		       "or '_' first, then letters, digits, '.', '_', '-', '@' (and '$' only at the end)",
+		       what, shown, name[i] ? "..." : "", maxlen);
+}

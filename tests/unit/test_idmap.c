@@ -166,22 +166,69 @@ static void test_keepid_too_many(void **state)
 	assert_int_equal(js_idmap_keepid(&sub, ids, JS_ARRAY_SIZE(ids), &m, &e), -E2BIG);
 }
 
+/* A range that holds another account's id is refused, naming it; ranges
+ * that end just before or start just after an account pass. */
+static void test_range_holds_account(void **state)
+{
+	struct js_account v[] = {
+	    {.id = 0, .what = "account", .name = "root"},
+	    {.id = 1000, .what = "account", .name = "alice"},
+	    {.id = 65534, .what = "account", .name = "nobody"},
+	    {.id = 150000, .what = "account", .name = "dave"},
+	};
+	struct js_accounts a = {.n = JS_ARRAY_SIZE(v), .v = v};
+	struct js_err e;
+	struct js_subid r = {.start = 100000, .count = 65536};
+	assert_int_equal(js_subid_check_accounts(&r, &a, "uid", "/etc/subuid", "alice", &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "uid 150000 of account \"dave\""));
+	assert_non_null(strstr(e.msg, "(100000-165535)"));
+	r = (struct js_subid){.start = 60000, .count = 5535}; /* 60000-65534 */
+	assert_int_equal(js_subid_check_accounts(&r, &a, "uid", "/etc/subuid", "alice", &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "nobody"));
+	r.count = 5534; /* 60000-65533 */
+	assert_int_equal(js_subid_check_accounts(&r, &a, "uid", "/etc/subuid", "alice", &e), 0);
+	r = (struct js_subid){.start = 150001, .count = 65536};
+	assert_int_equal(js_subid_check_accounts(&r, &a, "uid", "/etc/subuid", "alice", &e), 0);
+	r = (struct js_subid){.start = 4294901759u, .count = 65536};
+	assert_int_equal(js_subid_check_accounts(&r, &a, "uid", "/etc/subuid", "alice", &e), 0);
+	struct js_accounts none = {0};
+	assert_int_equal(js_subid_check_accounts(&r, &none, "gid", "/etc/subgid", "alice", &e), 0);
+}
+
+/* The accounts of this very host, as NSS lists them: sorted, root there. */
+static void test_accounts_load(void **state)
+{
+	struct js_accounts a;
+	struct js_err e;
+	assert_int_equal(js_accounts_load(false, &a, &e), 0);
+	assert_true(a.n > 0);
+	assert_int_equal(a.v[0].id, 0);
+	for (size_t i = 1; i < a.n; i++)
+		assert_true(a.v[i - 1].id <= a.v[i].id);
+	js_accounts_free(&a);
+	assert_int_equal(js_accounts_load(true, &a, &e), 0);
+	assert_true(a.n > 0);
+	js_accounts_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_subid_by_name),
-		cmocka_unit_test(test_subid_by_uid),
-		cmocka_unit_test(test_subid_missing),
-		cmocka_unit_test(test_subid_too_small),
-		cmocka_unit_test(test_subid_overlap),
-		cmocka_unit_test(test_subid_contains_own),
-		cmocka_unit_test(test_subid_overflow_and_garbage),
-		cmocka_unit_test(test_subid_first_entry_wins),
-		cmocka_unit_test(test_keepid_uid),
-		cmocka_unit_test(test_keepid_groups),
-		cmocka_unit_test(test_keepid_identity_in_range_refused),
-		cmocka_unit_test(test_keepid_high_uid),
-		cmocka_unit_test(test_keepid_too_many),
+	    cmocka_unit_test(test_subid_by_name),
+	    cmocka_unit_test(test_subid_by_uid),
+	    cmocka_unit_test(test_subid_missing),
+	    cmocka_unit_test(test_subid_too_small),
+	    cmocka_unit_test(test_subid_overlap),
+	    cmocka_unit_test(test_subid_contains_own),
+	    cmocka_unit_test(test_subid_overflow_and_garbage),
+	    cmocka_unit_test(test_subid_first_entry_wins),
+	    cmocka_unit_test(test_keepid_uid),
+	    cmocka_unit_test(test_keepid_groups),
+	    cmocka_unit_test(test_keepid_identity_in_range_refused),
+	    cmocka_unit_test(test_keepid_high_uid),
+	    cmocka_unit_test(test_keepid_too_many),
+	    cmocka_unit_test(test_range_holds_account),
+	    cmocka_unit_test(test_accounts_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
