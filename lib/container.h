@@ -20,8 +20,11 @@ int js_session_open(const struct js_global *g, const struct js_policy *p, const 
 		    bool *created, struct js_err *err);
 
 /* The session of session_pid ends: unregister it; when it was the last one
- * and the policy does not linger, the container is torn down here. */
-int js_session_close(const struct js_global *g, const struct js_user *u, pid_t session_pid, struct js_err *err);
+ * and the policy (linger, as the caller resolved it now) does not linger,
+ * the container and every process in the user's cgroup (host-side ones
+ * included) are killed here. */
+int js_session_close(const struct js_global *g, const struct js_user *u, pid_t session_pid, bool linger,
+		     struct js_err *err);
 
 /* Stop the user's container now (jsandboxctl stop) and clean up. */
 int js_container_stop(const struct js_global *g, const struct js_user *u, struct js_err *err);
