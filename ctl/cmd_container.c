@@ -52,6 +52,15 @@ static int print_status(const struct js_global *g, const struct js_user *u, bool
 	pid_t pid = 0;
 	struct js_err err = {0};
 	int r = js_container_status(g, u, &rep, &pid, &err);
+	/* PROCS is what the user's cgroup holds, counted here as root: the
+	 * container's processes and the host-side ones sshd started for a
+	 * session alike. A process left with no container is shown, never
+	 * hidden behind "stopped" (jsandboxctl stop kills it). */
+	int procs = js_container_procs(u);
+	if (r == -ESRCH && procs > 0) {
+		printf("%-16s %7u %-8s %8s %8s %6d %-6s %s\n", u->name, u->uid, "leftover", "-", "-", procs, "-", "-");
+		return 1;
+	}
 	if (r == -ESRCH) {
 		if (!quiet_stopped)
 			printf("%-16s %7u %-8s %8s %8s %6s %-6s %s\n", u->name, u->uid, "stopped", "-", "-", "-", "-",
@@ -75,8 +84,8 @@ static int print_status(const struct js_global *g, const struct js_user *u, bool
 		if (udir >= 0 && js_state_read(udir, &st, NULL) == 0)
 			js_strlcpy(image, st.image, sizeof image);
 	}
-	printf("%-16s %7u %-8s %8d %8u %6u %-6s %s\n", u->name, u->uid, rep.shutting_down ? "stopping" : "running",
-	       (int)pid, rep.sessions, rep.procs, rep.linger ? "yes" : "no", image);
+	printf("%-16s %7u %-8s %8d %8u %6d %-6s %s\n", u->name, u->uid, rep.shutting_down ? "stopping" : "running",
+	       (int)pid, rep.sessions, procs, rep.linger ? "yes" : "no", image);
 	return 1;
 }
 

@@ -973,3 +973,13 @@ int js_container_status(const struct js_global *g, const struct js_user *u, stru
 	*init_pid = st.pid;
 	return ctl_call(udir, JS_CTL_STATUS, 0, -1, rep, err);
 }
+
+int js_container_procs(const struct js_user *u)
+{
+	struct js_cgroup cg;
+	if (js_cgroup_discover(&cg, NULL) < 0 || js_cgroup_open(&cg, u->name, NULL) < 0)
+		return 0;
+	int n = js_cgroup_count_all(&cg);
+	js_cgroup_close(&cg);
+	return n < 0 ? 0 : n;
+}

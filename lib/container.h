@@ -46,6 +46,11 @@ int js_container_apply(const struct js_global *g, const struct js_policy *p, con
 int js_container_status(const struct js_global *g, const struct js_user *u, struct js_ctl_rep *rep, pid_t *init_pid,
 			struct js_err *err);
 
+/* Processes in u's cgroup, host-side ones (sshd's for a session, what
+ * they left) included: the root side's count, which nothing inside can
+ * change. 0 when the cgroup exists nowhere. */
+int js_container_procs(const struct js_user *u);
+
 /* Is `shell` a login shell a sandboxed user may have: the jsandbox helper
  * itself, root-owned and not writable by others all the way up? A shell that
  * reads user files at start-up (bash reads ~/.bashrc under sshd) would run
