@@ -231,6 +231,12 @@ EOF
 	echo "$port" >"$JSB_RUN/port"
 }
 
+# jsandboxctl check judging this harness's sshd and PAM wiring (it reads
+# the system's /etc/pam.d/sshd and /etc/ssh/sshd_config unless told).
+jsb_check() {
+	"$JSB_CTL" check --pam-file "/etc/pam.d/$SVC" --sshd-config "$JSB_RUN/sshd_config" "$@"
+}
+
 stop_sshd() {
 	[ -f "$JSB_RUN/sshd.pid" ] && kill "$(cat "$JSB_RUN/sshd.pid")" 2>/dev/null
 	rm -f "/etc/pam.d/$SVC" "$JSB_RUN/sshd.pid"
