@@ -532,15 +532,19 @@ int js_cgroup_kill_all(const struct js_cgroup *cg, int timeout_ms, struct js_err
 	}
 	if (!rel[0])
 		return 0; /* the group exists nowhere */
+	/* cgroup.kill spares nobody: only where the caller is not a member
+	 * (a session's monitor that has not stepped out yet); elsewhere the
+	 * loop below, which skips the caller, does the work. */
 	for (size_t i = 0; i < cg->n; i++)
-		if (cg->h[i].fd >= 0 && cg->h[i].v2 && faccessat(cg->h[i].fd, "cgroup.kill", F_OK, 0) == 0)
+		if (cg->h[i].fd >= 0 && cg->h[i].v2 && !member_of(self, &cg->h[i], rel) &&
+		    faccessat(cg->h[i].fd, "cgroup.kill", F_OK, 0) == 0)
 			js_write_file_at(cg->h[i].fd, "cgroup.kill", "1", NULL);
+	/* Never freeze a group the caller is in: it would stop itself. */
 	int freezer = -1;
 	for (size_t i = 0; i < cg->n; i++)
-		if (cg->h[i].fd >= 0 && !cg->h[i].v2 && has_ctrl(&cg->h[i], "freezer"))
+		if (cg->h[i].fd >= 0 && !cg->h[i].v2 && has_ctrl(&cg->h[i], "freezer") && !member_of(self, &cg->h[i], rel))
 			freezer = cg->h[i].fd;
 	for (long wait_us = 200;; wait_us = wait_us < 20000 ? wait_us * 2 : wait_us) {
-		int left = 0;
 		/* Frozen, no member can fork or exit between the read and the
 		 * kill; SIGKILL reaches frozen tasks and they die on thaw. */
 		bool frozen = freezer >= 0 && v1_freeze(freezer, true);
@@ -549,9 +553,7 @@ int js_cgroup_kill_all(const struct js_cgroup *cg, int timeout_ms, struct js_err
 				continue;
 			struct killer k = {.h = &cg->h[i], .self = self};
 			js_strlcpy(k.rel, rel, sizeof k.rel);
-			int n = for_each_member(cg->h[i].fd, kill_member, &k);
-			if (n > 0)
-				left += n;
+			for_each_member(cg->h[i].fd, kill_member, &k);
 		}
 		if (frozen)
 			v1_freeze(freezer, false);
@@ -573,7 +575,6 @@ int js_cgroup_kill_all(const struct js_cgroup *cg, int timeout_ms, struct js_err
 		}
 		if (others == 0)
 			return 0;
-		(void)left;
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
