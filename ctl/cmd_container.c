@@ -46,8 +46,16 @@ static void print_header(void)
 }
 
 /* One line for u; returns 1 when running, 0 when not, -1 on error. */
-static int print_status(const struct js_global *g, const struct js_user *u, bool quiet_stopped)
+static int print_status(const struct js_config *c, const struct js_user *u, bool quiet_stopped)
 {
+	const struct js_global *g = js_config_global(c);
+	/* LINGER is the policy's, which decides at logout, not what the init
+	 * holds in its memory (root inside can change that). */
+	struct js_policy pol;
+	char why[512];
+	const char *linger = js_config_resolve_user(c, u->name, &pol, why, sizeof why) < 0 ? "?"
+			     : pol.linger						  ? "yes"
+											  : "no";
 	struct js_ctl_rep rep = {0};
 	pid_t pid = 0;
 	struct js_err err = {0};
@@ -85,7 +93,7 @@ static int print_status(const struct js_global *g, const struct js_user *u, bool
 			js_strlcpy(image, st.image, sizeof image);
 	}
 	printf("%-16s %7u %-8s %8d %8u %6d %-6s %s\n", u->name, u->uid, rep.shutting_down ? "stopping" : "running",
-	       (int)pid, rep.sessions, procs, rep.linger ? "yes" : "no", image);
+	       (int)pid, rep.sessions, procs, linger, image);
 	return 1;
 }
 
@@ -102,7 +110,7 @@ int cmd_status(int argc, char **argv, const struct js_config *c)
 		if (lookup_user(argv[optind], &u) < 0)
 			return CTL_EXIT_FAIL;
 		print_header();
-		return print_status(g, &u, false) < 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+		return print_status(c, &u, false) < 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 	}
 	print_header();
 	struct js_err err = {0};
@@ -132,7 +140,7 @@ int cmd_status(int argc, char **argv, const struct js_config *c)
 			printf("%-16s %7lu %-8s\n", "?", uid, "orphaned");
 			continue;
 		}
-		if (print_status(g, &u, true) < 0)
+		if (print_status(c, &u, true) < 0)
 			status = CTL_EXIT_FAIL;
 	}
 	return status;

@@ -113,6 +113,7 @@ echo "# root inside writing /proc/1/mem: $out"
 job_runs() { pgrep -u $A -f '^sleep 7308$' >/dev/null; }
 check "the background job runs" wait_for 50 job_runs
 works "sudo still works inside" $A 'test "$(sudo -n id -u)" = 0'
+check "status shows the policy's linger, not the init's memory ($(status_field 7))" [ "$(status_field 7)" = no ]
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
 no_container() { ! container_pid $A >/dev/null; }
