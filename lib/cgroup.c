@@ -473,8 +473,10 @@ static bool member_of(pid_t pid, const struct js_cgroup_hier *h, const char *rel
 		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 		if (!c2)
 			continue;
+		*c1 = '\0';
 		*c2 = '\0';
-		bool match = h->v2 ? !strcmp(line, "0") && c1[1] == '\0' : !strcmp(c1 + 1, h->controllers);
+		const char *id = line, *ctrl = c1 + 1;
+		bool match = h->v2 ? !strcmp(id, "0") && !*ctrl : !strcmp(ctrl, h->controllers);
 		if (!match)
 			continue;
 		char *p = c2 + 1;
