@@ -30,10 +30,10 @@
 #ifndef SSHD_PATH
 #define SSHD_PATH "/usr/sbin/sshd"
 #endif
-#define PAM_DIR "/etc/pam.d"
-#define PAM_DEPTH_MAX 8
-#define PAM_LINES_MAX 512
-#define SSHD_USERS_MAX 200
+#define PAM_DIR		"/etc/pam.d"
+#define PAM_DEPTH_MAX	8
+#define PAM_LINES_MAX	512
+#define SSHD_USERS_MAX	200
 #define SSHD_TIMEOUT_MS 10000
 
 struct pam_line {
@@ -111,7 +111,7 @@ static void pam_read(struct pam_stack *st, const char *path, const char *only_ty
 		if (!strcmp(type, "@include")) {
 			char *name = token(&p);
 			if (name && snprintf(inc, sizeof inc, "%s%s%s", name[0] == '/' ? "" : PAM_DIR "/", "", name) <
-					    (int)sizeof inc)
+					(int)sizeof inc)
 				pam_read(st, inc, only_type, depth + 1);
 			continue;
 		}
@@ -172,21 +172,23 @@ static void check_pam_stack(struct ctl_check *ck)
 		if (!strcmp(l->type, "auth") && !js_auth) {
 			js_auth = l;
 			if (i != first_auth)
-				ctl_problem(ck,
-					    "PAM %s: \"auth optional pam_jsandbox.so\" is not the first auth line; a module "
-					    "before it can end the stack so that its setcred, which keeps "
-					    "~/.pam_environment and the like out of what sshd runs on the host, never runs",
-					    l->where);
+				ctl_problem(
+				    ck,
+				    "PAM %s: \"auth optional pam_jsandbox.so\" is not the first auth line; a module "
+				    "before it can end the stack so that its setcred, which keeps "
+				    "~/.pam_environment and the like out of what sshd runs on the host, never runs",
+				    l->where);
 		} else if (!strcmp(l->type, "account") && !js_acct) {
 			js_acct = l;
 		} else if (!strcmp(l->type, "session") && !js_sess) {
 			js_sess = l;
 			sess_at = i;
 			if (strcmp(l->control, "required") != 0 && strcmp(l->control, "requisite") != 0)
-				ctl_problem(ck,
-					    "PAM %s: the session line is \"%s\"; it must be \"required\", or a user whose "
-					    "container cannot start gets a session anyway",
-					    l->where, l->control);
+				ctl_problem(
+				    ck,
+				    "PAM %s: the session line is \"%s\"; it must be \"required\", or a user whose "
+				    "container cannot start gets a session anyway",
+				    l->where, l->control);
 		}
 	}
 	if (!js_auth)
@@ -333,7 +335,7 @@ struct finding {
 };
 
 static void note(struct finding *f, size_t *nf, const char *user, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static void note(struct finding *f, size_t *nf, const char *user, const char *fmt, ...)
 {
 	char msg[400];
@@ -438,8 +440,8 @@ static void check_sshd(struct ctl_check *ck)
 	endpwent();
 	for (size_t i = 0; i < nf; i++) {
 		if (f[i].users > 1)
-			ctl_problem(ck, "sshd %s (users %s and %zu more): %s", ck->sshd_config, f[i].first, f[i].users - 1,
-				    f[i].msg);
+			ctl_problem(ck, "sshd %s (users %s and %zu more): %s", ck->sshd_config, f[i].first,
+				    f[i].users - 1, f[i].msg);
 		else
 			ctl_problem(ck, "sshd %s (user %s): %s", ck->sshd_config, f[i].first, f[i].msg);
 	}

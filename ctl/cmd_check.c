@@ -256,10 +256,8 @@ int cmd_check(int argc, char **argv, const struct js_config *unused)
 	struct js_problems pr = {0};
 	struct js_config *c = NULL;
 	r = js_config_load(JSANDBOX_CONFIG, &c, &pr);
-	struct ctl_check ck = {.config_path = JSANDBOX_CONFIG,
-			       .root = geteuid() == 0,
-			       .pam_file = pam_file,
-			       .sshd_config = sshd_config};
+	struct ctl_check ck = {
+	    .config_path = JSANDBOX_CONFIG, .root = geteuid() == 0, .pam_file = pam_file, .sshd_config = sshd_config};
 	for (size_t i = 0; i < pr.n; i++)
 		ctl_problem(&ck, "%s", pr.p[i].msg);
 	js_problems_free(&pr);

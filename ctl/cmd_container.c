@@ -53,9 +53,9 @@ static int print_status(const struct js_config *c, const struct js_user *u, bool
 	 * holds in its memory (root inside can change that). */
 	struct js_policy pol;
 	char why[512];
-	const char *linger = js_config_resolve_user(c, u->name, &pol, why, sizeof why) < 0 ? "?"
-			     : pol.linger						  ? "yes"
-											  : "no";
+	const char *linger = "?";
+	if (js_config_resolve_user(c, u->name, &pol, why, sizeof why) == 0)
+		linger = pol.linger ? "yes" : "no";
 	struct js_ctl_rep rep = {0};
 	pid_t pid = 0;
 	struct js_err err = {0};

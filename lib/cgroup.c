@@ -544,7 +544,8 @@ int js_cgroup_kill_all(const struct js_cgroup *cg, int timeout_ms, struct js_err
 	/* Never freeze a group the caller is in: it would stop itself. */
 	int freezer = -1;
 	for (size_t i = 0; i < cg->n; i++)
-		if (cg->h[i].fd >= 0 && !cg->h[i].v2 && has_ctrl(&cg->h[i], "freezer") && !member_of(self, &cg->h[i], rel))
+		if (cg->h[i].fd >= 0 && !cg->h[i].v2 && has_ctrl(&cg->h[i], "freezer") &&
+		    !member_of(self, &cg->h[i], rel))
 			freezer = cg->h[i].fd;
 	for (long wait_us = 200;; wait_us = wait_us < 20000 ? wait_us * 2 : wait_us) {
 		/* Frozen, no member can fork or exit between the read and the

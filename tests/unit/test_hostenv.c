@@ -26,11 +26,24 @@ static void test_everything_else_dropped(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-	    "LD_PRELOAD=/home/a/x.so", "LD_AUDIT=/home/a/x.so", "LD_LIBRARY_PATH=/home/a", "GCONV_PATH=/home/a",
-	    "BASH_ENV=/home/a/rc",     "ENV=/home/a/rc",	"SHELLOPTS=xtrace",	"PATH=/home/a:/usr/bin",
-	    "TMPDIR=/home/a",	       "XDG_RUNTIME_DIR=/home/a", "SSH_AUTH_SOCK=/run/x.sock", "PYTHONPATH=/home/a",
-	    "TZ=:/home/a/tz",	       "LC_=C",			"LC_all=C",		"LANGX=C",
-	    "LANG",		       "=C",
+	    "LD_PRELOAD=/home/a/x.so",
+	    "LD_AUDIT=/home/a/x.so",
+	    "LD_LIBRARY_PATH=/home/a",
+	    "GCONV_PATH=/home/a",
+	    "BASH_ENV=/home/a/rc",
+	    "ENV=/home/a/rc",
+	    "SHELLOPTS=xtrace",
+	    "PATH=/home/a:/usr/bin",
+	    "TMPDIR=/home/a",
+	    "XDG_RUNTIME_DIR=/home/a",
+	    "SSH_AUTH_SOCK=/run/x.sock",
+	    "PYTHONPATH=/home/a",
+	    "TZ=:/home/a/tz",
+	    "LC_=C",
+	    "LC_all=C",
+	    "LANGX=C",
+	    "LANG",
+	    "=C",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		print_message("%s\n", bad[i]);
