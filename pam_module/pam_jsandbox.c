@@ -48,20 +48,23 @@ static int parse_args(pam_handle_t *pamh, int argc, const char **argv, struct ar
 }
 
 /* Load the user's policy. Returns 1 sandboxed, 0 exempt, -1 refused. */
-static int load_policy(pam_handle_t *pamh, const struct js_user *u, struct js_config **confp, struct js_policy *pol)
+static int load_policy(pam_handle_t *pamh, const struct js_user *u, struct js_config **confp, struct js_policy *pol,
+		       bool quiet)
 {
 	struct js_problems pr = {0};
 	int r = js_config_load(JSANDBOX_CONFIG, confp, &pr);
 	if (r < 0 || !*confp) {
-		pam_syslog(pamh, LOG_ERR, "user %s refused: %s", u->name,
-			   pr.n ? pr.p[0].msg : JSANDBOX_CONFIG ": cannot load");
+		if (!quiet)
+			pam_syslog(pamh, LOG_ERR, "user %s refused: %s", u->name,
+				   pr.n ? pr.p[0].msg : JSANDBOX_CONFIG ": cannot load");
 		js_problems_free(&pr);
 		return -1;
 	}
 	js_problems_free(&pr);
 	char why[512];
 	if (js_config_resolve_user(*confp, u->name, pol, why, sizeof why) < 0) {
-		pam_syslog(pamh, LOG_ERR, "user %s refused: %s", u->name, why);
+		if (!quiet)
+			pam_syslog(pamh, LOG_ERR, "user %s refused: %s", u->name, why);
 		return -1;
 	}
 	return pol->sandbox ? 1 : 0;
@@ -143,7 +146,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	}
 	struct js_config *conf = NULL;
 	struct js_policy pol;
-	int s = load_policy(pamh, &u, &conf, &pol);
+	int s = load_policy(pamh, &u, &conf, &pol, false);
 	if (s <= 0) {
 		js_config_free(conf);
 		if (s < 0) {
@@ -202,7 +205,7 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 		return PAM_IGNORE;
 	struct js_config *conf = NULL;
 	struct js_policy pol;
-	int s = load_policy(pamh, &u, &conf, &pol);
+	int s = load_policy(pamh, &u, &conf, &pol, false);
 	js_config_free(conf);
 	if (s <= 0)
 		return PAM_IGNORE; /* exempt, or refused later by the session with a message */
@@ -243,7 +246,7 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 	if (pam_get_data(pamh, DATA_SANDBOXED, &mark) != PAM_SUCCESS || mark != &sandboxed_mark) {
 		struct js_config *conf = NULL;
 		struct js_policy pol;
-		int s = load_policy(pamh, &u, &conf, &pol);
+		int s = load_policy(pamh, &u, &conf, &pol, true);
 		js_config_free(conf);
 		if (s == 0)
 			return PAM_IGNORE;
