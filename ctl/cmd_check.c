@@ -139,7 +139,7 @@ static void check_images(struct ctl_check *ck)
 
 /* The range of regular accounts (login.defs UID_MIN/UID_MAX): system
  * accounts (postgres, www-data) are not people who log in over ssh. */
-static void regular_uids(uid_t *lo, uid_t *hi)
+void ctl_regular_uids(uid_t *lo, uid_t *hi)
 {
 	*lo = 1000;
 	*hi = 60000;
@@ -154,7 +154,7 @@ static void regular_uids(uid_t *lo, uid_t *hi)
 	}
 }
 
-static bool cannot_log_in(const char *shell)
+bool ctl_cannot_log_in(const char *shell)
 {
 	const char *base = strrchr(shell, '/');
 	base = base ? base + 1 : shell;
@@ -198,7 +198,7 @@ static void check_user(struct ctl_check *ck, const struct candidate *cd, struct 
 static void check_users(struct ctl_check *ck)
 {
 	uid_t lo, hi;
-	regular_uids(&lo, &hi);
+	ctl_regular_uids(&lo, &hi);
 	_cleanup_free_ struct js_policy *pol = malloc(sizeof *pol);
 	if (!pol)
 		return;
@@ -209,7 +209,7 @@ static void check_users(struct ctl_check *ck)
 	setpwent();
 	struct passwd *pw;
 	while ((pw = getpwent())) {
-		if (pw->pw_uid == 0 || pw->pw_uid < lo || pw->pw_uid > hi || cannot_log_in(pw->pw_shell))
+		if (pw->pw_uid == 0 || pw->pw_uid < lo || pw->pw_uid > hi || ctl_cannot_log_in(pw->pw_shell))
 			continue;
 		if (n == JS_ACCOUNTS_MAX) {
 			truncated = true;
@@ -281,20 +281,30 @@ static void (*const checks[])(struct ctl_check *) = {
     check_images,
     check_users,
     check_devices,
+    ctl_check_wiring,
 };
 
 int cmd_check(int argc, char **argv, const struct js_config *unused)
 {
-	int r = ctl_parse_no_options(argc, argv);
-	if (r >= 0)
-		return r;
-	if (optind != argc)
-		return ctl_usage_error("check: takes no arguments");
-
+	/* Where sshd is wired in: the system's files unless told (a second
+	 * sshd with a config and a PAM service of its own). */
+	const char *pam_file = "/etc/pam.d/sshd", *sshd_config = "/etc/ssh/sshd_config";
+	for (int a = 1; a < argc; a++) {
+		if (!strcmp(argv[a], "-h") || !strcmp(argv[a], "--help"))
+			return ctl_help();
+		if (!strcmp(argv[a], "--pam-file") && a + 1 < argc)
+			pam_file = argv[++a];
+		else if (!strcmp(argv[a], "--sshd-config") && a + 1 < argc)
+			sshd_config = argv[++a];
+		else
+			return ctl_usage_error("check: unknown argument \"%s\"", argv[a]);
+	}
+	int r;
 	struct js_problems pr = {0};
 	struct js_config *c = NULL;
 	r = js_config_load(JSANDBOX_CONFIG, &c, &pr);
-	struct ctl_check ck = {.config_path = JSANDBOX_CONFIG, .root = geteuid() == 0};
+	struct ctl_check ck = {
+	    .config_path = JSANDBOX_CONFIG, .root = geteuid() == 0, .pam_file = pam_file, .sshd_config = sshd_config};
 	for (size_t i = 0; i < pr.n; i++)
 		ctl_problem(&ck, "%s", pr.p[i].msg);
 	js_problems_free(&pr);

@@ -52,12 +52,29 @@ static void print_header(void)
 }
 
 /* One line for u; returns 1 when running, 0 when not, -1 on error. */
-static int print_status(const struct js_global *g, const struct js_user *u, bool quiet_stopped)
+static int print_status(const struct js_config *c, const struct js_user *u, bool quiet_stopped)
 {
+	const struct js_global *g = js_config_global(c);
+	/* LINGER is the policy's, which decides at logout, not what the init
+	 * holds in its memory (root inside can change that). */
+	struct js_policy pol;
+	char why[512];
+	const char *linger = "?";
+	if (js_config_resolve_user(c, u->name, &pol, why, sizeof why) == 0)
+		linger = pol.linger ? "yes" : "no";
 	struct js_ctl_rep rep = {0};
 	pid_t pid = 0;
 	struct js_err err = {0};
 	int r = js_container_status(g, u, &rep, &pid, &err);
+	/* PROCS is what the user's cgroup holds, counted here as root: the
+	 * container's processes and the host-side ones sshd started for a
+	 * session alike. A process left with no container is shown, never
+	 * hidden behind "stopped" (jsandboxctl stop kills it). */
+	int procs = js_container_procs(u);
+	if (r == -ESRCH && procs > 0) {
+		printf("%-16s %7u %-8s %8s %8s %6d %-6s %s\n", u->name, u->uid, "leftover", "-", "-", procs, "-", "-");
+		return 1;
+	}
 	if (r == -ESRCH) {
 		if (!quiet_stopped)
 			printf("%-16s %7u %-8s %8s %8s %6s %-6s %s\n", u->name, u->uid, "stopped", "-", "-", "-", "-",
@@ -81,8 +98,8 @@ static int print_status(const struct js_global *g, const struct js_user *u, bool
 		if (udir >= 0 && js_state_read(udir, &st, NULL) == 0)
 			js_strlcpy(image, st.image, sizeof image);
 	}
-	printf("%-16s %7u %-8s %8d %8u %6u %-6s %s\n", u->name, u->uid, rep.shutting_down ? "stopping" : "running",
-	       (int)pid, rep.sessions, rep.procs, rep.linger ? "yes" : "no", image);
+	printf("%-16s %7u %-8s %8d %8u %6d %-6s %s\n", u->name, u->uid, rep.shutting_down ? "stopping" : "running",
+	       (int)pid, rep.sessions, procs, linger, image);
 	return 1;
 }
 
@@ -99,7 +116,7 @@ int cmd_status(int argc, char **argv, const struct js_config *c)
 		if (lookup_user(argv[optind], &u) < 0)
 			return CTL_EXIT_FAIL;
 		print_header();
-		return print_status(g, &u, false) < 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+		return print_status(c, &u, false) < 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 	}
 	print_header();
 	struct js_err err = {0};
@@ -134,7 +151,7 @@ int cmd_status(int argc, char **argv, const struct js_config *c)
 			status = CTL_EXIT_FAIL;
 			continue;
 		}
-		if (print_status(g, &u, true) < 0)
+		if (print_status(c, &u, true) < 0)
 			status = CTL_EXIT_FAIL;
 	}
 	return status;

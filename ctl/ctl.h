@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "jsutil.h"
 #include "policy.h"
@@ -73,7 +74,16 @@ struct ctl_check {
 	const char *config_path;
 	bool root;	  /* running as root: everything can be inspected */
 	size_t nproblems; /* problems reported so far, the file's included */
+	const char *pam_file;	 /* sshd's PAM service file (--pam-file) */
+	const char *sshd_config; /* sshd's configuration (--sshd-config) */
 };
+
+/* The sshd and PAM wiring for sandboxed users (check_wiring.c). */
+void ctl_check_wiring(struct ctl_check *ck);
+/* The range of regular accounts (login.defs UID_MIN/UID_MAX). */
+void ctl_regular_uids(uid_t *lo, uid_t *hi);
+/* A shell that lets nobody in (nologin, false). */
+bool ctl_cannot_log_in(const char *shell);
 
 void ctl_problem(struct ctl_check *ck, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A check that cannot look at something (not root): one note on stderr,

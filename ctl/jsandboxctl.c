@@ -28,7 +28,7 @@ struct ctl_command {
 
 /* The table of contents. */
 static const struct ctl_command commands[] = {
-    {"check", "", "check the policy file and the host set-up", cmd_check, 0},
+    {"check", "[--sshd-config FILE] [--pam-file FILE]", "check the policy file and the host set-up", cmd_check, 0},
     {"policy", "USER", "show USER's resolved policy and where each value comes from", cmd_policy, CTL_CONFIG},
     {"image",
      "build NAME [--suite SUITE] [--include PKG,...] [--mirror URL] [--replace]\n"

@@ -60,9 +60,10 @@ make_user jsbt_alice 1
 make_user jsbt_bob 2
 usermod -aG jsbdemo jsbt_alice
 usermod -aG jsbdemo jsbt_bob
-"$JSB_CTL" check
 start_syslog
 start_sshd
+# the policy, the users and this sshd's wiring (its config and PAM stack)
+jsb_check
 echo "sshd on port $(cat "$JSB_RUN/port"), ForceCommand $JSB_SHELL"
 
 host_gcc=$(command -v gcc || echo none)

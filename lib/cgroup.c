@@ -3,8 +3,12 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define JS_CGROUP_PARENT "jsandbox"
@@ -395,5 +399,191 @@ void js_cgroup_close(struct js_cgroup *cg)
 	for (size_t i = 0; i < cg->n; i++) {
 		js_closep(&cg->h[i].fd);
 		cg->h[i].fd = -1;
+	}
+}
+
+/* ---- the root side's view and teardown of the user's group ------------ */
+
+/* Read cgroup.procs of one hierarchy; calls fn for each pid. Returns the
+ * number of pids, or -errno. */
+static int for_each_member(int dfd, void (*fn)(pid_t, void *), void *arg)
+{
+	_cleanup_close_ int fd = openat(dfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	_cleanup_fclose_ FILE *f = fdopen(fd, "re");
+	if (!f)
+		return -errno;
+	fd = -1;
+	int n = 0;
+	long pid;
+	while (fscanf(f, "%ld", &pid) == 1) {
+		if (pid > 0) {
+			n++;
+			if (fn)
+				fn((pid_t)pid, arg);
+		}
+	}
+	return n;
+}
+
+struct pidset {
+	pid_t v[4096];
+	size_t n;
+	bool overflow;
+};
+
+static void pidset_add(pid_t pid, void *arg)
+{
+	struct pidset *s = arg;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == pid)
+			return;
+	if (s->n < JS_ARRAY_SIZE(s->v))
+		s->v[s->n++] = pid;
+	else
+		s->overflow = true;
+}
+
+int js_cgroup_count_all(const struct js_cgroup *cg)
+{
+	_cleanup_free_ struct pidset *s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	int most = 0;
+	for (size_t i = 0; i < cg->n; i++) {
+		if (cg->h[i].fd < 0)
+			continue;
+		int n = for_each_member(cg->h[i].fd, pidset_add, s);
+		if (n > most)
+			most = n;
+	}
+	return s->overflow ? most : (int)s->n;
+}
+
+/* Is pid (through its pidfd, so not a recycled one) in group `rel` of the
+ * hierarchy h? /proc/PID/cgroup: "ID:CONTROLLERS:/PATH". */
+static bool member_of(pid_t pid, const struct js_cgroup_hier *h, const char *rel)
+{
+	char path[64], line[4096];
+	snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof line, f)) {
+		char *c1 = strchr(line, ':');
+		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c1 = '\0';
+		*c2 = '\0';
+		const char *id = line, *ctrl = c1 + 1;
+		bool match = h->v2 ? !strcmp(id, "0") && !*ctrl : !strcmp(ctrl, h->controllers);
+		if (!match)
+			continue;
+		char *p = c2 + 1;
+		p[strcspn(p, "\n")] = '\0';
+		return !strcmp(p, rel);
+	}
+	return false;
+}
+
+struct killer {
+	const struct js_cgroup_hier *h;
+	char rel[300];
+	pid_t self;
+};
+
+static void kill_member(pid_t pid, void *arg)
+{
+	struct killer *k = arg;
+	if (pid == k->self)
+		return;
+	/* A pidfd first: if the pid was reused since cgroup.procs was read,
+	 * the membership check below sees the new process and skips it, and
+	 * the signal can only ever reach the process the pidfd holds. */
+	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pfd < 0 || !member_of(pid, k->h, k->rel))
+		return;
+	syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+}
+
+static bool v1_freeze(int dfd, bool on)
+{
+	if (js_write_file_at(dfd, "freezer.state", on ? "FROZEN" : "THAWED", NULL) < 0)
+		return false;
+	return true;
+}
+
+int js_cgroup_kill_all(const struct js_cgroup *cg, int timeout_ms, struct js_err *err)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pid_t self = getpid();
+	/* the group's name: the same in every hierarchy */
+	char rel[300] = "";
+	for (size_t i = 0; i < cg->n && !rel[0]; i++) {
+		if (cg->h[i].fd < 0)
+			continue;
+		char link[64], target[PATH_MAX];
+		snprintf(link, sizeof link, "/proc/self/fd/%d", cg->h[i].fd);
+		ssize_t n = readlink(link, target, sizeof target - 1);
+		size_t ml = strlen(cg->h[i].mountpoint);
+		if (n > 0 && (size_t)n > ml && !strncmp(target, cg->h[i].mountpoint, ml)) {
+			target[n] = '\0';
+			js_strlcpy(rel, target + ml, sizeof rel);
+		}
+	}
+	if (!rel[0])
+		return 0; /* the group exists nowhere */
+	/* cgroup.kill spares nobody: only where the caller is not a member
+	 * (a session's monitor that has not stepped out yet); elsewhere the
+	 * loop below, which skips the caller, does the work. */
+	for (size_t i = 0; i < cg->n; i++)
+		if (cg->h[i].fd >= 0 && cg->h[i].v2 && !member_of(self, &cg->h[i], rel) &&
+		    faccessat(cg->h[i].fd, "cgroup.kill", F_OK, 0) == 0)
+			js_write_file_at(cg->h[i].fd, "cgroup.kill", "1", NULL);
+	/* Never freeze a group the caller is in: it would stop itself. */
+	int freezer = -1;
+	for (size_t i = 0; i < cg->n; i++)
+		if (cg->h[i].fd >= 0 && !cg->h[i].v2 && has_ctrl(&cg->h[i], "freezer") &&
+		    !member_of(self, &cg->h[i], rel))
+			freezer = cg->h[i].fd;
+	for (long wait_us = 200;; wait_us = wait_us < 20000 ? wait_us * 2 : wait_us) {
+		/* Frozen, no member can fork or exit between the read and the
+		 * kill; SIGKILL reaches frozen tasks and they die on thaw. */
+		bool frozen = freezer >= 0 && v1_freeze(freezer, true);
+		for (size_t i = 0; i < cg->n; i++) {
+			if (cg->h[i].fd < 0)
+				continue;
+			struct killer k = {.h = &cg->h[i], .self = self};
+			js_strlcpy(k.rel, rel, sizeof k.rel);
+			for_each_member(cg->h[i].fd, kill_member, &k);
+		}
+		if (frozen)
+			v1_freeze(freezer, false);
+		int others = 0;
+		for (size_t i = 0; i < cg->n; i++) {
+			if (cg->h[i].fd < 0)
+				continue;
+			_cleanup_close_ int fd = openat(cg->h[i].fd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+			char buf[64];
+			ssize_t n = fd >= 0 ? js_read_all(fd, buf, sizeof buf - 1) : 0;
+			if (n > 0) {
+				buf[n] = '\0';
+				/* the caller alone does not count */
+				char me[24];
+				int ml = snprintf(me, sizeof me, "%d\n", (int)self);
+				if (!(n == ml && !strcmp(buf, me)))
+					others++;
+			}
+		}
+		if (others == 0)
+			return 0;
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms > timeout_ms)
+			return js_fail(err, ETIMEDOUT, "processes remain in cgroup %s after %d ms", rel, timeout_ms);
+		struct timespec ts = {0, wait_us * 1000};
+		nanosleep(&ts, NULL);
 	}
 }

@@ -57,6 +57,19 @@ int js_cgroup_detach(const struct js_cgroup *cg, pid_t pid, struct js_err *err);
 /* Number of processes in the user's cgroup (first hierarchy that has it). */
 int js_cgroup_count_procs(const struct js_cgroup *cg);
 
+/* Number of distinct processes in the user's cgroup over every hierarchy
+ * it exists in (the container's and the session's host-side ones alike);
+ * 0 when it exists nowhere. Root-side truth: nothing inside can change it. */
+int js_cgroup_count_all(const struct js_cgroup *cg);
+
+/* Kill every process in jsandbox/<name> in every hierarchy, except the
+ * caller (which should have stepped out first): cgroup.kill where v2 has
+ * it, otherwise SIGKILL to each member, frozen first where a v1 freezer
+ * hierarchy is mounted, until every hierarchy is empty. Bounded by
+ * timeout_ms; -ETIMEDOUT if processes remain. The groups must be open
+ * (js_cgroup_open). */
+int js_cgroup_kill_all(const struct js_cgroup *cg, int timeout_ms, struct js_err *err);
+
 /* Remove jsandbox/<name> everywhere it is empty; -EBUSY if processes remain. */
 int js_cgroup_remove(struct js_cgroup *cg, const char *name, struct js_err *err);
 

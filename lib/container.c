@@ -17,6 +17,7 @@
 #include <grp.h>
 #include <linux/mount.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -36,9 +37,10 @@
 #include "safefs.h"
 #include "state.h"
 
-#define LOCK_TIMEOUT_MS 60000
+#define LOCK_TIMEOUT_MS	 60000
 #define SETUP_TIMEOUT_MS 30000
-#define CTL_TIMEOUT_S 10
+#define CTL_TIMEOUT_S	 10
+#define KILL_TIMEOUT_MS	 10000
 
 static long now_ms(void)
 {
@@ -159,9 +161,17 @@ static void cleanup_stale(int rundir, int udir, const struct js_user *u)
 		 * directories. */
 		js_remove_tree_at(rundir, name, NULL);
 	}
+	/* No process of the user's outlives the container: whatever is left
+	 * in the cgroup (host-side processes sshd started for a session, a
+	 * setsid'd xauth child, the container's own) is killed from here, as
+	 * root, by cgroup membership, before the group goes. The caller
+	 * (a closing session's monitor) has stepped out or is skipped. */
 	struct js_cgroup cg;
-	if (js_cgroup_discover(&cg, NULL) == 0)
+	if (js_cgroup_discover(&cg, NULL) == 0) {
+		if (js_cgroup_open(&cg, u->name, NULL) == 0)
+			js_cgroup_kill_all(&cg, KILL_TIMEOUT_MS, NULL);
 		js_cgroup_remove(&cg, u->name, NULL);
+	}
 }
 
 static int kill_and_wait(int pidfd)
@@ -626,6 +636,102 @@ static int create_container(struct build *b, struct js_state *st, struct js_err 
 	return 0;
 }
 
+/* ---- the root side's session registry ---------------------------------
+ * priv/s.PID.START: one empty file per open session (sshd's monitor: its
+ * pid and start time), in the root-only priv directory. The init counts
+ * sessions too, but root inside the container can change anything in the
+ * init's memory (ptrace, /proc/1/mem): whether the container ends at a
+ * logout is decided from these files, /proc and the policy alone. */
+
+static int session_file(pid_t pid, char *buf, size_t len)
+{
+	uint64_t start;
+	int r = js_proc_starttime(pid, &start);
+	if (r < 0)
+		return r;
+	return js_snprintf(buf, len, "s.%d.%llu", (int)pid, (unsigned long long)start);
+}
+
+static int session_register(int udir, pid_t pid, struct js_err *err)
+{
+	_cleanup_close_ int priv = openat(udir, "priv", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (priv < 0)
+		return js_failm(err, errno, "cannot open the container's private directory");
+	char name[64];
+	if (session_file(pid, name, sizeof name) < 0)
+		return js_fail(err, ESRCH, "session process %d is gone", (int)pid);
+	int fd = openat(priv, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return js_failm(err, errno, "cannot record the session");
+	close(fd);
+	return 0;
+}
+
+static void session_unregister(int udir, pid_t pid)
+{
+	_cleanup_close_ int priv = openat(udir, "priv", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char name[64];
+	if (priv >= 0 && session_file(pid, name, sizeof name) == 0)
+		unlinkat(priv, name, 0);
+}
+
+/* Sessions still open: registered and their process alive with the same
+ * start time. Stale entries (a monitor that died without closing) go. */
+static int sessions_live(int udir)
+{
+	int priv = openat(udir, "priv", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (priv < 0)
+		return 0;
+	_cleanup_closedir_ DIR *d = fdopendir(priv);
+	if (!d) {
+		close(priv);
+		return 0;
+	}
+	int live = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		int pid;
+		unsigned long long start;
+		char tail;
+		if (sscanf(e->d_name, "s.%d.%llu%c", &pid, &start, &tail) != 2 || pid <= 0)
+			continue;
+		uint64_t now;
+		if (js_proc_starttime(pid, &now) == 0 && now == start)
+			live++;
+		else
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	return live;
+}
+
+/* sshd serves -L, -R, -W and X11 channels from the session's post-auth
+ * child, which the monitor (the caller) forks after the session opened.
+ * With the monitor in the container's network namespace those channels
+ * reach what the container reaches and nothing more: for network = none,
+ * its own loopback. The client's TCP socket keeps the namespace it was
+ * made in. The join goes through the init's pidfd (no pid reuse), and
+ * the result is checked against the namespace recorded at creation. */
+static int join_container_net(const struct js_state *st, int pidfd, pid_t session_pid, struct js_err *err)
+{
+	if (session_pid != getpid())
+		return 0;
+	struct stat self;
+	if (stat("/proc/thread-self/ns/net", &self) < 0)
+		return js_failm(err, errno, "cannot read this process's network namespace");
+	if (self.st_ino == st->netns)
+		return 0;
+	_cleanup_close_ int orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (orig < 0)
+		return js_failm(err, errno, "cannot open this process's network namespace");
+	if (setns(pidfd, CLONE_NEWNET) < 0)
+		return js_failm(err, errno, "cannot join the container's network namespace");
+	if (stat("/proc/thread-self/ns/net", &self) < 0 || self.st_ino != st->netns) {
+		setns(orig, CLONE_NEWNET);
+		return js_fail(err, EPERM, "the container's network namespace is not the one recorded");
+	}
+	return 0;
+}
+
 /* ---- sessions --------------------------------------------------------- */
 
 struct sigchld_guard {
@@ -698,6 +804,8 @@ static int session_open_locked(int rundir, const struct js_global *g, const stru
 		if (r == 0)
 			r = js_cgroup_attach_session(&cg, session_pid, err);
 		js_cgroup_close(&cg);
+		if (r == 0)
+			r = join_container_net(&st, pidfd, session_pid, err);
 		if (r < 0)
 			return r;
 		_cleanup_close_ int spidfd = (int)syscall(SYS_pidfd_open, session_pid, 0);
@@ -707,7 +815,7 @@ static int session_open_locked(int rundir, const struct js_global *g, const stru
 		struct js_err cerr;
 		r = ctl_call(udir, JS_CTL_OPEN, session_pid, spidfd, &rep, &cerr);
 		if (r == 0 && !rep.shutting_down)
-			return 0;
+			return session_register(udir, session_pid, err);
 		/* The init is alive but does not answer, or is on its way out:
 		 * end it and start over once. */
 		kill_and_wait(pidfd);
@@ -743,33 +851,58 @@ int js_session_open(const struct js_global *g, const struct js_policy *p, const 
 	return r;
 }
 
-static int stop_locked(int rundir, const struct js_user *u, bool only_if_idle, pid_t session_pid, struct js_err *err)
+static bool self_in_user_cgroup(const struct js_user *u)
+{
+	char want[64], line[4096];
+	snprintf(want, sizeof want, ":/jsandbox/%s\n", u->name);
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
+	while (f && fgets(line, sizeof line, f)) {
+		size_t l = strlen(line), wl = strlen(want);
+		if (l >= wl && !strcmp(line + l - wl, want))
+			return true;
+	}
+	return false;
+}
+
+/* only_if_idle (a session closing): the container ends only when no
+ * registered session is left and the policy does not linger. The init is
+ * told, but its answer decides nothing: root inside can make it say
+ * anything. */
+static int stop_locked(int rundir, const struct js_user *u, bool only_if_idle, bool linger, pid_t session_pid,
+		       struct js_err *err)
 {
 	_cleanup_close_ int udir = open_udir(rundir, u, false, NULL);
-	if (udir < 0) {
-		cleanup_stale(rundir, -1, u);
-		return 0;
+	if (session_pid > 0 && only_if_idle && udir >= 0)
+		session_unregister(udir, session_pid);
+	if (session_pid > 0 && only_if_idle && udir >= 0 && sessions_live(udir) > 0) {
+		struct js_ctl_rep rep;
+		ctl_call(udir, JS_CTL_CLOSE, session_pid, -1, &rep, NULL);
+		return 0; /* other sessions */
 	}
 	struct js_state st;
 	_cleanup_close_ int pidfd = -1;
-	if (js_state_read(udir, &st, NULL) == 0)
+	if (udir >= 0 && js_state_read(udir, &st, NULL) == 0)
 		pidfd = js_state_pidfd(&st);
 	if (pidfd >= 0 && only_if_idle) {
 		struct js_ctl_rep rep;
-		int r = ctl_call(udir, JS_CTL_CLOSE, session_pid, -1, &rep, err);
-		if (r == 0 && !rep.shutting_down)
-			return 0; /* other sessions, or lingering work */
-		if (r == 0)
+		int r = ctl_call(udir, JS_CTL_CLOSE, session_pid, -1, &rep, NULL);
+		if (linger)
+			return 0; /* the policy keeps its work */
+		if (r == 0 && rep.shutting_down)
 			wait_pidfd(pidfd, 3000);
 	}
 	if (pidfd >= 0 && !wait_pidfd(pidfd, 0))
 		kill_and_wait(pidfd);
-	if (session_pid > 0) {
+	if (session_pid > 0 && (udir >= 0 || self_in_user_cgroup(u))) {
 		/* This very process (sshd's monitor) is in the user's cgroup;
 		 * step out so the group can go. */
 		struct js_cgroup cg;
 		if (js_cgroup_discover(&cg, NULL) == 0)
 			js_cgroup_detach(&cg, session_pid, NULL);
+	}
+	if (udir < 0) {
+		cleanup_stale(rundir, -1, u);
+		return 0;
 	}
 	close(udir);
 	udir = -1;
@@ -777,24 +910,25 @@ static int stop_locked(int rundir, const struct js_user *u, bool only_if_idle, p
 	return 0;
 }
 
-static int session_close_unlocked(const struct js_global *g, const struct js_user *u, pid_t session_pid,
+static int session_close_unlocked(const struct js_global *g, const struct js_user *u, pid_t session_pid, bool linger,
 				  struct js_err *err)
 {
 	_cleanup_close_ int rundir = -1;
 	_cleanup_close_ int lock = lock_run_dir(g, u->uid, false, &rundir, err);
 	if (lock < 0)
 		return lock;
-	return stop_locked(rundir, u, true, session_pid, err);
+	return stop_locked(rundir, u, true, linger, session_pid, err);
 }
 
-int js_session_close(const struct js_global *g, const struct js_user *u, pid_t session_pid, struct js_err *err)
+int js_session_close(const struct js_global *g, const struct js_user *u, pid_t session_pid, bool linger,
+		     struct js_err *err)
 {
 	int nr = check_user_name(u, err);
 	if (nr < 0)
 		return nr;
 	struct sigchld_guard sg;
 	sigchld_default(&sg);
-	int r = session_close_unlocked(g, u, session_pid, err);
+	int r = session_close_unlocked(g, u, session_pid, linger, err);
 	sigchld_restore(&sg);
 	return r;
 }
@@ -808,7 +942,7 @@ int js_container_stop(const struct js_global *g, const struct js_user *u, struct
 	_cleanup_close_ int lock = lock_run_dir(g, u->uid, false, &rundir, err);
 	if (lock < 0)
 		return lock == -ENOENT ? 0 : lock;
-	return stop_locked(rundir, u, false, 0, err);
+	return stop_locked(rundir, u, false, false, 0, err);
 }
 
 /* Drop the user's writable layer (what they installed) under the user's
@@ -824,7 +958,7 @@ int js_container_reset(const struct js_global *g, const struct js_user *u, struc
 	_cleanup_close_ int lock = lock_run_dir(g, u->uid, true, &rundir, err);
 	if (lock < 0)
 		return lock;
-	int r = stop_locked(rundir, u, false, 0, err);
+	int r = stop_locked(rundir, u, false, false, 0, err);
 	if (r < 0)
 		return r;
 	_cleanup_close_ int state = js_open_trusted_dir(g->state_dir, false, err);
@@ -881,4 +1015,14 @@ int js_container_status(const struct js_global *g, const struct js_user *u, stru
 		return -ESRCH;
 	*init_pid = st.pid;
 	return ctl_call(udir, JS_CTL_STATUS, 0, -1, rep, err);
+}
+
+int js_container_procs(const struct js_user *u)
+{
+	struct js_cgroup cg;
+	if (js_cgroup_discover(&cg, NULL) < 0 || js_cgroup_open(&cg, u->name, NULL) < 0)
+		return 0;
+	int n = js_cgroup_count_all(&cg);
+	js_cgroup_close(&cg);
+	return n < 0 ? 0 : n;
 }

@@ -20,8 +20,11 @@ int js_session_open(const struct js_global *g, const struct js_policy *p, const 
 		    bool *created, struct js_err *err);
 
 /* The session of session_pid ends: unregister it; when it was the last one
- * and the policy does not linger, the container is torn down here. */
-int js_session_close(const struct js_global *g, const struct js_user *u, pid_t session_pid, struct js_err *err);
+ * and the policy (linger, as the caller resolved it now) does not linger,
+ * the container and every process in the user's cgroup (host-side ones
+ * included) are killed here. */
+int js_session_close(const struct js_global *g, const struct js_user *u, pid_t session_pid, bool linger,
+		     struct js_err *err);
 
 /* Stop the user's container now (jsandboxctl stop) and clean up. */
 int js_container_stop(const struct js_global *g, const struct js_user *u, struct js_err *err);
@@ -42,6 +45,11 @@ int js_container_apply(const struct js_global *g, const struct js_policy *p, con
 /* Ask a running container for its status; -ESRCH when none runs. */
 int js_container_status(const struct js_global *g, const struct js_user *u, struct js_ctl_rep *rep, pid_t *init_pid,
 			struct js_err *err);
+
+/* Processes in u's cgroup, host-side ones (sshd's for a session, what
+ * they left) included: the root side's count, which nothing inside can
+ * change. 0 when the cgroup exists nowhere. */
+int js_container_procs(const struct js_user *u);
 
 /* Is `shell` a login shell a sandboxed user may have: the jsandbox helper
  * itself, root-owned and not writable by others all the way up? A shell that

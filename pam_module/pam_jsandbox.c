@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* pam_jsandbox: the only privileged part of jsandbox.
  *
+ *   auth    optional pam_jsandbox.so      (first in the auth stack)
+ *   account required pam_jsandbox.so
  *   session required pam_jsandbox.so [debug]
  *
  * open_session: load the policy; for a sandboxed user make sure the user's
@@ -9,6 +11,10 @@
  * close_session: unregister; the last session of a non-lingering container
  * tears it down. Refuses the session (fail closed) whenever a sandboxed user
  * cannot be put in their container. root and `sandbox = no` users pass.
+ * setcred (the auth line): strip a sandboxed user's PAM environment down to
+ * the locale (see hostenv.h); sshd calls it in the session's child after the
+ * whole session stack ran (pam_env included) and before it builds the
+ * environment of xauth, sshrc and the login shell.
  *
  * Runs inside sshd's privileged monitor: never exit(), never abort, log once
  * at this boundary with pam_syslog. */
@@ -19,6 +25,7 @@
 #include <unistd.h>
 
 #include "container.h"
+#include "hostenv.h"
 #include "policy.h"
 #include "userinfo.h"
 
@@ -41,20 +48,23 @@ static int parse_args(pam_handle_t *pamh, int argc, const char **argv, struct ar
 }
 
 /* Load the user's policy. Returns 1 sandboxed, 0 exempt, -1 refused. */
-static int load_policy(pam_handle_t *pamh, const struct js_user *u, struct js_config **confp, struct js_policy *pol)
+static int load_policy(pam_handle_t *pamh, const struct js_user *u, struct js_config **confp, struct js_policy *pol,
+		       bool quiet)
 {
 	struct js_problems pr = {0};
 	int r = js_config_load(JSANDBOX_CONFIG, confp, &pr);
 	if (r < 0 || !*confp) {
-		pam_syslog(pamh, LOG_ERR, "user %s refused: %s", u->name,
-			   pr.n ? pr.p[0].msg : JSANDBOX_CONFIG ": cannot load");
+		if (!quiet)
+			pam_syslog(pamh, LOG_ERR, "user %s refused: %s", u->name,
+				   pr.n ? pr.p[0].msg : JSANDBOX_CONFIG ": cannot load");
 		js_problems_free(&pr);
 		return -1;
 	}
 	js_problems_free(&pr);
 	char why[512];
 	if (js_config_resolve_user(*confp, u->name, pol, why, sizeof why) < 0) {
-		pam_syslog(pamh, LOG_ERR, "user %s refused: %s", u->name, why);
+		if (!quiet)
+			pam_syslog(pamh, LOG_ERR, "user %s refused: %s", u->name, why);
 		return -1;
 	}
 	return pol->sandbox ? 1 : 0;
@@ -75,6 +85,52 @@ static int get_user(pam_handle_t *pamh, struct js_user *u)
 	return 0;
 }
 
+/* Set by open_session for a sandboxed user; sshd's children inherit it. */
+#define DATA_SANDBOXED "jsandbox.sandboxed"
+static int sandboxed_mark = 1;
+
+/* Drop every PAM environment variable of a sandboxed user that may not
+ * reach the host side (js_hostenv_keep), then make sure none is left.
+ * Returns 0, or -1 when something could not be removed. */
+static int scrub_env(pam_handle_t *pamh, const char *user)
+{
+	char dropped[256] = "";
+	size_t dl = 0;
+	int r = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		char **list = pam_getenvlist(pamh);
+		if (!list) {
+			pam_syslog(pamh, LOG_ERR, "user %s: cannot read the PAM environment", user);
+			return -1;
+		}
+		for (char **e = list; *e; e++) {
+			if (!js_hostenv_keep(*e)) {
+				char *eq = strchr(*e, '=');
+				if (eq)
+					*eq = '\0';
+				if (pass == 1 || pam_putenv(pamh, *e) != PAM_SUCCESS) {
+					r = -1;
+					pam_syslog(pamh, LOG_ERR,
+						   "user %s: cannot remove \"%.64s\" from the PAM environment", user,
+						   *e);
+				} else if (dl + strlen(*e) + 3 < sizeof dropped) {
+					dl += (size_t)snprintf(dropped + dl, sizeof dropped - dl, "%s%s",
+							       dl ? ", " : "", *e);
+				}
+			}
+			memset(*e, 0, strlen(*e));
+			free(*e);
+		}
+		free(list);
+		if (r < 0)
+			return r;
+	}
+	if (dl)
+		pam_syslog(pamh, LOG_NOTICE, "user %s: not passed to programs sshd runs on the host: %s", user,
+			   dropped);
+	return 0;
+}
+
 PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct args a;
@@ -90,7 +146,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	}
 	struct js_config *conf = NULL;
 	struct js_policy pol;
-	int s = load_policy(pamh, &u, &conf, &pol);
+	int s = load_policy(pamh, &u, &conf, &pol, false);
 	if (s <= 0) {
 		js_config_free(conf);
 		if (s < 0) {
@@ -101,6 +157,13 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		if (a.debug)
 			pam_syslog(pamh, LOG_DEBUG, "user %s is exempt (sandbox = no)", u.name);
 		return PAM_IGNORE;
+	}
+
+	pam_set_data(pamh, DATA_SANDBOXED, &sandboxed_mark, NULL);
+	if (scrub_env(pamh, u.name) < 0) {
+		js_config_free(conf);
+		pam_error(pamh, "jsandbox: cannot prepare your session; your administrator has been told");
+		return PAM_SESSION_ERR;
 	}
 
 	struct js_err err = {0};
@@ -142,7 +205,7 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 		return PAM_IGNORE;
 	struct js_config *conf = NULL;
 	struct js_policy pol;
-	int s = load_policy(pamh, &u, &conf, &pol);
+	int s = load_policy(pamh, &u, &conf, &pol, false);
 	js_config_free(conf);
 	if (s <= 0)
 		return PAM_IGNORE; /* exempt, or refused later by the session with a message */
@@ -153,6 +216,42 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 		return PAM_PERM_DENIED;
 	}
 	return PAM_SUCCESS;
+}
+
+/* The auth line exists for setcred only: it authenticates nobody. */
+PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	return PAM_IGNORE;
+}
+
+/* OpenSSH calls pam_setcred in the session's child, as root, after the
+ * session stack ran in the monitor and before it builds the environment
+ * for xauth, /etc/ssh/sshrc and the login shell (platform.c,
+ * platform_setusercontext_post_groups). Whatever pam_env put there from
+ * the user's files, wherever its line is, goes here. A user the session
+ * marked is sandboxed; without the mark (the monitor's own call before the
+ * session) the policy says, and a policy that cannot be read counts as
+ * sandboxed: removing variables never lets anyone in. */
+PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct args a;
+	if (parse_args(pamh, argc, argv, &a) < 0)
+		return PAM_CRED_ERR;
+	struct js_user u;
+	if (get_user(pamh, &u) < 0)
+		return PAM_USER_UNKNOWN;
+	if (u.uid == 0)
+		return PAM_IGNORE;
+	const void *mark = NULL;
+	if (pam_get_data(pamh, DATA_SANDBOXED, &mark) != PAM_SUCCESS || mark != &sandboxed_mark) {
+		struct js_config *conf = NULL;
+		struct js_policy pol;
+		int s = load_policy(pamh, &u, &conf, &pol, true);
+		js_config_free(conf);
+		if (s == 0)
+			return PAM_IGNORE;
+	}
+	return scrub_env(pamh, u.name) < 0 ? PAM_CRED_ERR : PAM_SUCCESS;
 }
 
 PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
@@ -169,8 +268,13 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, con
 	js_problems_free(&pr);
 	if (!conf)
 		return PAM_IGNORE; /* the container ends by itself when its sessions are gone */
+	/* linger comes from the policy now, never from the container: when
+	 * the policy cannot be resolved the user's work does not linger. */
+	struct js_policy pol;
+	char why[512];
+	bool linger = js_config_resolve_user(conf, u.name, &pol, why, sizeof why) == 0 && pol.linger;
 	struct js_err err = {0};
-	int r = js_session_close(js_config_global(conf), &u, getpid(), &err);
+	int r = js_session_close(js_config_global(conf), &u, getpid(), linger, &err);
 	js_config_free(conf);
 	if (r < 0) {
 		pam_syslog(pamh, LOG_WARNING, "user %s: closing session: %s", u.name, err.msg);

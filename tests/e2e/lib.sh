@@ -20,7 +20,7 @@ JSB_SHELL=$JSB_PREFIX/libexec/jsandbox/jsandbox-shell
 JSB_CTL=$JSB_PREFIX/sbin/jsandboxctl
 JSB_PAM=$(find "$JSB_PREFIX" -name pam_jsandbox.so -print -quit 2>/dev/null)
 JSB_IMAGE_PKGS=rsync,tmux,python3-minimal
-SVC=sshd-jsbtest
+SVC=${JSB_SVC:-sshd-jsbtest}
 
 # shellcheck source=report.sh
 . "$(dirname "${BASH_SOURCE[0]}")/report.sh"
@@ -167,14 +167,23 @@ start_sshd() {
 	install -d -m 0755 "$JSB_RUN"
 	[ -f "$JSB_RUN/hostkey" ] || ssh-keygen -q -t ed25519 -N '' -f "$JSB_RUN/hostkey"
 	ln -sf /usr/sbin/sshd "$JSB_RUN/$SVC"
+	# Debian 12's stock /etc/pam.d/sshd (pam_env reads ~/.pam_environment,
+	# a file the user writes from inside) with the jsandbox lines where
+	# INSTALL.md puts them; the selinux, loginuid, keyinit and motd lines
+	# are left out (nothing here for them to do, and motd would print).
 	cat >"/etc/pam.d/$SVC" <<EOF
 # jsandbox end-to-end tests (removed by the tests' clean-up)
+auth       optional     $JSB_PAM
 @include common-auth
 account    required     pam_nologin.so
 @include common-account
 account    required     $JSB_PAM
 @include common-session
 session    required     $JSB_PAM debug
+session    optional     pam_mail.so standard noenv
+session    required     pam_limits.so
+session    required     pam_env.so
+session    required     pam_env.so user_readenv=1 envfile=/etc/default/locale
 EOF
 	local port
 	port=$((20000 + RANDOM % 20000))
@@ -191,7 +200,7 @@ AuthorizedKeysFile $JSB_RUN/keys/%u
 StrictModes no
 AllowAgentForwarding yes
 AllowTcpForwarding yes
-X11Forwarding no
+X11Forwarding yes
 PermitRootLogin prohibit-password
 AcceptEnv LANG LC_*
 Subsystem sftp /usr/lib/openssh/sftp-server
@@ -199,6 +208,11 @@ ForceCommand $JSB_SHELL
 MaxStartups 200:30:400
 MaxSessions 50
 LogLevel VERBOSE
+# INSTALL.md's block for sandboxed users (everyone but the host account)
+Match User *,!jsbt_admin,!root
+	X11Forwarding no
+	AllowStreamLocalForwarding no
+	PermitTunnel no
 EOF
 	mkdir -p /run/sshd
 	"$JSB_RUN/$SVC" -f "$JSB_RUN/sshd_config" -E "$JSB_RUN/sshd.log" || return 1
@@ -215,6 +229,12 @@ Host jsbtest
 	ConnectTimeout 20
 EOF
 	echo "$port" >"$JSB_RUN/port"
+}
+
+# jsandboxctl check judging this harness's sshd and PAM wiring (it reads
+# the system's /etc/pam.d/sshd and /etc/ssh/sshd_config unless told).
+jsb_check() {
+	"$JSB_CTL" check --pam-file "/etc/pam.d/$SVC" --sshd-config "$JSB_RUN/sshd_config" "$@"
 }
 
 stop_sshd() {

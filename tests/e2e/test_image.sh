@@ -95,9 +95,17 @@ no_build_running() { # NAME: no process of a build of NAME
 	! pgrep -f "$IMAGES/.$1.tmp-" >/dev/null
 }
 
+# check also judges sshd's wiring for sandboxed users: give it a documented
+# one of its own (this test starts no sshd).
+ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey"
+printf 'auth optional pam_jsandbox.so\naccount required pam_jsandbox.so\nsession required pam_jsandbox.so\n' >"$T/pam"
+printf 'HostKey %s\nUsePAM yes\nForceCommand %s\nX11Forwarding no\nAllowStreamLocalForwarding no\n' \
+	"$T/hostkey" "$JSB_PREFIX/libexec/jsandbox/jsandbox-shell" >"$T/sshd_config"
+CHECK=("$JSB_CTL" check --pam-file "$T/pam" --sshd-config "$T/sshd_config")
+
 # --- check and policy before any image --------------------------------------
 
-out=$("$JSB_CTL" check 2>&1)
+out=$("${CHECK[@]}" 2>&1)
 rc=$?
 check "check fails while the default image is missing" [ "$rc" = 1 ]
 check "check names the missing image" grep -q '\[default\] image: no image "jsbimg"' <<<"$out"
@@ -136,7 +144,7 @@ check "metadata records suite and packages" \
 	sh -c "grep -q '^suite=$SUITE\$' '$IMAGES/.jsbimg.info' && grep -q '^packages=.*rsync' '$IMAGES/.jsbimg.info'"
 check "no metadata inside the image" [ ! -e "$IMG/.jsbimg.info" ]
 check "image list shows the image, its suite and size" listed jsbimg "$SUITE +[0-9.]+[KMG] "
-check "check passes once the image exists" quiet "$JSB_CTL" check
+check "check passes once the image exists" quiet "${CHECK[@]}"
 
 # --- refusals and failures leave nothing ------------------------------------
 

@@ -5,8 +5,8 @@
 # homes. Every check passes only when the attack fails.
 . "$(dirname "$0")/../e2e/lib.sh"
 need_root
-A=jsbt_alice
-B=jsbt_bob
+A=${JSB_USER_A:-jsbt_alice}
+B=${JSB_USER_B:-jsbt_bob}
 SEC=$JSB_RUN/sec
 SEC_SRC=$(cd "$(dirname "$0")" && pwd)
 install -d -m 0755 "$SEC"

@@ -22,6 +22,8 @@ static void test_dlopen_now(void **state)
 	assert_non_null(dlsym(h, "pam_sm_open_session"));
 	assert_non_null(dlsym(h, "pam_sm_close_session"));
 	assert_non_null(dlsym(h, "pam_sm_acct_mgmt"));
+	assert_non_null(dlsym(h, "pam_sm_authenticate"));
+	assert_non_null(dlsym(h, "pam_sm_setcred"));
 	/* internals stay internal */
 	assert_null(dlsym(h, "js_session_open"));
 	assert_null(dlsym(h, "js_config_load"));
@@ -51,7 +53,7 @@ static void test_only_pam_sm_exported(void **state)
 		}
 	}
 	assert_int_equal(pclose(p), 0);
-	assert_int_equal(n, 3);
+	assert_int_equal(n, 5); /* authenticate, setcred, acct_mgmt, open_session, close_session */
 	assert_int_equal(bad, 0);
 }
 
