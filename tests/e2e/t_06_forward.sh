@@ -105,7 +105,10 @@ tok=tok-$RANDOM$RANDOM
 tmbg 120 jssh $A -o ExitOnForwardFailure=yes -L "$L:127.0.0.1:$P" 'echo forwarding; sleep 90' </dev/null >"$T/fwd.out" 2>&1
 BG+=($!)
 check "the forwarding session is up" wait_for 200 grep -q forwarding "$T/fwd.out"
-tm 60 jssh $A "nohup setsid $(srv "$P" "$tok") >/tmp/t06-srv.log 2>&1 </dev/null & sleep 0.2; echo started" </dev/null >"$T/start.out" 2>&1
+# The session ends once the server says it listens (bounded wait inside).
+tm 60 jssh $A "rm -f /tmp/t06-srv.log; nohup setsid $(srv "$P" "$tok") >/tmp/t06-srv.log 2>&1 </dev/null &
+	for _ in \$(seq 100); do grep -q listening /tmp/t06-srv.log && echo started && break; sleep 0.1; done" \
+	</dev/null >"$T/start.out" 2>&1
 check "a detached server is started inside" grep -q started "$T/start.out"
 got=""
 for _ in $(seq 50); do

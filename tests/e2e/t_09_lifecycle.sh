@@ -35,7 +35,9 @@ rm -f "$JSB_RUN"/conc.*
 write_config "[user:$A]
 linger = yes"
 timeout 60 jssh $A 'nohup sleep 400 >/dev/null 2>&1 &' >/dev/null
-sleep 1
+# The logout is over once sshd's privileged monitor for alice, which runs
+# the PAM close_session, has exited: wait for that (bounded), not a guess.
+check "alice's last session has closed" wait_for 100 sh -c "! pgrep -f '^sshd[^:]*: $A \[priv\]' >/dev/null"
 check "with linger = yes the container stays after logout" container_pid $A
 check "and the background job survives" jssh $A 'pgrep -fx "sleep 400" >/dev/null'
 check "jsandboxctl status USER shows it running" sh -c "'$JSB_CTL' status $A | grep -Eq '^$A +$uid +running '"

@@ -90,10 +90,17 @@ check "bob's concurrent process survived" grep -qx bob-survived "$JSB_RUN/t13.bo
 
 # --- pids_max: a fork bomb is contained; bob logs in meanwhile -------------
 bomb=':(){ :|:& };:'
+# bomb_at_limit: the kernel has refused one of the bomb's forks.
+bomb_at_limit() {
+	local n
+	n=$(stat_field $A pids.events max 2>/dev/null)
+	[ "${n:-0}" -gt 0 ]
+}
 tmbg 60 jssh $A "timeout 20 bash -c '$bomb'; echo bomb-over" >"$JSB_RUN/t13.bomb" 2>&1
 bombssh=$!
 bg_pids+=($bombssh)
-sleep 4
+# Measure once the bomb has hit pids.max (bounded wait, within its 20 s).
+wait_for 200 bomb_at_limit
 cur=$(knob $A pids.current)
 events=$(stat_field $A pids.events max)
 echo "  | during the bomb: pids.current $cur, pids.events max $events"
