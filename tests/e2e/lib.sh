@@ -269,6 +269,9 @@ tmbg() {
 	timeout -k 5 "$s" "$@" &
 }
 
+# oneline TEXT: TEXT with its newlines as spaces, for a check's description.
+oneline() { printf '%s' "$1" | tr '\n' ' '; }
+
 # Wait until COMMAND succeeds (up to N tenths of a second).
 wait_for() {
 	local n=$1

@@ -4,7 +4,6 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 A=jsbt_alice
-host_id=$(su -s /bin/sh -c 'id' "$A" 2>/dev/null || true)
 in_id=$(jssh $A id)
 check "id inside matches the host's ($in_id)" [ "$in_id" = "$(id $A)" ]
 check "sudo -n id -u prints 0" [ "$(jssh $A sudo -n id -u)" = 0 ]

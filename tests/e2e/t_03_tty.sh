@@ -98,6 +98,6 @@ check "a vanished client hangs up the inner terminal: its command ends" \
 
 # --- no terminal without -t ------------------------------------------------
 out=$(tm 30 jssh $A -T 'tty; echo rc=$?' </dev/null 2>&1)
-check "without -t there is no terminal ($(echo $out))" [ "$out" = "not a tty
+check "without -t there is no terminal ($(oneline "$out"))" [ "$out" = "not a tty
 rc=1" ]
 finish

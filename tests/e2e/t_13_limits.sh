@@ -55,17 +55,17 @@ if cgdir $A cpu.cfs_quota_us >/dev/null; then
 else
 	check "v2 cpu.max is 20000 100000" [ "$(knob $A cpu.max)" = "20000 100000" ]
 fi
-owners=$(for d in /sys/fs/cgroup/*/jsandbox/$A /sys/fs/cgroup/jsandbox/$A; do [ -d "$d" ] && stat -c '%u %a' "$d" "$d/cgroup.procs"; done | sort -u)
-check "every cgroup directory and cgroup.procs of alice is root's, not delegated ($(echo $owners))" \
+owners=$(for d in /sys/fs/cgroup/*/jsandbox/"$A" /sys/fs/cgroup/jsandbox/"$A"; do [ -d "$d" ] && stat -c '%u %a' "$d" "$d/cgroup.procs"; done | sort -u)
+check "every cgroup directory and cgroup.procs of alice is root's, not delegated ($(oneline "$owners"))" \
 	sh -c "[ -n '$owners' ] && ! echo '$owners' | grep -vq '^0 '"
 pidsknob="$(cgdir $A pids.max)/pids.max"
 out=$(tm 60 jssh $A "sudo sh -c 'echo max > $pidsknob' 2>&1; cat $pidsknob" 2>&1)
-check "root inside cannot raise its own pids.max ($(echo $out | tr '\n' ' '))" [ "$(knob $A pids.max)" = 50 ]
+check "root inside cannot raise its own pids.max ($(oneline "$out"))" [ "$(knob $A pids.max)" = 50 ]
 
 # --- memory_max: the hog dies, bob's concurrent work does not ---------------
 tmbg 90 jssh $B 'sleep 20; echo bob-survived' >"$JSB_RUN/t13.bob" 2>&1
 bob=$!
-bg_pids+=($bob)
+bg_pids+=("$bob")
 wait_for 200 container_pid $B >/dev/null
 ooms_before=$(stat_field $A $memfile oom_kill)
 # 8 MiB at a time, touched (bytearray zero-fills), up to 8 GiB
@@ -98,7 +98,7 @@ bomb_at_limit() {
 }
 tmbg 60 jssh $A "timeout 20 bash -c '$bomb'; echo bomb-over" >"$JSB_RUN/t13.bomb" 2>&1
 bombssh=$!
-bg_pids+=($bombssh)
+bg_pids+=("$bombssh")
 # Measure once the bomb has hit pids.max (bounded wait, within its 20 s).
 wait_for 200 bomb_at_limit
 cur=$(knob $A pids.current)

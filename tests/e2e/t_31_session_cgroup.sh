@@ -26,6 +26,8 @@ check_session_cgroups() {
 	done
 	check "$tag: the session's process is found on the host" [ -n "$pid" ]
 	local cg=/proc/$pid/cgroup v1=0 v2ok=1 bad=""
+	# (the loop reads $cg and greps it too; nothing writes it)
+	# shellcheck disable=SC2094
 	while IFS=: read -r _ ctrl path; do
 		if [ -z "$ctrl" ]; then
 			# v2: required unless hybrid with v1 devices and no v2 controllers
