@@ -53,13 +53,11 @@ static const char *const key_names[JS_KEY__COUNT] = {
 };
 
 static const char *const key_nouns[JS_KEY__COUNT] = {
-    [JS_KEY_SANDBOX] = "value",	      [JS_KEY_IMAGE] = "image name",  [JS_KEY_GPUS] = "GPU list",
-    [JS_KEY_DEVICES] = "device list", [JS_KEY_MEMORY_MAX] = "size",   [JS_KEY_PIDS_MAX] = "number",
-    [JS_KEY_CPU_MAX] = "CPU share",   [JS_KEY_CPU_WEIGHT] = "number", [JS_KEY_TMP_SIZE] = "size",
-    [JS_KEY_NETWORK] = "value",	      [JS_KEY_SUDO] = "value",	      [JS_KEY_LINGER] = "value",
-    [JS_KEY_SHELL] = "path",
-    [JS_KEY_NESTED_USERNS] = "value",
-    [JS_KEY_PERF_EVENTS] = "value",
+    [JS_KEY_SANDBOX] = "value",	      [JS_KEY_IMAGE] = "image name",	[JS_KEY_GPUS] = "GPU list",
+    [JS_KEY_DEVICES] = "device list", [JS_KEY_MEMORY_MAX] = "size",	[JS_KEY_PIDS_MAX] = "number",
+    [JS_KEY_CPU_MAX] = "CPU share",   [JS_KEY_CPU_WEIGHT] = "number",	[JS_KEY_TMP_SIZE] = "size",
+    [JS_KEY_NETWORK] = "value",	      [JS_KEY_SUDO] = "value",		[JS_KEY_LINGER] = "value",
+    [JS_KEY_SHELL] = "path",	      [JS_KEY_NESTED_USERNS] = "value", [JS_KEY_PERF_EVENTS] = "value",
 };
 
 const char *js_key_name(enum js_key k)

@@ -59,7 +59,10 @@ static void relay_conn(int c, int hostdir, const char *base)
 }
 
 static volatile sig_atomic_t stop;
-static void on_term(int sig) { stop = sig; }
+static void on_term(int sig)
+{
+	stop = sig;
+}
 
 int js_agent_relay_start(int hostdir, const char *base, char *inside_path, size_t len, struct js_err *err)
 {

@@ -162,7 +162,8 @@ static int setup_dev(const struct js_setup *s, struct js_err *err)
 		return js_failm(err, errno, "create /dev directories");
 	/* Our own devpts: ptys opened inside are invisible to the host and
 	 * host ptys invisible here. gid 5 is the image's tty group. */
-	if (mount("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+	if (mount("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") <
+	    0)
 		return js_failm(err, errno, "mount /dev/pts");
 	char opts[64];
 	snprintf(opts, sizeof opts, "mode=1777,size=%llu", (unsigned long long)s->tmp_size);
@@ -172,8 +173,10 @@ static int setup_dev(const struct js_setup *s, struct js_err *err)
 		rmdir("dev/mqueue"); /* optional */
 	static const struct {
 		const char *target, *link;
-	} links[] = {{"pts/ptmx", "dev/ptmx"},	      {"/proc/self/fd", "dev/fd"},
-		     {"/proc/self/fd/0", "dev/stdin"}, {"/proc/self/fd/1", "dev/stdout"},
+	} links[] = {{"pts/ptmx", "dev/ptmx"},
+		     {"/proc/self/fd", "dev/fd"},
+		     {"/proc/self/fd/0", "dev/stdin"},
+		     {"/proc/self/fd/1", "dev/stdout"},
 		     {"/proc/self/fd/2", "dev/stderr"}};
 	for (size_t i = 0; i < JS_ARRAY_SIZE(links); i++)
 		if (symlink(links[i].target, links[i].link) < 0 && errno != EEXIST)
@@ -299,7 +302,7 @@ static int setup_identity(const struct js_setup *s, struct js_err *err)
 			 "%s ALL=(ALL:ALL) NOPASSWD: ALL\n",
 			 u->name);
 		_cleanup_close_ int fd =
-			open("etc/sudoers.d/jsandbox", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0440);
+		    open("etc/sudoers.d/jsandbox", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0440);
 		if (fd < 0 || js_write_all(fd, rule, strlen(rule)) < 0)
 			return js_failm(err, errno, "cannot write /etc/sudoers.d/jsandbox");
 	}

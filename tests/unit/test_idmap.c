@@ -169,19 +169,19 @@ static void test_keepid_too_many(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_subid_by_name),
-		cmocka_unit_test(test_subid_by_uid),
-		cmocka_unit_test(test_subid_missing),
-		cmocka_unit_test(test_subid_too_small),
-		cmocka_unit_test(test_subid_overlap),
-		cmocka_unit_test(test_subid_contains_own),
-		cmocka_unit_test(test_subid_overflow_and_garbage),
-		cmocka_unit_test(test_subid_first_entry_wins),
-		cmocka_unit_test(test_keepid_uid),
-		cmocka_unit_test(test_keepid_groups),
-		cmocka_unit_test(test_keepid_identity_in_range_refused),
-		cmocka_unit_test(test_keepid_high_uid),
-		cmocka_unit_test(test_keepid_too_many),
+	    cmocka_unit_test(test_subid_by_name),
+	    cmocka_unit_test(test_subid_by_uid),
+	    cmocka_unit_test(test_subid_missing),
+	    cmocka_unit_test(test_subid_too_small),
+	    cmocka_unit_test(test_subid_overlap),
+	    cmocka_unit_test(test_subid_contains_own),
+	    cmocka_unit_test(test_subid_overflow_and_garbage),
+	    cmocka_unit_test(test_subid_first_entry_wins),
+	    cmocka_unit_test(test_keepid_uid),
+	    cmocka_unit_test(test_keepid_groups),
+	    cmocka_unit_test(test_keepid_identity_in_range_refused),
+	    cmocka_unit_test(test_keepid_high_uid),
+	    cmocka_unit_test(test_keepid_too_many),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
