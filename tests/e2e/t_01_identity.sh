@@ -24,6 +24,7 @@ jssh jsbt_bob 'exec sleep 30' &
 bobssh=$!
 check "bob has a process running" wait_for 100 pgrep -u jsbt_bob -x sleep
 check "bob's processes stay invisible to alice" sh -c "! jssh $A 'ps -eo user=' | grep -q jsbt_bob"
+check "... while bob's process still ran" pgrep -u jsbt_bob -x sleep
 kill $bobssh 2>/dev/null
 wait $bobssh 2>/dev/null
 

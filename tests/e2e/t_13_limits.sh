@@ -63,7 +63,12 @@ out=$(tm 60 jssh $A "sudo sh -c 'echo max > $pidsknob' 2>&1; cat $pidsknob" 2>&1
 check "root inside cannot raise its own pids.max ($(oneline "$out"))" [ "$(knob $A pids.max)" = 50 ]
 
 # --- memory_max: the hog dies, bob's concurrent work does not ---------------
-tmbg 90 jssh $B 'sleep 20; echo bob-survived' >"$JSB_RUN/t13.bob" 2>&1
+# Bob's session lasts until the hog is over: it waits (bounded) for the
+# test to drop ~/t13-release into his home.
+bhome=$(getent passwd $B | cut -d: -f6)
+rm -f "$bhome/t13-release"
+tmbg 90 jssh $B 'for _ in $(seq 800); do [ -e ~/t13-release ] && break; sleep 0.1; done; echo bob-survived' \
+	>"$JSB_RUN/t13.bob" 2>&1
 bob=$!
 bg_pids+=("$bob")
 wait_for 200 container_pid $B >/dev/null
@@ -81,11 +86,14 @@ if printf '%s\n' "$out" | grep -qx 'rc=137'; then ok "the hog inside is killed (
 ooms_after=$(stat_field $A $memfile oom_kill)
 check "the kernel counted an OOM kill in alice's cgroup ($ooms_before -> $ooms_after)" [ "${ooms_after:-0}" -gt "${ooms_before:-0}" ]
 check "alice's other session lives on" kill -0 "${bg_pids[0]}"
+check "bob's session lives on through the hog" kill -0 "$bob"
+touch "$bhome/t13-release"
 # (its sshd monitor sits in alice's cgroup: end it, so that the cgroup can
 # go with the container below)
 kill "${bg_pids[0]}"
 wait "${bg_pids[0]}" 2>/dev/null
 wait $bob
+rm -f "$bhome/t13-release"
 check "bob's concurrent process survived" grep -qx bob-survived "$JSB_RUN/t13.bob"
 
 # --- pids_max: a fork bomb is contained; bob logs in meanwhile -------------
