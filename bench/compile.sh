@@ -13,7 +13,7 @@ rm -rf out && mkdir out
 t0=$(date +%s%N)
 i=0
 while [ "$i" -lt "$passes" ]; do
-	ls lib/*.c conf/*.c helper/*.c ctl/*.c pam_module/*.c | xargs -P "$jobs" -I{} sh -c \
+	printf '%s\0' lib/*.c conf/*.c helper/*.c ctl/*.c pam_module/*.c | xargs -0 -P "$jobs" -I{} sh -c \
 		'f={}; exec gcc -O2 -g -pipe -std=gnu11 -D_GNU_SOURCE -DJSANDBOX_CONFIG="\"/etc/jsandbox.conf\"" \
 		-DJSANDBOX_LIBEXECDIR="\"/usr/libexec/jsandbox\"" -DJSANDBOX_VERSION="\"0\"" \
 		-Ilib -Iconf -Ihelper -Ictl -I/usr/include/iniparser -c "$f" -o "out/$(echo "$f" | tr / _).o"'

@@ -108,7 +108,7 @@ EOF
 # ---- clean-up (also of a run that was interrupted) ---------------------------
 stop_all() {
 	for u in $JS_USERS $COLD_USER; do
-		id "$u" >/dev/null 2>&1 && "$CTL" stop "$u" >/dev/null 2>&1 || true
+		if id "$u" >/dev/null 2>&1; then "$CTL" stop "$u" >/dev/null 2>&1 || true; fi
 	done
 	for s in js plain pod; do
 		if [ -s "$W/sshd-$s.pid" ]; then
@@ -145,7 +145,7 @@ cleanup() {
 	say "cleaning up"
 	stop_all
 	local left
-	left=$(ls -d /sys/fs/cgroup/*/jsandbox/jsbb_* 2>/dev/null | wc -l)
+	left=$(find /sys/fs/cgroup/*/jsandbox -maxdepth 1 -name 'jsbb_*' 2>/dev/null | wc -l)
 	[ "$left" = 0 ] || echo "bench: warning: $left cgroups left under jsandbox/jsbb_*" >&2
 	stop_syslog
 	rm -rf "$W"

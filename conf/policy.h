@@ -14,9 +14,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define JS_NAME_MAX 64	 /* image, user and group names */
-#define JS_GPU_MAX 64	 /* entries in one gpus = list */
-#define JS_DEV_MAX 32	 /* entries in one devices = list */
+#define JS_NAME_MAX   64 /* image, user and group names */
+#define JS_GPU_MAX    64 /* entries in one gpus = list */
+#define JS_DEV_MAX    32 /* entries in one devices = list */
 #define JS_ORIGIN_MAX 80 /* "[group:somegroup]" and the like */
 
 /* The per-user keys, in the order `jsandboxctl policy` prints them. */
@@ -71,7 +71,7 @@ struct js_gpu_sel {
  *   /dev/fuse rw            host node when the container is made (type 0
  *                           and major/minor -1 until then)
  * major/minor -1 means '*'. */
-#define JS_DEV_READ 1u
+#define JS_DEV_READ  1u
 #define JS_DEV_WRITE 2u
 #define JS_DEV_MKNOD 4u
 struct js_dev_rule {

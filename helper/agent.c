@@ -191,7 +191,10 @@ static void relay_conn(int c, const struct js_agent *a)
 }
 
 static volatile sig_atomic_t stop;
-static void on_term(int sig) { stop = sig; }
+static void on_term(int sig)
+{
+	stop = sig;
+}
 
 /* Close every fd from 3 up but the two kept. */
 static void close_all_but(int x, int y)

@@ -84,9 +84,9 @@ int js_pty_relay(int master, pid_t child, int *status)
 	int st = 0;
 	for (;;) {
 		struct pollfd p[3] = {
-			{.fd = sfd, .events = POLLIN},
-			{.fd = master, .events = POLLIN},
-			{.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN},
+		    {.fd = sfd, .events = POLLIN},
+		    {.fd = master, .events = POLLIN},
+		    {.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN},
 		};
 		int r = poll(p, 3, child_done ? 100 : -1);
 		if (r < 0 && errno != EINTR)

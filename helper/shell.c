@@ -35,7 +35,7 @@
 #include "state.h"
 #include "userinfo.h"
 
-#define SFTP_SERVER "/usr/lib/openssh/sftp-server"
+#define SFTP_SERVER  "/usr/lib/openssh/sftp-server"
 #define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin:/usr/local/games:/usr/games"
 
 static void deny(const char *user_line, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
@@ -52,10 +52,10 @@ static void deny(const char *user_line, const char *fmt, ...)
 }
 
 /* Environment variables passed into the session, all else is dropped. */
-static const char *const env_keep[] = {"TERM",	  "LANG",	 "LANGUAGE",	  "LC_ALL",	   "LC_CTYPE",
-				       "LC_COLLATE", "LC_MESSAGES", "LC_NUMERIC",    "LC_TIME",	   "LC_MONETARY",
-				       "TZ",	  "SSH_CLIENT",	 "SSH_CONNECTION", "SSH_ORIGINAL_COMMAND", "COLORTERM",
-				       "DISPLAY",	  NULL};
+static const char *const env_keep[] = {
+    "TERM",	  "LANG",    "LANGUAGE",    "LC_ALL", "LC_CTYPE",   "LC_COLLATE",     "LC_MESSAGES",
+    "LC_NUMERIC", "LC_TIME", "LC_MONETARY", "TZ",     "SSH_CLIENT", "SSH_CONNECTION", "SSH_ORIGINAL_COMMAND",
+    "COLORTERM",  "DISPLAY", NULL};
 
 /* Values come from the ssh client (SendEnv): bounded, and no control
  * characters (terminal escapes in TERM, newlines that split a line a
@@ -68,7 +68,6 @@ static bool env_value_ok(const char *v)
 			return false;
 	return true;
 }
-
 
 struct env {
 	size_t n;
@@ -233,8 +232,8 @@ int main(int argc, char **argv)
 	struct js_config *conf = NULL;
 	int r = js_config_load(JSANDBOX_CONFIG, &conf, &pr);
 	if (r < 0 || !conf)
-		deny("the sandbox configuration is unusable; your administrator has been told",
-		     "user %s refused: %s", u.name, pr.n ? pr.p[0].msg : JSANDBOX_CONFIG ": cannot load");
+		deny("the sandbox configuration is unusable; your administrator has been told", "user %s refused: %s",
+		     u.name, pr.n ? pr.p[0].msg : JSANDBOX_CONFIG ": cannot load");
 	js_problems_free(&pr);
 	struct js_policy pol;
 	char why[512];
@@ -247,8 +246,8 @@ int main(int argc, char **argv)
 	/* Sandboxed from here: the container the PAM module made, or nothing. */
 	_cleanup_close_ int rundir = js_open_trusted_dir(js_config_global(conf)->run_dir, false, &err);
 	if (rundir < 0)
-		deny("your container is not running (is pam_jsandbox in the PAM session stack?)", "user %s: %s",
-		     u.name, err.msg);
+		deny("your container is not running (is pam_jsandbox in the PAM session stack?)", "user %s: %s", u.name,
+		     err.msg);
 	char uidname[16];
 	snprintf(uidname, sizeof uidname, "%u", u.uid);
 	_cleanup_close_ int udir = openat(rundir, uidname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

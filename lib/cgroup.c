@@ -127,7 +127,8 @@ static int apply_limits(struct js_cgroup_hier *h, const struct js_cgroup_limits 
 		/* v2 knobs exist only where the controller is enabled (not in
 		 * the hybrid layout's controller-less unified tree). */
 		if (faccessat(h->fd, "memory.max", F_OK, 0) == 0) {
-			lim->memory_max ? snprintf(v, sizeof v, "%" PRIu64, lim->memory_max) : snprintf(v, sizeof v, "max");
+			lim->memory_max ? snprintf(v, sizeof v, "%" PRIu64, lim->memory_max)
+					: snprintf(v, sizeof v, "max");
 			if ((r = write_knob(h->fd, "memory.max", v, err)) < 0)
 				return r;
 			write_knob(h->fd, "memory.swap.max", lim->memory_max ? "0" : "max", NULL);
@@ -201,7 +202,8 @@ static int open_user_dir(struct js_cgroup_hier *h, const char *name, bool create
 		return js_failm(err, errno, "cannot create \"%s/%s\"", h->mountpoint, JS_CGROUP_PARENT);
 	_cleanup_close_ int pfd = openat(mfd, JS_CGROUP_PARENT, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (pfd < 0)
-		return errno == ENOENT ? -ENOENT : js_failm(err, errno, "cannot open \"%s/%s\"", h->mountpoint, JS_CGROUP_PARENT);
+		return errno == ENOENT ? -ENOENT
+				       : js_failm(err, errno, "cannot open \"%s/%s\"", h->mountpoint, JS_CGROUP_PARENT);
 	if (create && h->v2) {
 		v2_enable_controllers(mfd);
 		v2_enable_controllers(pfd);
@@ -210,8 +212,9 @@ static int open_user_dir(struct js_cgroup_hier *h, const char *name, bool create
 		return js_failm(err, errno, "cannot create \"%s/%s/%s\"", h->mountpoint, JS_CGROUP_PARENT, name);
 	int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT ? -ENOENT
-				       : js_failm(err, errno, "cannot open \"%s/%s/%s\"", h->mountpoint, JS_CGROUP_PARENT, name);
+		return errno == ENOENT
+			   ? -ENOENT
+			   : js_failm(err, errno, "cannot open \"%s/%s/%s\"", h->mountpoint, JS_CGROUP_PARENT, name);
 	return fd;
 }
 
@@ -384,7 +387,8 @@ int js_cgroup_remove(struct js_cgroup *cg, const char *name, struct js_err *err)
 		_cleanup_close_ int mfd = open(cg->h[i].mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (mfd < 0)
 			continue;
-		_cleanup_close_ int pfd = openat(mfd, JS_CGROUP_PARENT, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_close_ int pfd =
+		    openat(mfd, JS_CGROUP_PARENT, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (pfd < 0)
 			continue;
 		if (unlinkat(pfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && ret == 0)

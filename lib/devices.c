@@ -249,8 +249,7 @@ static int clone_node(int rootfd, const char *root, const struct js_dev_rule *r,
 /* Every node of the list with a path, found without following links:
  * standard nodes under "/", the others under host_root. With out, each is
  * cloned into a detached mount and added there; without, only checked. */
-static int each_node(const char *host_root, const struct js_dev_list *l, struct js_dev_nodes *out,
-		     struct js_err *err)
+static int each_node(const char *host_root, const struct js_dev_list *l, struct js_dev_nodes *out, struct js_err *err)
 {
 	_cleanup_close_ int hostfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int rootfd = open(host_root, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -235,7 +235,7 @@ static bool is_ours(const struct bpf_prog_info *info)
 
 int js_ebpf_query(int cgfd, uint32_t *ids, size_t max, struct js_err *err)
 {
-	uint32_t all[MAX_ATTACHED];
+	uint32_t all[MAX_ATTACHED] = {0}; /* the kernel fills prog_cnt of them */
 	union bpf_attr attr;
 	memset(&attr, 0, sizeof attr);
 	attr.query.target_fd = (uint32_t)cgfd;

@@ -111,9 +111,10 @@ int js_subid_find(const char *text, const char *name, uint32_t id, uint32_t own_
 				uint64_t a0 = mine.start, a1 = a0 + mine.count;
 				uint64_t b0 = l.start, b1 = b0 + l.count;
 				if (a0 < b1 && b0 < a1)
-					return js_fail(err, EINVAL,
-						       "subordinate range of \"%s\" overlaps the one of \"%s\" (line %u)",
-						       name, l.name, lineno);
+					return js_fail(
+					    err, EINVAL,
+					    "subordinate range of \"%s\" overlaps the one of \"%s\" (line %u)", name,
+					    l.name, lineno);
 			}
 		}
 		p = nl ? nl + 1 : p + len;
@@ -317,8 +318,8 @@ int js_idmap_format(const struct js_idmap *m, char *buf, size_t len)
 	size_t off = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; i < m->n; i++) {
-		int w = snprintf(buf + off, len - off, "%u %u %u\n", m->ext[i].inside, m->ext[i].outside,
-				 m->ext[i].count);
+		int w =
+		    snprintf(buf + off, len - off, "%u %u %u\n", m->ext[i].inside, m->ext[i].outside, m->ext[i].count);
 		if (w < 0 || (size_t)w >= len - off)
 			return -ENAMETOOLONG;
 		off += (size_t)w;

@@ -14,8 +14,8 @@
 
 #include "jsutil.h"
 
-#define JS_SUBID_MIN_COUNT 65536u
-#define JS_IDMAP_MAX_EXTENTS 340 /* the kernel's limit per map */
+#define JS_SUBID_MIN_COUNT    65536u
+#define JS_IDMAP_MAX_EXTENTS  340 /* the kernel's limit per map */
 #define JS_IDMAP_MAX_IDENTITY 64
 
 struct js_subid {

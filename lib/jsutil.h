@@ -26,13 +26,14 @@ struct js_err {
 };
 
 /* Sets err (when not NULL) and returns -errnum (errnum is a positive errno). */
-int js_fail(struct js_err *err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int js_fail(struct js_err *err, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Like js_fail, appending ": strerror(errnum)". */
-int js_failm(struct js_err *err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int js_failm(struct js_err *err, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static inline void js_freep(void *p) { free(*(void **)p); }
+static inline void js_freep(void *p)
+{
+	free(*(void **)p);
+}
 static inline void js_closep(int *fd)
 {
 	if (*fd >= 0) {
@@ -52,9 +53,9 @@ static inline void js_closedirp(DIR **d)
 		closedir(*d);
 }
 
-#define _cleanup_free_ __attribute__((cleanup(js_freep)))
-#define _cleanup_close_ __attribute__((cleanup(js_closep)))
-#define _cleanup_fclose_ __attribute__((cleanup(js_fclosep)))
+#define _cleanup_free_	   __attribute__((cleanup(js_freep)))
+#define _cleanup_close_	   __attribute__((cleanup(js_closep)))
+#define _cleanup_fclose_   __attribute__((cleanup(js_fclosep)))
 #define _cleanup_closedir_ __attribute__((cleanup(js_closedirp)))
 
 /* Hand an fd out of a cleanup scope. */

@@ -20,8 +20,7 @@ int js_open_trusted_dir(const char *path, bool create, struct js_err *err);
 /* Open (and with `create` make) directory `name` directly under dirfd,
  * owned by uid:gid with `mode`. An existing entry must be a directory owned
  * by uid:gid; its mode is corrected. Returns the fd or -errno. */
-int js_mkdir_owned_at(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t gid, bool create,
-		      struct js_err *err);
+int js_mkdir_owned_at(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t gid, bool create, struct js_err *err);
 
 /* Open a file under dirfd without following links (RESOLVE_BENEATH and
  * RESOLVE_NO_SYMLINKS for multi-component names). */

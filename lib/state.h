@@ -13,9 +13,9 @@
 
 struct js_state {
 	pid_t pid;
-	uint64_t start;	    /* /proc/PID/stat field 22 */
-	uint64_t userns;    /* inode of /proc/PID/ns/user */
-	uint64_t netns;	    /* inode of /proc/PID/ns/net */
+	uint64_t start;	 /* /proc/PID/stat field 22 */
+	uint64_t userns; /* inode of /proc/PID/ns/user */
+	uint64_t netns;	 /* inode of /proc/PID/ns/net */
 	uint32_t uid;
 	char user[33];
 	char image[64];

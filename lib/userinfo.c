@@ -8,7 +8,8 @@
 static int fill(struct passwd *pw, struct js_user *u, struct js_err *err)
 {
 	memset(u, 0, sizeof *u);
-	if (js_strlcpy(u->name, pw->pw_name, sizeof u->name) < 0 || js_strlcpy(u->home, pw->pw_dir, sizeof u->home) < 0 ||
+	if (js_strlcpy(u->name, pw->pw_name, sizeof u->name) < 0 ||
+	    js_strlcpy(u->home, pw->pw_dir, sizeof u->home) < 0 ||
 	    js_strlcpy(u->shell, pw->pw_shell ? pw->pw_shell : "", sizeof u->shell) < 0)
 		return js_fail(err, ENAMETOOLONG, "passwd entry of \"%s\" has an over-long field", pw->pw_name);
 	js_strlcpy(u->gecos, pw->pw_gecos ? pw->pw_gecos : "", sizeof u->gecos);

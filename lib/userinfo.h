@@ -10,7 +10,7 @@
 
 #include "jsutil.h"
 
-#define JS_USER_NAME_MAX 33
+#define JS_USER_NAME_MAX   33
 #define JS_USER_GROUPS_MAX 64
 
 struct js_group {

@@ -7,7 +7,7 @@
 #include <sys/syscall.h>
 
 __attribute__((format(printf, 4, 0))) static int vfail(struct js_err *err, int errnum, bool with_strerror,
-						    const char *fmt, va_list ap)
+						       const char *fmt, va_list ap)
 {
 	if (errnum <= 0)
 		errnum = EIO;

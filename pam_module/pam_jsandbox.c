@@ -212,7 +212,8 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	struct js_err err = {0};
 	if (js_check_login_shell(u.shell, &err) < 0) {
 		pam_syslog(pamh, LOG_ERR, "user %s refused: %s", u.name, err.msg);
-		pam_error(pamh, "jsandbox: your account is not set up for the sandbox; your administrator has been told");
+		pam_error(pamh,
+			  "jsandbox: your account is not set up for the sandbox; your administrator has been told");
 		return PAM_PERM_DENIED;
 	}
 	return PAM_SUCCESS;

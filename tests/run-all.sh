@@ -1,32 +1,100 @@
 #!/bin/bash
-# Every test, as CI runs them: a normal build and an ASan+UBSan build, each
-# configured with a scratch install prefix and config path inside the build
-# directory, built with warnings as errors, and run with ctest (which
-# installs the build and runs the unit, jsandboxctl and end-to-end tests).
+# Every test, as CI runs them, each build with warnings as errors
+# (-DJSANDBOX_WERROR=ON):
+#   1. static checks: clang-format on every C source and header, shellcheck
+#      on every shell script;
+#   2. three extra builds that run the unit tests only (ctest -L unit): a
+#      Debug build, a clang build, and one with Debian's packaging flags
+#      (dpkg-buildflags, as debhelper passes them);
+#   3. the normal build, configured with a scratch install prefix and config
+#      path inside the build directory, whose ctest installs it and runs the
+#      unit, jsandboxctl, end-to-end and attack tests;
+#   4. an ASan+UBSan build (unit and jsandboxctl tests);
+#   5. a clang/libFuzzer build: the committed corpus, then bounded fuzzing.
+# Each step prints its wall time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
 # On a fresh machine the build and test dependencies come first.
 "$src/.ci/install-deps" --if-missing
 jobs=$(nproc)
-run() { # NAME BUILD-DIR [cmake args...]
+step_start=$SECONDS
+took() { # NAME: the time since the previous step
+	echo "=== $1 took $((SECONDS - step_start)) s"
+	step_start=$SECONDS
+}
+configure() { # BUILD-DIR [cmake args...]
+	local b=$1
+	shift
+	cmake -S "$src" -B "$b" -DJSANDBOX_WERROR=ON \
+		-DCMAKE_INSTALL_PREFIX="$b/prefix" -DJSANDBOX_CONFIG="$b/etc/jsandbox.conf" "$@"
+	cmake --build "$b" -j"$jobs"
+}
+run() { # NAME BUILD-DIR [cmake args...]: build, then every test
 	local name=$1 b=$2
 	shift 2
 	echo "=== $name build ($b)"
-	cmake -S "$src" -B "$b" -DCMAKE_INSTALL_PREFIX="$b/prefix" -DJSANDBOX_CONFIG="$b/etc/jsandbox.conf" "$@"
-	cmake --build "$b" -j"$jobs"
+	configure "$b" "$@"
 	ctest --test-dir "$b" --output-on-failure
 }
+run_unit() { # NAME BUILD-DIR [cmake args...]: build, then the unit tests
+	local name=$1 b=$2
+	shift 2
+	echo "=== $name build ($b), unit tests"
+	configure "$b" -DJSANDBOX_E2E=OFF "$@"
+	ctest --test-dir "$b" -L unit --output-on-failure
+}
+
+# 1. Static checks. The tracked files of this clone (a build directory
+# holds nothing to check).
+echo "=== clang-format"
+mapfile -t c_files < <(git ls-files '*.c' '*.h')
+clang-format --dry-run --Werror "${c_files[@]}"
+echo "${#c_files[@]} C files formatted as .clang-format says"
+echo "=== shellcheck"
+sh_files=()
+while IFS= read -r f; do
+	case $f in
+	*.sh) sh_files+=("$f") ;;
+	*) if head -n1 "$f" | grep -Eq '^#!.*[/ ](ba)?sh( |$)'; then sh_files+=("$f"); fi ;;
+	esac
+done < <(git ls-files)
+shellcheck -x "${sh_files[@]}"
+echo "${#sh_files[@]} shell scripts pass shellcheck"
+took "static checks"
+
+# 2. Builds that packagers and developers run: unit tests only.
+run_unit debug "$src/build-debug" -DCMAKE_BUILD_TYPE=Debug
+took "debug build"
+(
+	export CC=clang
+	run_unit clang "$src/build-clang"
+)
+took "clang build"
+(
+	# debhelper's cmake build: CMAKE_BUILD_TYPE=None, CPPFLAGS folded
+	# into CFLAGS (CMake ignores CPPFLAGS).
+	eval "$(dpkg-buildflags --export=sh)"
+	export CFLAGS="$CFLAGS $CPPFLAGS"
+	run_unit dpkg-buildflags "$src/build-dpkg" -DCMAKE_BUILD_TYPE=None
+)
+took "dpkg-buildflags build"
+
+# 3. The normal build: everything, end-to-end and attacks included.
 run normal "$src/build"
-# Under the sanitizers the module would have to be loaded into an
+took "normal build"
+# 4. Under the sanitizers the module would have to be loaded into an
 # uninstrumented sshd; the end-to-end suite runs in the normal build.
 run sanitize "$src/build-asan" -DJSANDBOX_SANITIZE=ON -DJSANDBOX_E2E=OFF
-# A third build with clang for the libFuzzer targets (tests/fuzz): the
-# committed corpus as a regression test, then each target fuzzed for
-# FUZZ_SECONDS (default 60).
+took "sanitize build"
+# 5. A clang build for the libFuzzer targets (tests/fuzz): the committed
+# corpus as a regression test, then each target fuzzed for FUZZ_SECONDS
+# (default 60).
 echo "=== fuzz build ($src/build-fuzz)"
-CC=clang cmake -S "$src" -B "$src/build-fuzz" -DJSANDBOX_FUZZ=ON -DJSANDBOX_E2E=OFF \
+CC=clang cmake -S "$src" -B "$src/build-fuzz" -DJSANDBOX_FUZZ=ON -DJSANDBOX_E2E=OFF -DJSANDBOX_WERROR=ON \
 	-DCMAKE_INSTALL_PREFIX="$src/build-fuzz/prefix" -DJSANDBOX_CONFIG="$src/build-fuzz/etc/jsandbox.conf"
 cmake --build "$src/build-fuzz" -j"$jobs" --target fuzz_policy fuzz_subid
 ctest --test-dir "$src/build-fuzz" -R '^fuzz_corpus_' --output-on-failure
 "$src/tests/fuzz/run.sh" "$src/build-fuzz" "${FUZZ_SECONDS:-60}"
+took "fuzz build"
+echo "=== all passed in $SECONDS s"

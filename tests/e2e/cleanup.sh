@@ -12,18 +12,29 @@ stop_sshd
 # installations (a benchmark, a real one) may run containers of their own.
 # Zombies do not count: they are gone once their parent (sshd's monitor,
 # or PID 1 for orphans) reaps them.
-sleep 0.5
-left=0
-for u in jsbt_alice jsbt_bob jsbt_carol; do
-	id "$u" >/dev/null 2>&1 || continue
-	# the user's own uid, and the subordinate range the container's other
-	# ids (its root: the init) map to
-	range=$(sed -n "s/^$u:\([0-9]*\):\([0-9]*\)$/\1 \2/p" /etc/subuid | head -1)
-	procs=$(ps -eo uid=,pid=,stat=,args= | awk -v me="$(id -u "$u")" -v lo="${range% *}" -v cnt="${range#* }" \
-		'($1 == me || (lo != "" && $1 >= lo && $1 < lo + cnt)) && $3 !~ /^Z/')
-	[ -n "$procs" ] && printf '%s: %s\n' "$u" "$procs"
-	left=$((left + $(printf '%s' "$procs" | grep -c .)))
-done
+# procs_left: print the test users' live processes, true when there are none.
+procs_left() {
+	local u range procs all=
+	for u in jsbt_alice jsbt_bob jsbt_carol; do
+		id "$u" >/dev/null 2>&1 || continue
+		# the user's own uid, and the subordinate range the container's
+		# other ids (its root: the init) map to
+		range=$(sed -n "s/^$u:\([0-9]*\):\([0-9]*\)$/\1 \2/p" /etc/subuid | head -1)
+		procs=$(ps -eo uid=,pid=,stat=,args= | awk -v me="$(id -u "$u")" -v lo="${range% *}" -v cnt="${range#* }" \
+			'($1 == me || (lo != "" && $1 >= lo && $1 < lo + cnt)) && $3 !~ /^Z/')
+		[ -n "$procs" ] && all="$all$u: $procs
+"
+	done
+	printf '%s' "$all"
+	[ -z "$all" ]
+}
+# A stopped container's processes are SIGKILLed; their exit may take a
+# moment: wait for it (bounded), then report what is left.
+no_procs_left() { procs_left >/dev/null; }
+wait_for 50 no_procs_left
+left_out=$(procs_left)
+printf '%s' "$left_out"
+left=$(printf '%s' "$left_out" | grep -c .)
 check "no process of a test user left ($left)" [ "$left" = 0 ]
 for u in jsbt_alice jsbt_bob jsbt_admin jsbt_carol; do remove_user "$u"; done
 stop_syslog

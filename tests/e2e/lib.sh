@@ -15,7 +15,6 @@ JSB_RUN=${JSB_RUN:-$JSB_BUILD/e2e}
 export JSB_RUN
 PATH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/bin:$PATH
 JSB_CACHE=${JSB_CACHE:-$JSB_BUILD/test-cache}
-JSB_ENV=$JSB_RUN/env.sh
 JSB_SHELL=$JSB_PREFIX/libexec/jsandbox/jsandbox-shell
 JSB_CTL=$JSB_PREFIX/sbin/jsandboxctl
 JSB_PAM=$(find "$JSB_PREFIX" -name pam_jsandbox.so -print -quit 2>/dev/null)
@@ -58,10 +57,16 @@ make_user() { # NAME INDEX [sandboxed-shell|host]
 	install -m 0644 "$JSB_RUN/keys/id_$name.pub" "$JSB_RUN/keys/$name"
 }
 
+no_process_of() { # USER: true when no process (not even a zombie) runs as USER
+	! pgrep -u "$1" >/dev/null
+}
+
 remove_user() {
 	local name=$1
 	pkill -KILL -u "$name" 2>/dev/null
-	sleep 0.2
+	# userdel refuses a user with processes: wait (bounded) until the
+	# killed ones are gone, zombies reaped.
+	wait_for 100 no_process_of "$name" || echo "note: processes of $name outlived SIGKILL: $(pgrep -u "$name" -a)"
 	userdel -r "$name" >/dev/null 2>&1 || userdel "$name" >/dev/null 2>&1
 	sed -i "/^$name:/d" /etc/subuid /etc/subgid
 }
@@ -101,7 +106,7 @@ ensure_image() {
 	if [ -d "$JSB_CACHE/images/jsbtest/usr" ] && [ "$(cat "$JSB_CACHE/images/.jsbtest.pkgs" 2>/dev/null)" = "$JSB_IMAGE_PKGS" ]; then
 		return 0
 	fi
-	[ -f "$JSB_CONF" ] || write_config
+	[ -f "$JSB_CONF" ] || write_config ""
 	"$JSB_CTL" image build jsbtest --include "$JSB_IMAGE_PKGS" --replace >"$JSB_CACHE/image-build.log" 2>&1 ||
 		"$JSB_CTL" image build jsbtest --include "$JSB_IMAGE_PKGS" >"$JSB_CACHE/image-build.log" 2>&1 || {
 		tail -20 "$JSB_CACHE/image-build.log"
@@ -163,32 +168,10 @@ stop_syslog() {
 
 # --- sshd ------------------------------------------------------------------
 
-start_sshd() {
-	install -d -m 0755 "$JSB_RUN"
-	[ -f "$JSB_RUN/hostkey" ] || ssh-keygen -q -t ed25519 -N '' -f "$JSB_RUN/hostkey"
-	ln -sf /usr/sbin/sshd "$JSB_RUN/$SVC"
-	# Debian 12's stock /etc/pam.d/sshd (pam_env reads ~/.pam_environment,
-	# a file the user writes from inside) with the jsandbox lines where
-	# INSTALL.md puts them; the selinux, loginuid, keyinit and motd lines
-	# are left out (nothing here for them to do, and motd would print).
-	cat >"/etc/pam.d/$SVC" <<EOF
-# jsandbox end-to-end tests (removed by the tests' clean-up)
-auth       optional     $JSB_PAM
-@include common-auth
-account    required     pam_nologin.so
-@include common-account
-account    required     $JSB_PAM
-@include common-session
-session    required     $JSB_PAM debug
-session    optional     pam_mail.so standard noenv
-session    required     pam_limits.so
-session    required     pam_env.so
-session    required     pam_env.so user_readenv=1 envfile=/etc/default/locale
-EOF
-	local port
-	port=$((20000 + RANDOM % 20000))
+# The test sshd's configuration, listening on PORT.
+write_sshd_config() { # PORT
 	cat >"$JSB_RUN/sshd_config" <<EOF
-Port $port
+Port $1
 ListenAddress 127.0.0.1
 HostKey $JSB_RUN/hostkey
 PidFile $JSB_RUN/sshd.pid
@@ -214,9 +197,56 @@ Match User *,!jsbt_admin,!root
 	AllowStreamLocalForwarding no
 	PermitTunnel no
 EOF
+}
+
+# True once the sshd just started either listens (its pid file is written
+# after it bound) or gave up binding.
+sshd_settled() {
+	[ -s "$JSB_RUN/sshd.pid" ] || grep -q 'Cannot bind any address' "$JSB_RUN/sshd.log"
+}
+
+start_sshd() {
+	install -d -m 0755 "$JSB_RUN"
+	[ -f "$JSB_RUN/hostkey" ] || ssh-keygen -q -t ed25519 -N '' -f "$JSB_RUN/hostkey"
+	ln -sf /usr/sbin/sshd "$JSB_RUN/$SVC"
+	# Debian 12's stock /etc/pam.d/sshd (pam_env reads ~/.pam_environment,
+	# a file the user writes from inside) with the jsandbox lines where
+	# INSTALL.md puts them; the selinux, loginuid, keyinit and motd lines
+	# are left out (nothing here for them to do, and motd would print).
+	cat >"/etc/pam.d/$SVC" <<EOF
+# jsandbox end-to-end tests (removed by the tests' clean-up)
+auth       optional     $JSB_PAM
+@include common-auth
+account    required     pam_nologin.so
+@include common-account
+account    required     $JSB_PAM
+@include common-session
+session    required     $JSB_PAM debug
+session    optional     pam_mail.so standard noenv
+session    required     pam_limits.so
+session    required     pam_env.so
+session    required     pam_env.so user_readenv=1 envfile=/etc/default/locale
+EOF
 	mkdir -p /run/sshd
-	"$JSB_RUN/$SVC" -f "$JSB_RUN/sshd_config" -E "$JSB_RUN/sshd.log" || return 1
-	for _ in $(seq 100); do [ -s "$JSB_RUN/sshd.pid" ] && break; sleep 0.05; done
+	# A port picked at random may be taken: sshd daemonises before it
+	# binds, so it says so only in its log. Wait for the pid file (written
+	# once it listens) or that message, and try another port on the latter.
+	local port try
+	for try in $(seq 10); do
+		port=$((20000 + RANDOM % 20000))
+		write_sshd_config "$port"
+		rm -f "$JSB_RUN/sshd.pid"
+		: >"$JSB_RUN/sshd.log"
+		"$JSB_RUN/$SVC" -f "$JSB_RUN/sshd_config" -E "$JSB_RUN/sshd.log" || return 1
+		wait_for 100 sshd_settled || {
+			echo "sshd neither listens nor failed to bind in 10 s:"
+			cat "$JSB_RUN/sshd.log"
+			return 1
+		}
+		[ -s "$JSB_RUN/sshd.pid" ] && break
+		echo "note: port $port is taken (try $try): $(tail -2 "$JSB_RUN/sshd.log" | tr '\n' ' ')"
+	done
+	[ -s "$JSB_RUN/sshd.pid" ] || return 1
 	cat >"$JSB_RUN/ssh_config" <<EOF
 Host jsbtest
 	HostName 127.0.0.1
@@ -258,6 +288,9 @@ tmbg() {
 	shift
 	timeout -k 5 "$s" "$@" &
 }
+
+# oneline TEXT: TEXT with its newlines as spaces, for a check's description.
+oneline() { printf '%s' "$1" | tr '\n' ' '; }
 
 # Wait until COMMAND succeeds (up to N tenths of a second).
 wait_for() {

@@ -164,6 +164,32 @@ def proc_state(pid):
         return "gone"
 
 
+def stat_fields(pid):
+    """/proc/PID/stat after the command name: state, ppid, pgrp, session,
+    tty_nr, tpgid, ... (empty when the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
+def wait_until(cond, timeout=10):
+    """Poll COND (bounded) until it holds; whether it did."""
+    until = time.monotonic() + timeout
+    while time.monotonic() < until:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
+def in_foreground(pid):
+    """PID's process group is its terminal's foreground group."""
+    f = stat_fields(pid)
+    return len(f) > 5 and f[2] == f[5]
+
+
 def wait_gone(pid, timeout=5):
     until = time.monotonic() + timeout
     while time.monotonic() < until:
@@ -236,8 +262,8 @@ def session(outdir, user, argv):
         pid = host_pid(user, "sleep 1002")
         put(outdir, "jobs1", sh.cmd("jobs"))
         sh.cmd("kill %1")
-        put(outdir, "jobs2", sh.cmd("sleep 0.5; jobs"))
         put(outdir, "bg_gone", "yes" if pid and wait_gone(pid) else "no")
+        put(outdir, "jobs2", sh.cmd("jobs"))
 
         # Ctrl-Z stops a foreground job, bg resumes it, fg brings it back.
         p.write("sleep 1003\r")
@@ -253,12 +279,14 @@ def session(outdir, user, argv):
                 put(outdir, "ctrlz_out", "timeout")
             put(outdir, "ctrlz_state", proc_state(pid))
             put(outdir, "bg_out", sh.cmd("bg"))
-            time.sleep(0.3)
+            # SIGCONT makes it runnable; it sleeps again once it ran
+            wait_until(lambda: proc_state(pid) == "S")
             put(outdir, "bg_state", proc_state(pid))
             put(outdir, "jobs3", sh.cmd("jobs"))
             p.write("fg\r")
             p.expect(rb"sleep 1003\r\n", 10)  # fg names the job
-            time.sleep(0.5)
+            # Ctrl-C once the job owns the terminal again
+            put(outdir, "fg_foreground", "yes" if wait_until(lambda: in_foreground(pid)) else "no")
             p.write(b"\x03")
             try:
                 sh.prompt(20)
@@ -279,7 +307,8 @@ def session(outdir, user, argv):
             time.sleep(0.3)
         put(outdir, "size2", size2)
         # and the shell heard about it (SIGWINCH inside): checkwinsize
-        put(outdir, "columns", sh.cmd('sleep 0.2; echo "$COLUMNS"'))
+        # (bash updates COLUMNS after an external command: env true is one)
+        put(outdir, "columns", sh.cmd('env true; echo "$COLUMNS"'))
 
         # exit 3: the client's exit status.
         p.write("exit 3\r")
@@ -290,18 +319,26 @@ def session(outdir, user, argv):
         p.kill()
 
 
-def oneshot(outdir, argv, interrupt=None, kill=None):
+def oneshot(outdir, argv, interrupt=None, kill=None, running=None):
+    """RUNNING, USER:CMDLINE, is the process the marker announces: wait until
+    the host sees it before interrupting or killing."""
+
+    def wait_running():
+        if running:
+            user, cmdline = running.split(":", 1)
+            put(outdir, "running", "yes" if host_pid(user, cmdline) else "no")
+
     p = Pty(argv, outdir)
     try:
         if kill:
             # the client vanishes (a dropped connection)
             p.expect(kill.encode(), 30)
-            time.sleep(0.5)
+            wait_running()
             p.kill()
             rc = "killed"
         elif interrupt:
             p.expect(interrupt.encode(), 30)
-            time.sleep(0.5)
+            wait_running()
             t0 = time.monotonic()
             p.write(b"\x03")
             rc = p.wait_exit(20)
@@ -330,7 +367,7 @@ def main():
         def opt(name):
             return opts[opts.index(name) + 1] if name in opts else None
 
-        oneshot(outdir, argv, opt("--interrupt-after"), opt("--kill-after"))
+        oneshot(outdir, argv, opt("--interrupt-after"), opt("--kill-after"), opt("--running"))
     else:
         sys.exit("unknown mode " + mode)
 

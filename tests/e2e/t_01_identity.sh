@@ -4,7 +4,6 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 A=jsbt_alice
-host_id=$(su -s /bin/sh -c 'id' "$A" 2>/dev/null || true)
 in_id=$(jssh $A id)
 check "id inside matches the host's ($in_id)" [ "$in_id" = "$(id $A)" ]
 check "sudo -n id -u prints 0" [ "$(jssh $A sudo -n id -u)" = 0 ]
@@ -25,6 +24,7 @@ jssh jsbt_bob 'exec sleep 30' &
 bobssh=$!
 check "bob has a process running" wait_for 100 pgrep -u jsbt_bob -x sleep
 check "bob's processes stay invisible to alice" sh -c "! jssh $A 'ps -eo user=' | grep -q jsbt_bob"
+check "... while bob's process still ran" pgrep -u jsbt_bob -x sleep
 kill $bobssh 2>/dev/null
 wait $bobssh 2>/dev/null
 

@@ -64,6 +64,7 @@ check "the stopped job is really stopped (state $(r s ctrlz_state))" [ "$(r s ct
 check "bg resumes it in the background" has s bg_out '^\[1\]\+ sleep 1003 &'
 check "the resumed job runs (state $(r s bg_state))" [ "$(r s bg_state)" = S ]
 check "jobs shows it running" has s jobs3 '^\[1\]\+ +Running +sleep 1003'
+check "fg gives the job the terminal" [ "$(r s fg_foreground)" = yes ]
 check "fg and Ctrl-C give the prompt back" [ "$(r s fg_back)" = yes ]
 check "and end the job" [ "$(r s fg_gone)" = yes ]
 
@@ -82,7 +83,8 @@ check "ssh -t CMD: the window size comes through" has c out '^33 111$'
 check "ssh -t CMD: TERM comes through" has c out '^T=xterm-256color$'
 check "ssh -t CMD: exit status 4 ($(r c rc))" [ "$(r c rc)" = 4 ]
 
-drive oneshot "$T/i" --interrupt-after 'READY2' -- "${SSH[@]}" -tt jsbtest 'echo READY$((1+1)); exec sleep 1004'
+drive oneshot "$T/i" --interrupt-after 'READY2' --running "$A:sleep 1004" -- "${SSH[@]}" -tt jsbtest 'echo READY$((1+1)); exec sleep 1004'
+check "ssh -t CMD: the command runs before Ctrl-C" [ "$(r i running)" = yes ]
 secs=$(r i seconds)
 check "ssh -t CMD: Ctrl-C ends the command quickly (${secs:-never} s)" \
 	awk -v s="${secs:-x}" 'BEGIN { exit !(s ~ /^[0-9.]+$/ && s < 5) }'
@@ -91,13 +93,13 @@ check "ssh -t CMD: an interrupted command is a failure (${rc:-no status})" [ -n 
 check "ssh -t CMD: the interrupted command is gone" wait_for 50 sh -c "! pgrep -u $A -fx 'sleep 1004' >/dev/null"
 
 # the client vanishing hangs up the inner terminal
-drive oneshot "$T/k" --kill-after 'READY2' -- "${SSH[@]}" -tt jsbtest 'echo READY$((1+1)); exec sleep 1005'
-check "the command was running when the client vanished" [ "$(r k rc)" = killed ]
+drive oneshot "$T/k" --kill-after 'READY2' --running "$A:sleep 1005" -- "${SSH[@]}" -tt jsbtest 'echo READY$((1+1)); exec sleep 1005'
+check "the command was running when the client vanished" [ "$(r k running)/$(r k rc)" = yes/killed ]
 check "a vanished client hangs up the inner terminal: its command ends" \
 	wait_for 100 sh -c "! pgrep -u $A -fx 'sleep 1005' >/dev/null"
 
 # --- no terminal without -t ------------------------------------------------
 out=$(tm 30 jssh $A -T 'tty; echo rc=$?' </dev/null 2>&1)
-check "without -t there is no terminal ($(echo $out))" [ "$out" = "not a tty
+check "without -t there is no terminal ($(oneline "$out"))" [ "$out" = "not a tty
 rc=1" ]
 finish

@@ -103,7 +103,10 @@ got=$(run "$cmd" </dev/null)
 check "quoting survives: spaces, quotes, \$, ;, tabs, backslashes, empty words" [ "$got" = "$want" ]
 [ "$got" = "$want" ] || diff <(echo "$want") <(echo "$got") | sed 's/^/    /'
 check "\$HOME expands inside to the user's home" [ "$(run 'echo $HOME' </dev/null)" = "$H" ]
+# (run is ssh, which reads stdin; pwd and echo are the remote command)
+# shellcheck disable=SC2217
 check "the command starts in the user's home" [ "$(run pwd </dev/null)" = "$H" ]
+# shellcheck disable=SC2217,SC2116
 check "ssh's own joining of arguments is kept" [ "$(run echo 'a   b' c </dev/null)" = "a b c" ]
 check "semicolons separate commands" [ "$(run 'echo one; echo two' </dev/null)" = "one
 two" ]
@@ -132,7 +135,7 @@ check "a ${#words}-byte command of 20000 words runs" [ "$(run "set -- $words; ec
 out=$(JSBT_SECRET=leak LANG=C.UTF-8 run -o SendEnv=JSBT_SECRET -o SendEnv=LANG \
 	'echo "S=${JSBT_SECRET-unset}"; echo "L=${LANG-unset}"' </dev/null)
 check "a SendEnv variable outside AcceptEnv does not arrive" sh -c "echo '$out' | grep -qx 'S=unset'"
-check "LANG arrives with SendEnv=LANG ($(echo $out))" sh -c "echo '$out' | grep -qx 'L=C.UTF-8'"
+check "LANG arrives with SendEnv=LANG ($(oneline "$out"))" sh -c "echo '$out' | grep -qx 'L=C.UTF-8'"
 env_in=$(run env </dev/null)
 has_env() { printf '%s\n' "$env_in" | grep -Eqx -- "$1"; }
 lacks_env() { ! has_env "$1"; }

@@ -65,7 +65,7 @@ check "sftp get brings it back intact" same "$T/up.bin" "$T/got.bin"
 printf 'cd /\nls -1\n' >"$T/batch4"
 sftp_root=$(tm 60 jsftp $A -b "$T/batch4" 2>/dev/null | grep -v '^sftp>' | LC_ALL=C sort)
 ssh_root=$(tm 60 jssh $A 'ls -1 /' </dev/null | LC_ALL=C sort)
-check "sftp sees the container's / ($(echo $sftp_root))" [ -n "$ssh_root" -a "$sftp_root" = "$ssh_root" ]
+check "sftp sees the container's / ($(oneline "$sftp_root"))" [ -n "$ssh_root" -a "$sftp_root" = "$ssh_root" ]
 # sftp-server runs in the container: the host's /tmp is not what it sees
 echo host >/tmp/jsbt-t05-marker
 printf 'ls /tmp/jsbt-t05-marker\n' >"$T/batch2"

@@ -26,14 +26,14 @@ ssh-add -q "$T/agentkey" 2>/dev/null
 fp=$(ssh-keygen -lf "$T/agentkey.pub" | awk '{print $2}')
 
 out=$(tm 60 jssh $A -A 'ssh-add -l; echo "rc=$?"; echo "sock=$SSH_AUTH_SOCK"' </dev/null 2>&1)
-check "ssh -A: ssh-add -l inside succeeds ($(echo $out))" matches "$out" '^rc=0$'
+check "ssh -A: ssh-add -l inside succeeds ($(oneline "$out"))" matches "$out" '^rc=0$'
 check "ssh -A: and lists the forwarded key" contains "$out" " $fp "
 sock=$(printf '%s\n' "$out" | sed -n 's/^sock=//p')
 check "the agent socket is in the container's /tmp ($sock)" matches "$sock" '^/tmp/[^/]+/[^/]+$'
 check "it is not sshd's socket on the host" sh -c "! echo '$sock' | grep -q '^/tmp/ssh-'"
 check "it does not exist on the host" [ -n "$sock" -a ! -e "$sock" ]
 info=$(tm 60 jssh $A -A 'stat -c "%F %U %a" "$SSH_AUTH_SOCK"; ls -d /tmp/ssh-* 2>/dev/null | wc -l; ps -eo comm= | grep -c "^jsandbox-shell"' </dev/null)
-check "inside it is a socket, the user's, mode 0600 ($(echo $info))" matches "$info" "^socket $A 600\$"
+check "inside it is a socket, the user's, mode 0600 ($(oneline "$info"))" matches "$info" "^socket $A 600\$"
 check "sshd's host socket directory is not visible inside" [ "$(printf '%s\n' "$info" | sed -n 2p)" = 0 ]
 check "the relay is not visible inside" [ "$(printf '%s\n' "$info" | sed -n 3p)" = 0 ]
 
@@ -47,7 +47,7 @@ check "a signature made inside through the agent verifies on the client" \
 [ -s "$T/msg.sig" ] || sed 's/^/    /' "$T/sign.err"
 
 out=$(tm 60 jssh $A 'echo "[${SSH_AUTH_SOCK-unset}]"; ls -d /tmp/jsandbox-agent.* 2>/dev/null | wc -l' </dev/null)
-check "without -A SSH_AUTH_SOCK is unset inside ($(echo $out))" matches "$out" '^\[unset\]$'
+check "without -A SSH_AUTH_SOCK is unset inside ($(oneline "$out"))" matches "$out" '^\[unset\]$'
 check "without -A no agent directory is made" [ "$(printf '%s\n' "$out" | sed -n 2p)" = 0 ]
 check "the agent relay ends with its session" wait_for 100 sh -c "! pgrep -u $A -x jsandbox-shell >/dev/null"
 
@@ -105,7 +105,10 @@ tok=tok-$RANDOM$RANDOM
 tmbg 120 jssh $A -o ExitOnForwardFailure=yes -L "$L:127.0.0.1:$P" 'echo forwarding; sleep 90' </dev/null >"$T/fwd.out" 2>&1
 BG+=($!)
 check "the forwarding session is up" wait_for 200 grep -q forwarding "$T/fwd.out"
-tm 60 jssh $A "nohup setsid $(srv "$P" "$tok") >/tmp/t06-srv.log 2>&1 </dev/null & sleep 0.2; echo started" </dev/null >"$T/start.out" 2>&1
+# The session ends once the server says it listens (bounded wait inside).
+tm 60 jssh $A "rm -f /tmp/t06-srv.log; nohup setsid $(srv "$P" "$tok") >/tmp/t06-srv.log 2>&1 </dev/null &
+	for _ in \$(seq 100); do grep -q listening /tmp/t06-srv.log && echo started && break; sleep 0.1; done" \
+	</dev/null >"$T/start.out" 2>&1
 check "a detached server is started inside" grep -q started "$T/start.out"
 got=""
 for _ in $(seq 50); do

@@ -82,7 +82,7 @@ policy 0,2 none
 
 # --- jsandboxctl gpus and policy: the mapping an admin checks ------------
 out=$("$JSB_CTL" gpus 2>&1)
-echo "$out" | sed 's/^/  | /'
+printf '%s\n' "$out" | sed 's/^/  | /'
 has "gpus: three GPUs under host_root" "$out"  -- "^3 GPUs under host_root $FAKE"
 has "gpus: index 0 is PCI 1a (minor 2), granted to alice" "$out"  -- "^gpu 0: pci 0000:1a:00.0 vendor nvidia uuid GPU-aaaaaaaa-0000-0000-0000-000000000001"
 g0=$(printf '%s\n' "$out" | sed -n '/^gpu 0:/,/^gpu 1:/p')
@@ -111,7 +111,7 @@ tmbg 60 jssh $A "sleep 600 # jsbt-devices-hold" >/dev/null 2>&1
 hold=$!
 wait_for 200 container_pid $A >/dev/null
 in=$(tm 60 jssh $A "python3 -c '$probe'" 2>&1)
-echo "$in" | sed 's/^/  | /'
+printf '%s\n' "$in" | sed 's/^/  | /'
 has "inside: granted /dev/nvidia2 opens with ENXIO (allowed, no driver)" "$in" -x -- "/dev/nvidia2 ENXIO"
 has "inside: granted /dev/nvidia1 opens with ENXIO" "$in" -x -- "/dev/nvidia1 ENXIO"
 has "inside: shared /dev/nvidiactl opens with ENXIO" "$in" -x -- "/dev/nvidiactl ENXIO"
@@ -148,7 +148,7 @@ has "host path of the denied node from alice's cgroup: EPERM" "$h" -x -- "nvidia
 has "host path of a granted node from alice's cgroup: ENXIO" "$h" -x -- "nvidia2 ENXIO"
 check "v1 devices.list of alice is the allow-list" sh -c "grep -qx 'c 195:2 rw' $V1/jsandbox/$A/devices.list && ! grep -q '195:0 ' $V1/jsandbox/$A/devices.list"
 ap=$("$JSB_CTL" apply $A 2>&1)
-echo "$ap" | sed 's/^/  | /'
+printf '%s\n' "$ap" | sed 's/^/  | /'
 has "apply shows the v1 devices list in force" "$ap"  -- "cgroup v1 devices $V1/jsandbox/$A: .* rules"
 has "apply shows our eBPF program attached on the cgroup2 mount" "$ap"  -- "cgroup v2 $U2/jsandbox/$A: eBPF program id [0-9]* attached"
 # The v2 program on its own: let v1 allow nvidia0 behind jsandbox's back;

@@ -55,17 +55,22 @@ if cgdir $A cpu.cfs_quota_us >/dev/null; then
 else
 	check "v2 cpu.max is 20000 100000" [ "$(knob $A cpu.max)" = "20000 100000" ]
 fi
-owners=$(for d in /sys/fs/cgroup/*/jsandbox/$A /sys/fs/cgroup/jsandbox/$A; do [ -d "$d" ] && stat -c '%u %a' "$d" "$d/cgroup.procs"; done | sort -u)
-check "every cgroup directory and cgroup.procs of alice is root's, not delegated ($(echo $owners))" \
+owners=$(for d in /sys/fs/cgroup/*/jsandbox/"$A" /sys/fs/cgroup/jsandbox/"$A"; do [ -d "$d" ] && stat -c '%u %a' "$d" "$d/cgroup.procs"; done | sort -u)
+check "every cgroup directory and cgroup.procs of alice is root's, not delegated ($(oneline "$owners"))" \
 	sh -c "[ -n '$owners' ] && ! echo '$owners' | grep -vq '^0 '"
 pidsknob="$(cgdir $A pids.max)/pids.max"
 out=$(tm 60 jssh $A "sudo sh -c 'echo max > $pidsknob' 2>&1; cat $pidsknob" 2>&1)
-check "root inside cannot raise its own pids.max ($(echo $out | tr '\n' ' '))" [ "$(knob $A pids.max)" = 50 ]
+check "root inside cannot raise its own pids.max ($(oneline "$out"))" [ "$(knob $A pids.max)" = 50 ]
 
 # --- memory_max: the hog dies, bob's concurrent work does not ---------------
-tmbg 90 jssh $B 'sleep 20; echo bob-survived' >"$JSB_RUN/t13.bob" 2>&1
+# Bob's session lasts until the hog is over: it waits (bounded) for the
+# test to drop ~/t13-release into his home.
+bhome=$(getent passwd $B | cut -d: -f6)
+rm -f "$bhome/t13-release"
+tmbg 90 jssh $B 'for _ in $(seq 800); do [ -e ~/t13-release ] && break; sleep 0.1; done; echo bob-survived' \
+	>"$JSB_RUN/t13.bob" 2>&1
 bob=$!
-bg_pids+=($bob)
+bg_pids+=("$bob")
 wait_for 200 container_pid $B >/dev/null
 ooms_before=$(stat_field $A $memfile oom_kill)
 # 8 MiB at a time, touched (bytearray zero-fills), up to 8 GiB
@@ -81,19 +86,29 @@ if printf '%s\n' "$out" | grep -qx 'rc=137'; then ok "the hog inside is killed (
 ooms_after=$(stat_field $A $memfile oom_kill)
 check "the kernel counted an OOM kill in alice's cgroup ($ooms_before -> $ooms_after)" [ "${ooms_after:-0}" -gt "${ooms_before:-0}" ]
 check "alice's other session lives on" kill -0 "${bg_pids[0]}"
+check "bob's session lives on through the hog" kill -0 "$bob"
+touch "$bhome/t13-release"
 # (its sshd monitor sits in alice's cgroup: end it, so that the cgroup can
 # go with the container below)
 kill "${bg_pids[0]}"
 wait "${bg_pids[0]}" 2>/dev/null
 wait $bob
+rm -f "$bhome/t13-release"
 check "bob's concurrent process survived" grep -qx bob-survived "$JSB_RUN/t13.bob"
 
 # --- pids_max: a fork bomb is contained; bob logs in meanwhile -------------
 bomb=':(){ :|:& };:'
+# bomb_at_limit: the kernel has refused one of the bomb's forks.
+bomb_at_limit() {
+	local n
+	n=$(stat_field $A pids.events max 2>/dev/null)
+	[ "${n:-0}" -gt 0 ]
+}
 tmbg 60 jssh $A "timeout 20 bash -c '$bomb'; echo bomb-over" >"$JSB_RUN/t13.bomb" 2>&1
 bombssh=$!
-bg_pids+=($bombssh)
-sleep 4
+bg_pids+=("$bombssh")
+# Measure once the bomb has hit pids.max (bounded wait, within its 20 s).
+wait_for 200 bomb_at_limit
 cur=$(knob $A pids.current)
 events=$(stat_field $A pids.events max)
 echo "  | during the bomb: pids.current $cur, pids.events max $events"

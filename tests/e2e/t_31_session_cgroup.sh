@@ -17,15 +17,21 @@ pids_max = 777"
 # check_session_cgroups: a session's sleep, seen from the host.
 check_session_cgroups() {
 	local tag=$1
-	jssh $A 'sleep 6' >/dev/null &
+	# The session's sleep, unique to this call, lasts until the checks
+	# are done: it is killed below, which ends the session.
+	sessions=$((sessions + 1))
+	local marker="sleep 60$sessions"
+	tm 90 jssh $A "exec $marker" >/dev/null &
 	local bg=$! pid=""
 	for _ in $(seq 50); do
-		pid=$(pgrep -u $A -x sleep | head -1)
+		pid=$(pgrep -u $A -fx "$marker" | head -1)
 		[ -n "$pid" ] && break
 		sleep 0.1
 	done
 	check "$tag: the session's process is found on the host" [ -n "$pid" ]
 	local cg=/proc/$pid/cgroup v1=0 v2ok=1 bad=""
+	# (the loop reads $cg and greps it too; nothing writes it)
+	# shellcheck disable=SC2094
 	while IFS=: read -r _ ctrl path; do
 		if [ -z "$ctrl" ]; then
 			# v2: required unless hybrid with v1 devices and no v2 controllers
@@ -52,8 +58,10 @@ check_session_cgroups() {
 	[ -f "$pmax" ] || pmax=/sys/fs/cgroup/jsandbox/$A/pids.max
 	[ -f "$pmax" ] || pmax=/sys/fs/cgroup/unified/jsandbox/$A/pids.max
 	check "$tag: the session's pids limit is the policy's" [ "$(cat "$pmax" 2>/dev/null)" = 777 ]
+	[ -n "$pid" ] && kill "$pid"
 	wait $bg
 }
+sessions=0
 
 "$JSB_CTL" stop $A >/dev/null 2>&1
 check_session_cgroups "first login"

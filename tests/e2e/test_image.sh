@@ -164,9 +164,14 @@ check "... and no image" absent "$IMAGES/jsbbad" "$IMAGES/.jsbbad.info"
 
 "$JSB_CTL" image build jsbintr >"$T/intr.log" 2>&1 &
 BGPID=$!
-for _ in $(seq 50); do globs "$IMAGES/.jsbintr.tmp-*" && break; sleep 0.1; done
-sleep 3 # a few seconds in: mmdebstrap is downloading or unpacking
+# Interrupt it once mmdebstrap has written into the new root (it then
+# downloads and unpacks for a minute): wait for that, bounded, not a guess.
+build_under_way() {
+	globs "$IMAGES/.jsbintr.tmp-*/root/*" || ! kill -0 "$BGPID" 2>/dev/null
+}
+for _ in $(seq 1200); do build_under_way && break; sleep 0.1; done
 check "the interrupted build was under way" globs "$IMAGES/.jsbintr.tmp-*/root/*"
+check "... and still running" kill -0 "$BGPID"
 kill -TERM "$BGPID"
 wait "$BGPID"
 rc=$?

@@ -30,8 +30,14 @@ give_tool() { # USER...
 
 # refused DESCRIPTION USER REMOTE-COMMAND: the command (an attack tool run,
 # usually) must exit 0, which the tool does only when the attack failed.
+# A command that uses sudo -n first proves that sudo makes it root inside:
+# otherwise a loop whose every sudo fails would pass, having found nothing.
 refused() {
 	local d=$1 u=$2 cmd=$3 out rc
+	case $cmd in
+	*"sudo -n"*) cmd="[ \"\$(sudo -n id -u)\" = 0 ] || { echo 'FAIL: sudo -n is not root inside'; exit 99; }
+$cmd" ;;
+	esac
 	out=$(tm 120 jssh "$u" "$cmd" 2>&1)
 	rc=$?
 	if [ "$rc" = 0 ]; then ok "$d [$(echo "$out" | tail -1)]"; else not_ok "$d (rc $rc) [$out]"; fi

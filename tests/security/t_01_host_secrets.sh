@@ -7,8 +7,9 @@ give_tool $A
 host_shadow=$(sha256sum /etc/shadow | cut -d' ' -f1)
 # The test sshd's key, and the system's if it has one.
 keys="$JSB_RUN/hostkey"
-for k in /etc/ssh/ssh_host_*_key; do [ -f "$k" ] && keys="$keys $k"; done
-key_sums=$(sha256sum $keys | cut -d' ' -f1 | tr '\n' ' ')
+key_files=("$JSB_RUN/hostkey")
+for k in /etc/ssh/ssh_host_*_key; do [ -f "$k" ] && keys="$keys $k" && key_files+=("$k"); done
+key_sums=$(sha256sum "${key_files[@]}" | cut -d' ' -f1 | tr '\n' ' ')
 
 # 1. /etc/shadow as root inside, by every path that might lead to the host's
 refused "host /etc/shadow is not what root inside reads (/etc, /proc/1/root, /proc/self/root)" $A \

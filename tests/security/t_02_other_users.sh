@@ -50,8 +50,19 @@ refused "alice, root inside, cannot read bob's home or find his files" $A \
 # 8. processes: not visible, not traceable
 attack "alice cannot see or ptrace bob's process" $A sudo ptrace $NAME "$bobpid"
 # 9. signals: root inside kills everything it can reach
-tm 60 jssh $A "sudo -n kill -KILL -1; sudo -n kill -KILL $bobpid; sleep 1" >/dev/null 2>&1
-check "bob's process survives alice's kill -KILL -1 and kill of its host pid" kill -0 "$bobpid"
+tm 60 jssh $A "sudo -n kill -KILL -1; sudo -n kill -KILL $bobpid" >/dev/null 2>&1
+# Bob's holder answering on its socket after alice's kills returned proves
+# they missed it: a process with SIGKILL queued never runs its own code
+# again. (kill -0 alone would pass for a process still dying.)
+holder_answers() {
+	nsenter --net="/proc/$bobpid/ns/net" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(30)
+s.connect(b"\0" + sys.argv[1].encode())
+sys.exit(0 if s.recv(16) == b"secret\n" else 1)' "$NAME"
+}
+check "bob's process survives alice's kill -KILL -1 and kill of its host pid (it still answers)" holder_answers
 check "sshd survives it too" kill -0 "$(cat "$JSB_RUN/sshd.pid")"
 check "bob's session is still holding" kill -0 $bobssh
 works "alice logs in again after killing her own container's processes" $A true

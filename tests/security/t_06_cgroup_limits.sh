@@ -15,7 +15,6 @@ limits() {
 }
 before=$(limits)
 check "alice's limits exist on the host ($(echo "$before" | wc -l) knobs)" test -n "$before"
-procs_before=$(find /sys/fs/cgroup -path "*/jsandbox/$A/cgroup.procs" | sort)
 
 refused "raising every memory and pids limit of her cgroup is refused" $A "
 	n=0; rc=0

@@ -62,6 +62,7 @@ works "alice plants start-up files in her home" $A "
 	echo 'LD_PRELOAD=$ahome/jsbsec-preload.so' >~/.ssh/environment"
 tm 60 jssh $A true >/dev/null 2>&1
 echo exit | tm 60 jssh $A -tt >/dev/null 2>&1
+# shellcheck disable=SC2088 # a description, not a path
 check "~/.ssh/rc, ~/.ssh/environment and the shell's start-up files ran nothing on the host" sh -c "! ls $M.* >/dev/null 2>&1"
 refused "they ran inside the container instead (rc, profile: the user's own business)" $A "ls $M.startup.* && echo inside"
 works "alice restores her start-up files" $A "

@@ -21,19 +21,22 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "ci_skip.h"
 #include "devices.h"
 #include "ebpf.h"
 
@@ -44,26 +47,6 @@ static char node[3][PATH_MAX];
 static char v1_dir[512], v2_dir[512], v2_sub[PATH_MAX];
 static char v1_mnt[256], v2_mnt[256];
 static int v1_fd = -1, v2_fd = -1, sub_fd = -1;
-static unsigned skipped;
-
-static bool under_ci(void)
-{
-	const char *ci = getenv("CI");
-	return ci && !strcmp(ci, "true");
-}
-
-#define SKIP_IF(cond, ...)                                                                                             \
-	do {                                                                                                           \
-		if (cond) {                                                                                            \
-			if (under_ci())                                                                                \
-				fail_msg("FAIL: skipped under CI=true: " __VA_ARGS__);                                 \
-			print_message("SKIP: " __VA_ARGS__);                                                           \
-			print_message("\n");                                                                           \
-			skipped++;                                                                                     \
-			skip();                                                                                        \
-		}                                                                                                      \
-	} while (0)
-
 /* ---- setup ---- */
 
 /* A character major with no driver: 195 (NVIDIA's) unless this host has
@@ -173,8 +156,8 @@ static int teardown(void **state)
 
 static void need_nodes(void)
 {
-	SKIP_IF(geteuid() != 0, "needs root (mknod, cgroups, bpf)");
-	SKIP_IF(major_nr < 0, "could not make driverless device nodes");
+	JS_SKIP_IF(geteuid() != 0, "needs root (mknod, cgroups, bpf)");
+	JS_SKIP_IF(major_nr < 0, "could not make driverless device nodes");
 }
 
 /* Join every cgroup in fds (-1 ends the list) by writing "0" to its
@@ -242,70 +225,109 @@ static void read_devices_list(char *buf, size_t len)
 		fail_msg("%s", e.msg);
 }
 
-/* A child in the cgroups `fds` opens, over and over until the parent
- * closes the pipe, a node no list allows (must always be EPERM) and
- * /dev/null, which every list allows (must always open). Any other result
- * means a re-apply left a window. */
+/* A child in the cgroups `fds` opens, over and over until the parent sets
+ * `stop`, a node no list allows (must always be EPERM) and /dev/null,
+ * which every list allows (must always open). Any other result means a
+ * re-apply left a window. The counters live in a shared anonymous mapping:
+ * the parent waits for the probe count to move on between re-applies, so
+ * the probes interleave with the churn however the two are scheduled. */
+struct probe_shared {
+	atomic_long iterations, bad_denied, bad_allowed;
+	atomic_int stop;
+};
 struct prober {
 	pid_t pid;
-	int stop_w, report_r;
+	struct probe_shared *sh;
 };
-struct probe_report {
-	long iterations, bad_denied, bad_allowed;
-};
+
+/* How long the parent waits for one probe: far longer than any probe
+ * takes, only there so that a hung child fails the test. */
+#define PROBE_WAIT_NS (10LL * 1000 * 1000 * 1000)
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Wait until the prober has completed a probe after `seen` (bounded). */
+static void wait_probe_after(struct prober *p, long seen)
+{
+	long long deadline = now_ns() + PROBE_WAIT_NS;
+	while (atomic_load(&p->sh->iterations) <= seen) {
+		int st;
+		pid_t w = waitpid(p->pid, &st, WNOHANG);
+		if (w == p->pid)
+			fail_msg("prober exited early (status 0x%x)", (unsigned)st);
+		if (now_ns() > deadline)
+			fail_msg("prober made no probe in %lld s", PROBE_WAIT_NS / 1000000000LL);
+		sched_yield();
+	}
+}
 
 static struct prober start_prober(const int *fds, const char *denied)
 {
-	int stop[2], rep[2];
-	assert_int_equal(pipe2(stop, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(rep, O_CLOEXEC), 0);
+	struct probe_shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(sh != MAP_FAILED);
+	atomic_init(&sh->iterations, 0);
+	atomic_init(&sh->bad_denied, 0);
+	atomic_init(&sh->bad_allowed, 0);
+	atomic_init(&sh->stop, 0);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		close(stop[1]);
-		close(rep[0]);
-		struct probe_report r = {0, 0, 0};
 		if (!join(fds))
 			_exit(JOIN_FAILED);
-		/* Say we are in place before the parent starts churning. */
-		if (write(rep[1], &r, sizeof r) != sizeof r)
-			_exit(1);
-		for (;;) {
-			struct pollfd p = {.fd = stop[0], .events = POLLIN};
-			if (poll(&p, 1, 0) > 0)
-				break;
+		/* At least one probe, then until told to stop. */
+		do {
 			int fd = open(denied, O_RDWR | O_CLOEXEC);
 			if (fd >= 0 || errno != EPERM)
-				r.bad_denied++;
+				atomic_fetch_add(&sh->bad_denied, 1);
 			if (fd >= 0)
 				close(fd);
 			fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 			if (fd < 0)
-				r.bad_allowed++;
+				atomic_fetch_add(&sh->bad_allowed, 1);
 			else
 				close(fd);
-			r.iterations++;
-		}
-		_exit(write(rep[1], &r, sizeof r) == sizeof r ? 0 : 1);
+			atomic_fetch_add(&sh->iterations, 1);
+		} while (!atomic_load(&sh->stop));
+		_exit(0);
 	}
-	close(stop[0]);
-	close(rep[1]);
-	struct probe_report ready;
-	assert_int_equal(read(rep[0], &ready, sizeof ready), sizeof ready);
-	return (struct prober){pid, stop[1], rep[0]};
+	struct prober p = {pid, sh};
+	/* In place and probing before the parent starts churning. */
+	wait_probe_after(&p, 0);
+	return p;
 }
+
+/* Between two re-applies: the count the caller passes to the next wait. */
+static long probes_so_far(const struct prober *p)
+{
+	return atomic_load(&p->sh->iterations);
+}
+
+struct probe_report {
+	long iterations, bad_denied, bad_allowed;
+};
 
 static struct probe_report stop_prober(struct prober *p)
 {
-	struct probe_report r = {0, 0, 0};
-	close(p->stop_w);
-	assert_int_equal(read(p->report_r, &r, sizeof r), sizeof r);
-	close(p->report_r);
+	atomic_store(&p->sh->stop, 1);
 	int st;
 	assert_int_equal(waitpid(p->pid, &st, 0), p->pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_true(WIFEXITED(st));
+	assert_int_not_equal(WEXITSTATUS(st), JOIN_FAILED);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	struct probe_report r = {atomic_load(&p->sh->iterations), atomic_load(&p->sh->bad_denied),
+				 atomic_load(&p->sh->bad_allowed)};
+	munmap(p->sh, sizeof *p->sh);
 	return r;
 }
+
+/* Re-applies per churn test; the prober completes at least one probe
+ * after each. */
+#define REAPPLIES 200
 
 /* ---- cgroup v1 ---- */
 
@@ -313,7 +335,7 @@ static void test_v1_enforces(void **state)
 {
 	(void)state;
 	need_nodes();
-	SKIP_IF(v1_fd < 0, "no cgroup v1 devices hierarchy to test (pure cgroup v2 host)");
+	JS_SKIP_IF(v1_fd < 0, "no cgroup v1 devices hierarchy to test (pure cgroup v2 host)");
 	struct js_err e = {0};
 	struct js_dev_list a = {0};
 	add(&a, 'c', major_nr, 0, RW);
@@ -364,19 +386,22 @@ static void test_v1_reapply_no_window(void **state)
 {
 	(void)state;
 	need_nodes();
-	SKIP_IF(v1_fd < 0, "no cgroup v1 devices hierarchy to test (pure cgroup v2 host)");
+	JS_SKIP_IF(v1_fd < 0, "no cgroup v1 devices hierarchy to test (pure cgroup v2 host)");
 	struct js_err e = {0};
 	struct js_dev_list a = list_granting(0), b = list_granting(1);
 	if (js_devices_apply_v1(v1_fd, &a, &e) < 0)
 		fail_msg("apply: %s", e.msg);
 	int fds[] = {v1_fd, -1};
 	struct prober p = start_prober(fds, node[2]);
-	for (int i = 0; i < 200; i++)
+	for (int i = 0; i < REAPPLIES; i++) {
+		long seen = probes_so_far(&p);
 		if (js_devices_apply_v1(v1_fd, i % 2 ? &a : &b, &e) < 0)
 			fail_msg("re-apply %d: %s", i, e.msg);
+		wait_probe_after(&p, seen);
+	}
 	struct probe_report r = stop_prober(&p);
-	print_message("v1: %ld probes during 200 re-applies\n", r.iterations);
-	assert_true(r.iterations > 0);
+	print_message("v1: %ld probes during %d re-applies\n", r.iterations, REAPPLIES);
+	assert_true(r.iterations > REAPPLIES);
 	assert_int_equal(r.bad_denied, 0);
 	assert_int_equal(r.bad_allowed, 0);
 	/* Last applied: a (i = 199). */
@@ -392,7 +417,7 @@ static void test_v1_reapply_no_window(void **state)
 static void need_v2(void)
 {
 	need_nodes();
-	SKIP_IF(v2_fd < 0 || sub_fd < 0, "no cgroup v2 hierarchy to test");
+	JS_SKIP_IF(v2_fd < 0 || sub_fd < 0, "no cgroup v2 hierarchy to test");
 }
 
 static void test_v2_enforces(void **state)
@@ -450,12 +475,15 @@ static void test_v2_reapply_no_window(void **state)
 	assert_int_equal(js_ebpf_query(v2_fd, &before, 1, &e), 1);
 	int fds[] = {v2_fd, -1};
 	struct prober p = start_prober(fds, node[2]);
-	for (int i = 0; i < 200; i++)
+	for (int i = 0; i < REAPPLIES; i++) {
+		long seen = probes_so_far(&p);
 		if (js_ebpf_apply(v2_fd, i % 2 ? &a : &b, &e) < 0)
 			fail_msg("re-apply %d: %s", i, e.msg);
+		wait_probe_after(&p, seen);
+	}
 	struct probe_report r = stop_prober(&p);
-	print_message("v2: %ld probes during 200 re-applies\n", r.iterations);
-	assert_true(r.iterations > 0);
+	print_message("v2: %ld probes during %d re-applies\n", r.iterations, REAPPLIES);
+	assert_true(r.iterations > REAPPLIES);
 	assert_int_equal(r.bad_denied, 0);
 	assert_int_equal(r.bad_allowed, 0);
 	/* One program of ours, a new one; the flip took effect. */
@@ -476,7 +504,7 @@ static void test_apply_everywhere(void **state)
 {
 	(void)state;
 	need_v2();
-	SKIP_IF(v1_fd < 0, "no cgroup v1 devices hierarchy to test (pure cgroup v2 host)");
+	JS_SKIP_IF(v1_fd < 0, "no cgroup v1 devices hierarchy to test (pure cgroup v2 host)");
 	struct js_err e = {0};
 	struct js_cgroup none = {.n = 0};
 	struct js_dev_list a = list_granting(0);
@@ -507,7 +535,7 @@ int main(void)
 {
 	if (geteuid() != 0) {
 		printf("SKIP: needs root (mknod, cgroups, bpf)\n");
-		if (under_ci()) {
+		if (js_test_under_ci()) {
 			printf("FAIL: skipped under CI=true\n");
 			return 1;
 		}
@@ -521,5 +549,5 @@ int main(void)
 	int failed = cmocka_run_group_tests(tests, setup, teardown);
 	if (failed)
 		return 1;
-	return skipped == sizeof tests / sizeof tests[0] ? 77 : 0;
+	return js_test_skipped == sizeof tests / sizeof tests[0] ? 77 : 0;
 }
