@@ -72,8 +72,8 @@ struct ctl_check {
 	const struct js_config *c;
 	const struct js_global *g;
 	const char *config_path;
-	bool root;	  /* running as root: everything can be inspected */
-	size_t nproblems; /* problems reported so far, the file's included */
+	bool root;		 /* running as root: everything can be inspected */
+	size_t nproblems;	 /* problems reported so far, the file's included */
 	const char *pam_file;	 /* sshd's PAM service file (--pam-file) */
 	const char *sshd_config; /* sshd's configuration (--sshd-config) */
 };

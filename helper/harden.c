@@ -56,18 +56,47 @@ static int trim_bounding_set(const int *keep_caps, size_t nkeep, uint64_t also, 
 
 /* Refused whatever the policy says. */
 static const char *const denied_always[] = {
-	/* kernel modules, kexec, reboot, swap */
-	"init_module", "finit_module", "delete_module", "create_module", "query_module", "get_kernel_syms",
-	"kexec_load", "kexec_file_load", "reboot", "swapon", "swapoff",
-	/* keyrings are not namespaced: keys and quotas are per uid on the host */
-	"add_key", "request_key", "keyctl",
-	/* eBPF, handles that bypass path permissions, page-fault interposition */
-	"bpf", "open_by_handle_at", "name_to_handle_at", "userfaultfd",
-	/* the host's clock, accounting, I/O ports, kernel log */
-	"settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "acct", "lookup_dcookie", "iopl", "ioperm",
-	"uselib", "syslog", "vhangup", "quotactl", "quotactl_fd", "nfsservctl", "fanotify_init",
-	/* io_uring: a large, young attack surface (as in Docker's default profile) */
-	"io_uring_setup", "io_uring_enter", "io_uring_register",
+    /* kernel modules, kexec, reboot, swap */
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "create_module",
+    "query_module",
+    "get_kernel_syms",
+    "kexec_load",
+    "kexec_file_load",
+    "reboot",
+    "swapon",
+    "swapoff",
+    /* keyrings are not namespaced: keys and quotas are per uid on the host */
+    "add_key",
+    "request_key",
+    "keyctl",
+    /* eBPF, handles that bypass path permissions, page-fault interposition */
+    "bpf",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "userfaultfd",
+    /* the host's clock, accounting, I/O ports, kernel log */
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    "acct",
+    "lookup_dcookie",
+    "iopl",
+    "ioperm",
+    "uselib",
+    "syslog",
+    "vhangup",
+    "quotactl",
+    "quotactl_fd",
+    "nfsservctl",
+    "fanotify_init",
+    /* io_uring: a large, young attack surface (as in Docker's default profile) */
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
 };
 
 /* Writing another process's memory: what it may reach, ptrace and
@@ -89,8 +118,8 @@ static const char *const absent_always[] = {"modify_ldt", "memfd_secret"};
  * are locked there); in the container's namespaces nothing inside holds the
  * capabilities they need, and they are refused here as well. */
 static const char *const denied_unless_nested[] = {
-	"mount",   "umount",  "umount2",	"pivot_root",	 "setns",	"fsopen",  "fsconfig",
-	"fsmount", "fspick",  "move_mount", "open_tree",	 "mount_setattr",
+    "mount",	"umount",  "umount2", "pivot_root", "setns",	 "fsopen",
+    "fsconfig", "fsmount", "fspick",  "move_mount", "open_tree", "mount_setattr",
 };
 
 static int deny_list_errno(scmp_filter_ctx ctx, const char *const *names, size_t n, int e, struct js_err *err)
@@ -216,7 +245,7 @@ struct js_landlock_ruleset_attr {
 	uint64_t handled_access_net;
 	uint64_t scoped;
 };
-#define JS_LANDLOCK_CREATE_RULESET_VERSION (1U << 0)
+#define JS_LANDLOCK_CREATE_RULESET_VERSION     (1U << 0)
 #define JS_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
 
 /* Abstract unix sockets belong to the network namespace: with network =

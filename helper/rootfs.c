@@ -194,8 +194,10 @@ static int setup_dev(const struct js_setup *s, struct js_err *err)
 		rmdir("dev/mqueue"); /* optional */
 	static const struct {
 		const char *target, *link;
-	} links[] = {{"pts/ptmx", "dev/ptmx"},	      {"/proc/self/fd", "dev/fd"},
-		     {"/proc/self/fd/0", "dev/stdin"}, {"/proc/self/fd/1", "dev/stdout"},
+	} links[] = {{"pts/ptmx", "dev/ptmx"},
+		     {"/proc/self/fd", "dev/fd"},
+		     {"/proc/self/fd/0", "dev/stdin"},
+		     {"/proc/self/fd/1", "dev/stdout"},
 		     {"/proc/self/fd/2", "dev/stderr"}};
 	for (size_t i = 0; i < JS_ARRAY_SIZE(links); i++)
 		if (symlink(links[i].target, links[i].link) < 0 && errno != EEXIST)

@@ -383,15 +383,15 @@ static int idmapped_image(int imgdir, pid_t pid, struct js_err *err)
 	_cleanup_close_ int userns = open(path, O_RDONLY | O_CLOEXEC);
 	if (userns < 0)
 		return js_failm(err, errno, "cannot open the container's user namespace");
-	_cleanup_close_ int tree = (int)syscall(SYS_open_tree, imgdir, "",
-						 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+	_cleanup_close_ int tree =
+	    (int)syscall(SYS_open_tree, imgdir, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
 	if (tree < 0)
 		return js_failm(err, errno, "cannot clone the image mount");
 	/* Read-only and idmapped through the user's namespace: root-owned
 	 * image files show as root inside, and nobody writes the image. */
 	struct mount_attr attr = {
-		.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV,
-		.userns_fd = (uint64_t)userns,
+	    .attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV,
+	    .userns_fd = (uint64_t)userns,
 	};
 	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
 		return js_failm(err, errno, "cannot make the idmapped image mount");
@@ -746,7 +746,10 @@ static void sigchld_default(struct sigchld_guard *g)
 	sigaction(SIGCHLD, &sa, &g->old);
 }
 
-static void sigchld_restore(struct sigchld_guard *g) { sigaction(SIGCHLD, &g->old, NULL); }
+static void sigchld_restore(struct sigchld_guard *g)
+{
+	sigaction(SIGCHLD, &g->old, NULL);
+}
 
 static int open_udir(int rundir, const struct js_user *u, bool create, struct js_err *err)
 {
@@ -820,7 +823,8 @@ static int session_open_locked(int rundir, const struct js_global *g, const stru
 		 * end it and start over once. */
 		kill_and_wait(pidfd);
 		if (attempt == 1)
-			return js_fail(err, r < 0 ? -r : EAGAIN, "%s", r < 0 ? cerr.msg : "container was shutting down");
+			return js_fail(err, r < 0 ? -r : EAGAIN, "%s",
+				       r < 0 ? cerr.msg : "container was shutting down");
 	}
 	return js_fail(err, EAGAIN, "could not start the container");
 }

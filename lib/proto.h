@@ -13,7 +13,7 @@
 #include "userinfo.h"
 
 #define JS_SETUP_MAGIC 0x6a736231u /* "jsb1" */
-#define JS_INIT_NAME "jsandbox-init"
+#define JS_INIT_NAME   "jsandbox-init"
 
 /* fd numbers the init finds at exec */
 #define JS_INIT_SETUP_FD 3
@@ -23,8 +23,8 @@ struct js_setup {
 	struct js_user user;
 	char shell[PATH_MAX]; /* inside the container */
 	uint8_t sudo, linger, net_none;
-	uint64_t tmp_size; /* bytes */
-	uint32_t pty_max;  /* the container's devpts max= (policy pty_max) */
+	uint64_t tmp_size;	  /* bytes */
+	uint32_t pty_max;	  /* the container's devpts max= (policy pty_max) */
 	char lower_dir[PATH_MAX]; /* staging point for the image (host path) */
 	char root_dir[PATH_MAX];  /* staging point for the overlay (host path) */
 	char upper_dir[PATH_MAX];

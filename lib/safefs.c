@@ -12,9 +12,9 @@
 int js_openat_beneath(int dirfd, const char *name, int flags, mode_t mode)
 {
 	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
-		.mode = (flags & O_CREAT) ? mode : 0,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	    .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
+	    .mode = (flags & O_CREAT) ? mode : 0,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	long fd = syscall(SYS_openat2, dirfd, name, &how, sizeof how);
 	if (fd < 0 && errno == ENOSYS) {
@@ -95,8 +95,7 @@ int js_open_trusted_dir(const char *path, bool create, struct js_err *err)
 	return real;
 }
 
-int js_mkdir_owned_at(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t gid, bool create,
-		      struct js_err *err)
+int js_mkdir_owned_at(int dirfd, const char *name, mode_t mode, uid_t uid, gid_t gid, bool create, struct js_err *err)
 {
 	if (strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
 		return js_fail(err, EINVAL, "bad directory name \"%s\"", name);

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 static const char *const pam_sm[] = {"pam_sm_authenticate", "pam_sm_setcred", "pam_sm_acct_mgmt", "pam_sm_open_session",
-                                     "pam_sm_close_session"};
+				     "pam_sm_close_session"};
 #define N_PAM_SM (sizeof pam_sm / sizeof pam_sm[0])
 
 static bool is_pam_sm(const char *name)
