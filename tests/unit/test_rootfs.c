@@ -151,6 +151,7 @@ static void build(struct result *res)
 		snprintf(s.shell, sizeof s.shell, "/bin/sh");
 		s.sudo = 1;
 		s.tmp_size = 1 << 20;
+		s.pty_max = 16;
 		snprintf(s.lower_dir, sizeof s.lower_dir, "%s/lower", top);
 		snprintf(s.root_dir, sizeof s.root_dir, "%s/root", top);
 		snprintf(s.upper_dir, sizeof s.upper_dir, "%s/upper", top);
