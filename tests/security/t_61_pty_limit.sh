@@ -42,9 +42,10 @@ tty_login() {
 hold() {
 	local u=$1 tag=$2
 	mkfifo "$T/$tag.in"
+	# read-write: opening the fifo does not wait for the other end
+	exec 7<>"$T/$tag.in"
 	tmbg 180 jssh "$u" "$(holdcmd)" <"$T/$tag.in" >"$T/$tag.out" 2>&1
 	HOLDERS+=($!)
-	exec 7>"$T/$tag.in"
 	wait_for 600 grep -q '^HELD ' "$T/$tag.out"
 	HELD=$(sed -n 's/^HELD //p' "$T/$tag.out")
 }
