@@ -161,19 +161,17 @@ exec 7<>"$T/hold" # read-write: the open does not wait for the other end
 tmbg 120 jssh "$A" -A 'ssh-add -l >/dev/null && echo READY; read x' <"$T/hold" >"$T/hold.out" 2>&1
 PIDS+=($!)
 check "a session with a forwarded agent is up" wait_for 300 grep -q READY "$T/hold.out"
-# The relay: a jsandbox-shell in the host's pid namespace whose parent is
-# the session's helper (itself a child of sshd, not of another helper:
-# that would be one of the relay's per-connection children).
-ppid_of() { awk '/^PPid:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
-comm_of() { cat "/proc/$1/comm" 2>/dev/null; }
+# The relay: the child of the session's helper (the jsandbox-shell whose
+# parent is sshd) that stayed in the host's pid namespace; the helper's
+# other child, the session, is in the container's.
+hostpidns=$(readlink /proc/self/ns/pid)
 relay=
-for p in $(pgrep -u "$A" -x jsandbox-shell); do
-	pp=$(ppid_of "$p")
-	if [ "$(readlink "/proc/$p/ns/pid")" = "$(readlink /proc/self/ns/pid)" ] &&
-		[ "$(comm_of "$pp")" = jsandbox-shell ] && [ "$(comm_of "$(ppid_of "$pp")")" != jsandbox-shell ]; then
-		relay=$p
-	fi
+for m in $(pgrep -u "$A" -x jsandbox-shell); do
+	for c in $(pgrep -P "$m"); do
+		[ "$(readlink "/proc/$c/ns/pid")" = "$hostpidns" ] && relay=$c
+	done
 done
+[ -n "$relay" ] || ps -o pid,ppid,uid,comm,args -u "$A" | sed 's/^/    /'
 check "the relay is found on the host (pid ${relay:-none})" [ -n "$relay" ]
 st=$(grep -E '^(CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' "/proc/${relay:-0}/status" 2>/dev/null | tr -s '\t ' ' ' | tr '\n' ' ')
 check "the relay holds no capability ($st)" sh -c "echo '$st' | grep -q 'CapPrm: 0000000000000000 CapEff: 0000000000000000 CapBnd: 0000000000000000 CapAmb: 0000000000000000'"

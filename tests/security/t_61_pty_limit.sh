@@ -64,6 +64,8 @@ check "and his command runs (rc $(cat "$T/b1/rc" 2>/dev/null))" [ "$(cat "$T/b1/
 tty_login "$T/a2" "$A"
 check "alice herself, at her limit, is told in one line why she has no terminal" \
 	grep -q 'jsandbox: cannot open a terminal in your container' "$T/a2/out"
+grep -q 'jsandbox: cannot open a terminal' "$T/a2/out" ||
+	{ cat "$T/a2/out" "$T/a2/rc" "$T/a2/error"; } 2>/dev/null | sed 's/^/    /' 
 release
 tty_login "$T/a3" "$A"
 check "once she lets them go, her ssh -t gets a terminal again" grep -Eq '^/dev/pts/[0-9]+$' "$T/a3/out"
