@@ -338,24 +338,13 @@ int js_harden_relay(struct js_err *err)
 	/* Only the native entry points: any other architecture kills (the
 	 * default for a foreign architecture). */
 	static const char *const allowed[] = {
-	    "read",	      "write",
-	    "readv",	      "writev",
-	    "close",	      "poll",
-	    "ppoll",	      "accept",
-	    "accept4",	      "connect",
-	    "getsockopt",     "shutdown",
-	    "fchdir",	      "newfstatat",
-	    "fstat",	      "statx",
-	    "exit",	      "exit_group",
-	    "rt_sigaction",   "rt_sigreturn",
-	    "rt_sigprocmask", "restart_syscall",
-	    "getpid",	      "getppid",
-	    "gettid",	      "set_robust_list",
-	    "futex",	      "brk",
-	    "munmap",	      "madvise",
-	    "unlink",	      "unlinkat",
-	    "rmdir",	      "wait4",
-	    "clock_gettime",  "getrandom",
+	    "read",	     "write",		"readv",	  "writev",	     "close",	   "poll",
+	    "ppoll",	     "accept",		"accept4",	  "connect",	     "getsockopt", "shutdown",
+	    "fchdir",	     "newfstatat",	"fstat",	  "statx",	     "exit",	   "exit_group",
+	    "rt_sigaction",  "rt_sigreturn",	"rt_sigprocmask", "restart_syscall", "getpid",	   "getppid",
+	    "gettid",	     "set_robust_list", "getuid",	  "geteuid",	     "futex",	   "brk",
+	    "munmap",	     "madvise",		"unlink",	  "unlinkat",	     "rmdir",	   "wait4",
+	    "clock_gettime", "getrandom",
 	};
 	for (size_t i = 0; i < JS_ARRAY_SIZE(allowed) && r == 0; i++) {
 		int nr = seccomp_syscall_resolve_name(allowed[i]);

@@ -48,8 +48,9 @@ listener() {
 	local name=$1 owner=$2 dmode=$3 smode=$4
 	install -d -o "$owner" -m "$dmode" "$T/$name"
 	install -o "$owner" -m 0666 /dev/null "$T/$name.log"
+	# the system's python3: root's PATH may name one other users cannot run
 	setpriv --reuid="$(id -u "$owner")" --regid="$(id -g "$owner")" --clear-groups \
-		python3 "$T/listen.py" "$T/$name/sock" "$T/$name.log" "$smode" </dev/null >/dev/null 2>&1 &
+		/usr/bin/python3 "$T/listen.py" "$T/$name/sock" "$T/$name.log" "$smode" </dev/null >/dev/null 2>&1 &
 	PIDS+=($!)
 	wait_for 100 test -S "$T/$name/sock" || echo "FAIL: listener $name did not start"
 }
@@ -138,7 +139,7 @@ fi
 
 if [ -f "$JSB_RUN/syslog.ours" ]; then
 	check "syslog names the refused SSH_AUTH_SOCK" \
-		grep -q "agent forwarding refused: SSH_AUTH_SOCK=$T/bus/sock: not named agent.<pid> after this session's sshd" "$JSB_SYSLOG"
+		grep -q "agent forwarding refused: SSH_AUTH_SOCK=$T/bus/sock: not named agent.<pid> after this session's sshd" "$JSB_RUN/syslog"
 fi
 
 # --- the legitimate feature ---------------------------------------------------
@@ -156,23 +157,21 @@ check "and bob's socket got nothing" [ "$(conns bob)" = 0 ]
 # The relay of a live session, read from the host: no capability, no way to
 # gain one, a filter.
 mkfifo "$T/hold"
+exec 7<>"$T/hold" # read-write: the open does not wait for the other end
 tmbg 120 jssh "$A" -A 'ssh-add -l >/dev/null && echo READY; read x' <"$T/hold" >"$T/hold.out" 2>&1
 PIDS+=($!)
-exec 7>"$T/hold"
 check "a session with a forwarded agent is up" wait_for 300 grep -q READY "$T/hold.out"
-# The relay: a jsandbox-shell in the host's pid namespace whose parent is
-# the session's helper (itself a child of sshd, not of another helper:
-# that would be one of the relay's per-connection children).
-ppid_of() { awk '/^PPid:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
-comm_of() { cat "/proc/$1/comm" 2>/dev/null; }
+# The relay: the child of the session's helper (the jsandbox-shell whose
+# parent is sshd) that stayed in the host's pid namespace; the helper's
+# other child, the session, is in the container's.
+hostpidns=$(readlink /proc/self/ns/pid)
 relay=
-for p in $(pgrep -u "$A" -x jsandbox-shell); do
-	pp=$(ppid_of "$p")
-	if [ "$(readlink "/proc/$p/ns/pid")" = "$(readlink /proc/self/ns/pid)" ] &&
-		[ "$(comm_of "$pp")" = jsandbox-shell ] && [ "$(comm_of "$(ppid_of "$pp")")" != jsandbox-shell ]; then
-		relay=$p
-	fi
+for m in $(pgrep -u "$A" -x jsandbox-shell); do
+	for c in $(pgrep -P "$m"); do
+		[ "$(readlink "/proc/$c/ns/pid")" = "$hostpidns" ] && relay=$c
+	done
 done
+[ -n "$relay" ] || ps -o pid,ppid,uid,comm,args -u "$A" | sed 's/^/    /'
 check "the relay is found on the host (pid ${relay:-none})" [ -n "$relay" ]
 st=$(grep -E '^(CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' "/proc/${relay:-0}/status" 2>/dev/null | tr -s '\t ' ' ' | tr '\n' ' ')
 check "the relay holds no capability ($st)" sh -c "echo '$st' | grep -q 'CapPrm: 0000000000000000 CapEff: 0000000000000000 CapBnd: 0000000000000000 CapAmb: 0000000000000000'"

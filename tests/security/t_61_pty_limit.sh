@@ -42,9 +42,10 @@ tty_login() {
 hold() {
 	local u=$1 tag=$2
 	mkfifo "$T/$tag.in"
+	# read-write: opening the fifo does not wait for the other end
+	exec 7<>"$T/$tag.in"
 	tmbg 180 jssh "$u" "$(holdcmd)" <"$T/$tag.in" >"$T/$tag.out" 2>&1
 	HOLDERS+=($!)
-	exec 7>"$T/$tag.in"
 	wait_for 600 grep -q '^HELD ' "$T/$tag.out"
 	HELD=$(sed -n 's/^HELD //p' "$T/$tag.out")
 }
@@ -63,6 +64,8 @@ check "and his command runs (rc $(cat "$T/b1/rc" 2>/dev/null))" [ "$(cat "$T/b1/
 tty_login "$T/a2" "$A"
 check "alice herself, at her limit, is told in one line why she has no terminal" \
 	grep -q 'jsandbox: cannot open a terminal in your container' "$T/a2/out"
+grep -q 'jsandbox: cannot open a terminal' "$T/a2/out" ||
+	{ cat "$T/a2/out" "$T/a2/rc" "$T/a2/error"; } 2>/dev/null | sed 's/^/    /' 
 release
 tty_login "$T/a3" "$A"
 check "once she lets them go, her ssh -t gets a terminal again" grep -Eq '^/dev/pts/[0-9]+$' "$T/a3/out"

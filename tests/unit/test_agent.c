@@ -13,6 +13,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,13 +191,75 @@ static void test_links_and_modes(void **state)
 	assert_int_equal(prepare_in_child(q), EINVAL);
 }
 
+/* The relay, end to end: prepared as the helper does, started in a user
+ * namespace of its own (as after joining the container's, where it holds
+ * every capability until js_harden_relay), it carries bytes both ways to
+ * the "sshd" socket under its seccomp filter. */
+static void test_relay_carries(void **state)
+{
+	(void)state;
+	char d[128], p[192];
+	mkpriv("ssh-relay", 0700, d, sizeof d);
+	snprintf(p, sizeof p, "%s/agent.%d", d, (int)getpid());
+	int l = listen_at(p);
+	int res[2];
+	assert_int_equal(pipe(res), 0);
+	uid_t uid = getuid();
+	pid_t k = fork();
+	assert_true(k >= 0);
+	if (k == 0) {
+		struct js_agent a;
+		struct js_err err = {0};
+		char in[96], map[64], got[8] = "";
+		if (js_agent_prepare(p, &a, &err) < 0 || unshare(CLONE_NEWUSER) < 0)
+			_exit(1);
+		snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+		int m = open("/proc/self/uid_map", O_WRONLY | O_CLOEXEC);
+		if (m < 0 || write(m, map, strlen(map)) < 0)
+			_exit(2);
+		close(m);
+		if (js_agent_relay_start(&a, in, sizeof in, &err) < 0)
+			_exit(3);
+		int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		snprintf(sa.sun_path, sizeof sa.sun_path, "%s", in);
+		if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof sa) < 0 || write(c, "ping", 4) != 4 ||
+		    read(c, got, 4) != 4)
+			_exit(4);
+		if (write(res[1], got, 4) != 4)
+			_exit(5);
+		_exit(0);
+	}
+	/* the prepare-time probe, then the relay's connection */
+	int fl = fcntl(l, F_GETFL);
+	assert_int_equal(fcntl(l, F_SETFL, fl & ~O_NONBLOCK), 0);
+	int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(c >= 0);
+	close(c);
+	c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(c >= 0);
+	char b[8] = "";
+	assert_int_equal(read(c, b, 4), 4);
+	assert_memory_equal(b, "ping", 4);
+	assert_int_equal(write(c, "pong", 4), 4);
+	int st;
+	assert_int_equal(waitpid(k, &st, 0), k);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(read(res[0], b, 4), 4);
+	assert_memory_equal(b, "pong", 4);
+	close(c);
+	close(l);
+	close(res[0]);
+	close(res[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sshds_socket),
-	    cmocka_unit_test(test_other_name_never_connected),
-	    cmocka_unit_test(test_wrong_listener),
-	    cmocka_unit_test(test_links_and_modes),
+	    cmocka_unit_test(test_sshds_socket),   cmocka_unit_test(test_other_name_never_connected),
+	    cmocka_unit_test(test_wrong_listener), cmocka_unit_test(test_links_and_modes),
+	    cmocka_unit_test(test_relay_carries),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
