@@ -2,7 +2,9 @@
 # Issue 10 item 1: links (and other non-files) that root inside leaves in
 # her layer where the container's set-up works at the next start: /etc
 # passwd, group and shadow (read, rewritten, renamed), sudoers.d and its
-# jsandbox file, and /etc itself. Before pivot_root an absolute link there resolves
+# jsandbox file. (/etc itself cannot be replaced from inside: overlayfs
+# will not rename it and it holds mount points; a link there is refused by
+# the set-up, tests/unit/test_rootfs.c.) Before pivot_root an absolute link there resolves
 # against the HOST's root: the old set-up copied host files into the
 # container. Nothing may be read, written or made through them; after each
 # attack the legitimate identity (passwd entry, groups, sudo) is right.
@@ -96,16 +98,9 @@ identity_ok "after the reset"
 # legitimate feature: the host's files, read-only.
 for f in resolv.conf hosts; do
 	[ -r /etc/$f ] || continue
-	check "/etc/$f inside is the host's" sh -c "[ \"\$(tm 60 jssh $A 'cat /etc/$f')\" = \"\$(cat /etc/$f)\" ]"
+	check "/etc/$f inside is the host's" sh -c "[ \"\$(timeout 60 jssh $A 'cat /etc/$f')\" = \"\$(cat /etc/$f)\" ]"
 	works "/etc/$f cannot be replaced from inside" $A "! sudo -n sh -c 'rm -f /etc/$f' 2>/dev/null"
 done
-
-# 10. /etc itself a link to a host directory: refused, nothing made there
-plant "/etc -> a host directory" "mv /etc /etc.jsbsec && ln -s $HOSTDIR/dir /etc"
-login_refused "/etc a link" $A "/etc" "symbolic link"
-check "nothing was written in the host directory" test -z "$(ls -A "$HOSTDIR/dir")"
-check "jsandboxctl reset clears it" "$JSB_CTL" reset $A
-identity_ok "after the reset"
 
 check "the host files are as they were" test "$(find "$HOSTDIR" -printf '%p %m %U %s\n' | sort)" = "$dir_before"
 "$JSB_CTL" stop $A >/dev/null 2>&1

@@ -20,7 +20,7 @@ add_line /etc/passwd "jsbsec_dir:x:$vuid:$vuid::/nonexistent:/usr/sbin/nologin"
 login_refused "alice, with account jsbsec_dir (uid $vuid) in her range" $A \
 	"uid $vuid of account \"jsbsec_dir\"" "contains uid $vuid of account"
 check "bob (whose range is clear) logs in" in_container $B
-check "the exempt admin logs in" sh -c "[ \"\$(tm 30 jssh jsbt_admin 'cat /proc/1/comm')\" = \"$(cat /proc/1/comm)\" ]"
+check "the exempt admin logs in" sh -c "[ \"\$(timeout 30 jssh jsbt_admin 'cat /proc/1/comm')\" = \"$(cat /proc/1/comm)\" ]"
 out=$("$JSB_CTL" check 2>&1)
 check "jsandboxctl check names alice's range and the account" \
 	sh -c "printf '%s\n' \"\$1\" | grep -q \"user $A: subordinate uid range.*uid $vuid of account \\\"jsbsec_dir\\\"\"" _ "$out"
