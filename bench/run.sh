@@ -227,7 +227,8 @@ done
 # ---- sshd instances --------------------------------------------------------
 say "sshd instances on 127.0.0.1:$PORT_JS (jsandbox) :$PORT_PLAIN (plain) :$PORT_POD (podman exec)"
 cat >"/etc/pam.d/$SVC_JS" <<EOF
-# jsandbox benchmark (bench/run.sh removes it)
+# jsandbox benchmark (bench/run.sh removes it); the lines INSTALL.md documents
+auth       optional     $PAM_MOD
 @include common-auth
 account    required     pam_nologin.so
 @include common-account
