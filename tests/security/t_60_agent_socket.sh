@@ -158,7 +158,8 @@ check "and bob's socket got nothing" [ "$(conns bob)" = 0 ]
 # gain one, a filter.
 mkfifo "$T/hold"
 exec 7<>"$T/hold" # read-write: the open does not wait for the other end
-tmbg 120 jssh "$A" -A 'ssh-add -l >/dev/null && echo READY; read x' <"$T/hold" >"$T/hold.out" 2>&1
+# (not tmbg: its background command would get /dev/null as stdin)
+timeout -k 5 120 jssh "$A" -A 'ssh-add -l >/dev/null && echo READY; read x' <"$T/hold" >"$T/hold.out" 2>&1 7>&- &
 PIDS+=($!)
 check "a session with a forwarded agent is up" wait_for 300 grep -q READY "$T/hold.out"
 # The relay: the child of the session's helper (the jsandbox-shell whose

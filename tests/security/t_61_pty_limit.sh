@@ -44,7 +44,10 @@ hold() {
 	mkfifo "$T/$tag.in"
 	# read-write: opening the fifo does not wait for the other end
 	exec 7<>"$T/$tag.in"
-	tmbg 180 jssh "$u" "$(holdcmd)" <"$T/$tag.in" >"$T/$tag.out" 2>&1
+	# not tmbg: a background command without a redirection of its own
+	# gets /dev/null as stdin, and the holder would let go at once; and
+	# not our end of the fifo, or it would never see the end of its input
+	timeout -k 5 180 jssh "$u" "$(holdcmd)" <"$T/$tag.in" >"$T/$tag.out" 2>&1 7>&- &
 	HOLDERS+=($!)
 	wait_for 600 grep -q '^HELD ' "$T/$tag.out"
 	HELD=$(sed -n 's/^HELD //p' "$T/$tag.out")

@@ -49,6 +49,17 @@ out=$(tm 60 jssh "$A" "sudo -n \$HOME/jsb-caps gdb-own" </dev/null 2>&1)
 rc=$?
 if [ $rc = 1 ]; then ok "the same as root inside on root's own process"; else not_ok "root debugging its own process (rc $rc) [$out]"; fi
 
+# network = none: no Landlock domain (it scopes abstract sockets only for
+# network = host), which on Linux 6.12+ also happens to keep the session
+# from tracing PID 1. Without it only the init's non-dumpability and the
+# missing CAP_SYS_PTRACE stand between root inside and PID 1.
+write_config "[user:$A]
+network = none"
+stop_all
+refused "network = none: root inside still cannot attach to PID 1 or open /proc/1/mem for writing" "$A" \
+	"sudo -n \$HOME/jsb-caps init"
+works "network = none: sudo still works" "$A" "[ \"\$(sudo -n id -u)\" = 0 ]"
+
 # capabilities_add: what the admin adds appears, for that user only.
 write_config "[user:$A]
 capabilities_add = SYS_PTRACE"
