@@ -65,8 +65,12 @@ conns() { wc -l <"$T/$1.log"; }
 # service with Debian's pam_env lines (~/.pam_environment).
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 sed -e "s|^Port .*|Port $port|" -e "s|^PidFile .*|PidFile $T/sshd.pid|" \
-	-e "s|^AuthorizedKeysFile .*|AuthorizedKeysFile $T/keys/%u|" "$JSB_RUN/sshd_config" >"$T/sshd_config"
-printf 'AcceptEnv SSH_AUTH_SOCK\nPermitUserEnvironment yes\n' >>"$T/sshd_config"
+	-e "s|^AuthorizedKeysFile .*|AuthorizedKeysFile $T/keys/%u|" \
+	-e "s|^Match .*|AcceptEnv SSH_AUTH_SOCK\\nPermitUserEnvironment yes\\n&|" "$JSB_RUN/sshd_config" >"$T/sshd_config"
+# (before the harness's Match block, where sshd allows neither keyword;
+# appended when there is none)
+grep -q '^PermitUserEnvironment yes' "$T/sshd_config" ||
+	printf 'AcceptEnv SSH_AUTH_SOCK\nPermitUserEnvironment yes\n' >>"$T/sshd_config"
 install -d -m 0755 "$T/keys"
 ssh-keygen -q -t ed25519 -N '' -f "$T/envkey"
 {
@@ -118,7 +122,7 @@ done
 out=$(s60 "$T/envkey" "$INSIDE")
 attacked "authorized_keys environment=SSH_AUTH_SOCK=<the user's own non-sshd socket>" bus "$out"
 
-install -d -o $A -g "$(id -gn "$A")" -m 0700 "$(home_of "$A")/.ssh"
+install -d -o "$A" -g "$(id -gn "$A")" -m 0700 "$(home_of "$A")/.ssh"
 echo "SSH_AUTH_SOCK=$T/root/sock" >"$(home_of "$A")/.ssh/environment"
 chown "$A" "$(home_of "$A")/.ssh/environment"
 out=$(s60 "$K" "$INSIDE")
