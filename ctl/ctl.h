@@ -80,6 +80,8 @@ struct ctl_check {
 
 /* The sshd and PAM wiring for sandboxed users (check_wiring.c). */
 void ctl_check_wiring(struct ctl_check *ck);
+/* The kernel features, tried on this host (check_kernel.c). */
+void ctl_check_kernel(struct ctl_check *ck);
 /* The range of regular accounts (login.defs UID_MIN/UID_MAX). */
 void ctl_regular_uids(uid_t *lo, uid_t *hi);
 /* A shell that lets nobody in (nologin, false). */

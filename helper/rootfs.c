@@ -27,36 +27,14 @@
 #include <unistd.h>
 
 #include "devnodes.h"
+#include "overlay.h"
 #include "safefs.h"
-
-static int js_fsconfig(int fd, unsigned cmd, const char *key, const void *val, int aux)
-{
-	return (int)syscall(SYS_fsconfig, fd, cmd, key, val, aux);
-}
 
 static int mount_overlay(const struct js_setup *s, struct js_err *err)
 {
-	_cleanup_close_ int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
-	if (fs < 0)
-		return js_failm(err, errno, "fsopen overlay");
-	/* userxattr: overlayfs cannot write trusted.* xattrs from a user
-	 * namespace; without it dpkg's directory renames fail with EXDEV. */
-	if (js_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", s->lower_dir, 0) < 0)
-		return js_failm(err, errno, "overlay lowerdir \"%s\"", s->lower_dir);
-	if (js_fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", s->upper_dir, 0) < 0)
-		return js_failm(err, errno, "overlay upperdir \"%s\"", s->upper_dir);
-	if (js_fsconfig(fs, FSCONFIG_SET_STRING, "workdir", s->work_dir, 0) < 0)
-		return js_failm(err, errno, "overlay workdir \"%s\"", s->work_dir);
-	if (js_fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
-		return js_failm(err, errno, "overlay userxattr");
-	if (js_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return js_failm(err, errno, "cannot create the overlay (upper \"%s\")", s->upper_dir);
-	_cleanup_close_ int mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
-	if (mnt < 0)
-		return js_failm(err, errno, "fsmount overlay");
-	if (syscall(SYS_move_mount, mnt, "", AT_FDCWD, s->root_dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return js_failm(err, errno, "cannot attach the overlay at \"%s\"", s->root_dir);
-	return 0;
+	/* lowerdir+ where the kernel has it (6.8+), else the classic string
+	 * (Debian 12's 6.1): lib/overlay.c. */
+	return js_overlay_mount(s->lower_dir, s->upper_dir, s->work_dir, s->root_dir, JS_OVL_LOWER_AUTO, NULL, err);
 }
 
 /* Make sure dir exists in a filesystem set-up itself just mounted in the

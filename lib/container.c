@@ -33,6 +33,7 @@
 #include "fdpass.h"
 #include "gpu.h"
 #include "idmap.h"
+#include "overlay.h"
 #include "proto.h"
 #include "safefs.h"
 #include "state.h"
@@ -462,6 +463,13 @@ static int create_container(struct build *b, struct js_state *st, struct js_err 
 {
 	const struct js_policy *p = b->p;
 	const struct js_user *u = b->u;
+
+	/* The oldest kernel whose features are all there (overlay.h); say so
+	 * plainly instead of failing somewhere in the set-up. */
+	char rel[65];
+	if (!js_kernel_at_least(JS_KERNEL_MIN_MAJOR, JS_KERNEL_MIN_MINOR, rel, sizeof rel))
+		return js_fail(err, ENOSYS, "Linux %s is older than %d.%d, the oldest kernel jsandbox runs on", rel,
+			       JS_KERNEL_MIN_MAJOR, JS_KERNEL_MIN_MINOR);
 
 	_cleanup_free_ struct js_setup *su = calloc(1, sizeof *su);
 	if (!su)

@@ -10,7 +10,9 @@
 #      path inside the build directory, whose ctest installs it and runs the
 #      unit, jsandboxctl, end-to-end and attack tests;
 #   4. an ASan+UBSan build (unit and jsandboxctl tests);
-#   5. a clang/libFuzzer build: the committed corpus, then bounded fuzzing.
+#   5. a clang/libFuzzer build: the committed corpus, then bounded fuzzing;
+#   6. the VM lane (tests/vm/README.md): Debian 12's own kernel 6.1 with
+#      systemd, installed as INSTALL.md says, a login through its sshd.
 # Each step prints its wall time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -97,4 +99,11 @@ cmake --build "$src/build-fuzz" -j"$jobs" --target fuzz_policy fuzz_subid
 ctest --test-dir "$src/build-fuzz" -R '^fuzz_corpus_' --output-on-failure
 "$src/tests/fuzz/run.sh" "$src/build-fuzz" "${FUZZ_SECONDS:-60}"
 took "fuzz build"
+# 6. The VM lane: a stock Debian 12 server (systemd, pure cgroup v2, kernel
+# 6.1) booted with QEMU, jsandbox installed the way INSTALL.md says, a
+# sandboxed login through the guest's own sshd. Its disk and base image are
+# cached under build/vm-cache.
+echo "=== VM lane (Debian 12, kernel 6.1)"
+"$src/tests/vm/run-lane.sh" "$src/build"
+took "VM lane"
 echo "=== all passed in $SECONDS s"

@@ -91,6 +91,11 @@ globs() { # PATTERN: something matches
 no_leftovers() { # NAME: no work or set-aside directory of NAME
 	! globs "$IMAGES/.$1.tmp-*" && ! globs "$IMAGES/.$1.old-*"
 }
+no_globs() { # PATTERN...: nothing matches any
+	local p
+	for p; do ! globs "$p" || return 1; done
+}
+oneline() { printf '%s' "$1" | tr '\n' ' '; }
 no_build_running() { # NAME: no process of a build of NAME
 	! pgrep -f "$IMAGES/.$1.tmp-" >/dev/null
 }
@@ -145,6 +150,23 @@ check "metadata records suite and packages" \
 check "no metadata inside the image" [ ! -e "$IMG/.jsbimg.info" ]
 check "image list shows the image, its suite and size" listed jsbimg "$SUITE +[0-9.]+[KMG] "
 check "check passes once the image exists" quiet "${CHECK[@]}"
+
+# check tries this kernel's features for real (ctl/check_kernel.c): on this
+# host all are there, and its note names them; its scratch space is gone.
+out=$("${CHECK[@]}" 2>&1 >/dev/null)
+check "check tried the kernel: user namespaces, idmapped mounts, overlay, eBPF ($(oneline "$out"))" \
+	grep -Eq 'note: kernel: Linux [^:]+: user namespaces, idmapped mounts, overlay \((lowerdir\+|classic lowerdir)\), cgroup [^,]+, device eBPF' <<<"$out"
+check "check leaves no scratch directory" no_globs "$IMAGES/.jsandbox-check.*" "$T/state/.jsandbox-check.*" "$T/.jsandbox-check.*"
+# An images_dir on a file system that cannot be idmapped (sysfs) is a
+# problem check names, and the overlay probe fails there too.
+cp -a "$JSB_CONF" "$T/conf.good"
+sed "s|^images_dir = .*|images_dir = /sys/fs/jsbt-no-idmap/images|" "$T/conf.good" >"$JSB_CONF"
+out=$("${CHECK[@]}" 2>&1)
+rc=$?
+cp -a "$T/conf.good" "$JSB_CONF"
+check "check fails for an images_dir that cannot be idmapped" [ "$rc" = 1 ]
+check "... naming the idmapped mount ($(oneline "$out"))" \
+	grep -q '^kernel: \[global\] images_dir: cannot make an idmapped mount of "/sys/fs"' <<<"$out"
 
 # --- refusals and failures leave nothing ------------------------------------
 

@@ -1,0 +1,85 @@
+# shellcheck shell=bash
+# Boot, reach and stop the lane's Debian 12 VM (sourced by run-lane.sh).
+#
+# vm_boot DISK_DIR WORK_DIR: boot a copy-on-write overlay of DISK_DIR's
+#   disk.raw with QEMU (TCG unless JSB_VM_ACCEL says otherwise) and wait,
+#   bounded, until the guest's sshd answers as root. Sets VM_PORT, VM_PID.
+# vm_ssh ARGS...: ssh to the guest as root.
+# vm_stop: power the guest off and wait for QEMU (bounded), then kill it.
+
+VM_PID=
+VM_PORT=
+VM_KEY=
+VM_WORK=
+
+vm_free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+vm_ssh_opts() {
+	printf '%s\n' -i "$VM_KEY" -p "$VM_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o LogLevel=ERROR -o BatchMode=yes -o ConnectTimeout=10 -o IdentitiesOnly=yes
+}
+
+vm_ssh() {
+	local o
+	mapfile -t o < <(vm_ssh_opts)
+	# shellcheck disable=SC2029 # the command is meant for the guest's shell
+	ssh "${o[@]}" root@127.0.0.1 "$@"
+}
+
+vm_boot() {
+	local disk
+	disk=$(realpath "$1")
+	VM_WORK=$2
+	VM_KEY=$VM_WORK/id_ed25519
+	install -m 0600 "$disk/id_ed25519" "$VM_KEY"
+	qemu-img create -q -f qcow2 -F raw -b "$disk/disk.raw" "$VM_WORK/disk.qcow2"
+	VM_PORT=$(vm_free_port)
+	local accel=${JSB_VM_ACCEL:-tcg,thread=multi}
+	qemu-system-x86_64 -machine q35 -accel "$accel" -cpu max -smp "${JSB_VM_CPUS:-2}" -m 2048 \
+		-kernel "$disk/vmlinuz" -initrd "$disk/initrd.img" \
+		-append "root=/dev/vda rw console=ttyS0 net.ifnames=0" \
+		-drive "file=$VM_WORK/disk.qcow2,if=virtio,format=qcow2" \
+		-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$VM_PORT-:22" -device virtio-net-pci,netdev=n0 \
+		-display none -serial "file:$VM_WORK/console.log" -no-reboot &
+	VM_PID=$!
+	local t0=$SECONDS
+	# Bounded wait for the guest's sshd (TCG boots Debian 12 in well under
+	# this; a guest that never answers fails the lane, console.log says why).
+	vm_wait_ssh "${JSB_VM_BOOT_TIMEOUT:-300}" || return 1
+	VM_BOOT_S=$((SECONDS - t0))
+	echo "vm: booted, sshd answers after ${VM_BOOT_S}s (port $VM_PORT)"
+}
+
+# vm_wait_ssh SECONDS: poll, bounded, until the guest's sshd lets root in
+# (after boot, or after `systemctl reload ssh`, which re-executes sshd:
+# for a moment nothing listens and a connection is reset).
+vm_wait_ssh() {
+	local t0=$SECONDS
+	while ! vm_ssh true 2>/dev/null; do
+		if ! kill -0 "$VM_PID" 2>/dev/null; then
+			echo "vm: QEMU exited; console:" >&2
+			tail -n 30 "$VM_WORK/console.log" >&2
+			return 1
+		fi
+		if ((SECONDS - t0 > $1)); then
+			echo "vm: sshd does not answer after $1s; console:" >&2
+			tail -n 30 "$VM_WORK/console.log" >&2
+			return 1
+		fi
+		sleep 1
+	done
+}
+
+vm_stop() {
+	[ -n "$VM_PID" ] || return 0
+	vm_ssh 'systemctl poweroff' >/dev/null 2>&1 || true
+	local t0=$SECONDS
+	while kill -0 "$VM_PID" 2>/dev/null && ((SECONDS - t0 < 60)); do
+		sleep 1
+	done
+	kill -KILL "$VM_PID" 2>/dev/null || true
+	wait "$VM_PID" 2>/dev/null || true
+	VM_PID=
+}
