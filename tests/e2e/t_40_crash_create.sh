@@ -158,4 +158,20 @@ login_works "after the killed session process"
 check "that login's logout completes" wait_for 100 no_monitor
 leak_check "at the end"
 rm -f "$home/t40-in"
+
+# --- stop reports what it could not end --------------------------------
+# A process of bob's uid that jsandbox did not start (root ran it on the
+# host, outside any cgroup of bob's): stop must say so and fail, not claim
+# that nothing is left. Once it is gone, stop succeeds.
+setpriv --reuid="$uid" --regid="$(id -g $B)" --clear-groups sleep 300 &
+stray=$!
+check "the stray process runs as $B" wait_for 50 sh -c "ps -o uid= -p $stray | grep -qw $uid"
+out=$("$JSB_CTL" stop $B 2>&1)
+rc=$?
+check "stop fails while a process of $B remains (rc=$rc)" [ $rc != 0 ]
+check "and names it in one line: $(oneline "$out")" sh -c "printf '%s\n' \"\$1\" | grep -q 'process $stray' && [ \$(printf '%s\n' \"\$1\" | wc -l) = 1 ]" _ "$out"
+kill "$stray"
+wait "$stray" 2>/dev/null
+check "stop succeeds once it is gone" "$JSB_CTL" stop $B
+leak_check "at the very end"
 finish
