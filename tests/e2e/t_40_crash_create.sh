@@ -9,8 +9,9 @@
 #
 # The kill is injected from outside, deterministically: the test polls the
 # user's pids cgroup (where the container's first process now puts itself
-# before it runs) and stops the monitor with SIGSTOP the moment something
-# is there; it then waits for the init to reach --serve (it reported
+# before it runs) and stops the monitor with SIGSTOP the moment the
+# container's PID 1 is there (the monitor then waits for its ready); it
+# then waits for the init to reach --serve (it reported
 # ready) and checks that the state file is still absent (the monitor,
 # stopped, cannot have written it). Only then SIGKILL. If the poll was too
 # late (the state exists), the attempt does not count and is retried.
@@ -65,25 +66,36 @@ leak_check "before"
 
 # catch_in_window: start a login and stop its monitor (SIGSTOP) inside the
 # window: the init has reported ready and runs --serve, the state file is
-# not written. Sets mon (the stopped monitor) and bg (the client); on a
-# miss, lets that login finish, cleans up and returns 1.
+# not written. The monitor is the private sshd's child for this connection;
+# it is stopped when the container's PID 1 appears in the user's cgroup.
+# Sets mon (the stopped monitor) and bg (the client); on a miss, lets that
+# login finish, cleans up and returns 1.
 catch_in_window() {
-	local first end p
+	local end p listener
+	listener=$(cat "$JSB_RUN/sshd.pid")
 	tmbg 60 jssh $B 'echo in' >/dev/null 2>&1
 	bg=$!
+	# sshd's per-connection process (the privileged monitor) is the
+	# listener's child; this test makes one connection at a time.
 	mon=
-	# Bounded by time (30 s): a tight poll, so the stop lands early.
 	end=$((SECONDS + 30))
 	while [ -z "$mon" ] && [ $SECONDS -lt $end ]; do
-		while read -r first; do
-			p=$(awk '/^PPid:/ {print $2}' "/proc/$first/status" 2>/dev/null)
-			if [ -n "$p" ] && grep -q '\[priv\]' "/proc/$p/cmdline" 2>/dev/null; then
-				kill -STOP "$p"
-				mon=$p
+		mon=$(pgrep -n -P "$listener")
+	done
+	# Then, as soon as the container's PID 1 exists (the monitor is
+	# waiting for its ready while it builds the root file system), stop
+	# the monitor.
+	local stopped=
+	while [ -n "$mon" ] && [ -z "$stopped" ] && [ $SECONDS -lt $end ]; do
+		while read -r p; do
+			if grep -Eq '^NSpid:.*[[:space:]]1$' "/proc/$p/status" 2>/dev/null; then
+				kill -STOP "$mon"
+				stopped=1
 				break
 			fi
 		done 2>/dev/null <"$procs"
 	done 2>/dev/null
+	[ -n "$stopped" ] || mon=
 	if [ -z "$mon" ]; then
 		echo "note: the container's first process was not caught"
 		wait $bg
