@@ -158,7 +158,7 @@ static bool link_event(int link, bool *committed)
 		*committed = true;
 		return true; /* link stays */
 	}
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (n == -EAGAIN || n == -EINTR)
 		return true;
 	return false; /* closed, or garbled: the link is gone */
 }

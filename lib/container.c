@@ -800,7 +800,10 @@ static int session_open_locked(int rundir, const struct js_global *g, const stru
 			struct build b = {.rundir = rundir, .udir = udir, .g = g, .p = p, .u = u};
 			if (js_snprintf(b.udir_path, sizeof b.udir_path, "%s/%u", g->run_dir, u->uid) < 0)
 				return js_fail(err, ENAMETOOLONG, "run_dir path too long");
-			js_closep(&link);
+			if (link >= 0) {
+				close(link);
+				link = -1;
+			}
 			int r = create_container(&b, &st, &link, err);
 			if (r < 0) {
 				close(udir);
