@@ -8,7 +8,10 @@
  *   3. fork: the child is PID 1 of the new pid namespace; it builds the root
  *      filesystem, reports ready and serves the control socket:
  *      counts sessions (pidfds of sshd's monitors), reaps orphans, and ends
- *      the container when the last session is gone unless it lingers. */
+ *      the container when the last session is gone unless it lingers;
+ *   4. the set-up socket stays open as the link to the creating module:
+ *      closed before the module commits (state written), the container
+ *      ends (see link_event). */
 #include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
@@ -138,9 +141,32 @@ static void handle_ctl(int lfd, bool *want_shutdown)
 	close(c);
 }
 
-static void init_loop(int lfd) __attribute__((noreturn));
-static void init_loop(int lfd)
+/* The creator link: the set-up socket to the module in sshd's monitor that
+ * made this container. Before JS_PHASE_COMMIT (the module has written the
+ * runtime state that names us) nothing on the host records this process
+ * but its cgroup; if the link closes first, the monitor died mid-creation
+ * and the container ends at once. After the commit the link counts as a
+ * session until the module closes it, which it does only once the first
+ * real session is registered here, so a monitor killed between the two
+ * ends the container too (unless it lingers). */
+static bool link_event(int link, bool *committed)
 {
+	struct js_setup_reply m;
+	long n = js_recv_msg(link, &m, sizeof m, NULL, NULL);
+	if (n == (long)sizeof m && m.magic == JS_SETUP_MAGIC && m.phase == JS_PHASE_COMMIT && m.status == 0 &&
+	    !*committed) {
+		*committed = true;
+		return true; /* link stays */
+	}
+	if (n == -EAGAIN || n == -EINTR)
+		return true;
+	return false; /* closed, or garbled: the link is gone */
+}
+
+static void init_loop(int lfd, int link) __attribute__((noreturn));
+static void init_loop(int lfd, int link)
+{
+	bool committed = false;
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -151,14 +177,15 @@ static void init_loop(int lfd)
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		_exit(1);
-	static struct pollfd pfd[MAX_SESSIONS + 2];
+	static struct pollfd pfd[MAX_SESSIONS + 3];
 	for (;;) {
 		pfd[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
 		pfd[1] = (struct pollfd){.fd = lfd, .events = POLLIN};
 		for (size_t i = 0; i < nsessions; i++)
 			pfd[2 + i] = (struct pollfd){.fd = sessions[i].pidfd, .events = POLLIN};
 		size_t npfd = 2 + nsessions;
-		int r = poll(pfd, npfd, -1);
+		pfd[npfd] = (struct pollfd){.fd = link, .events = POLLIN};
+		int r = poll(pfd, npfd + (link >= 0), -1);
 		if (r < 0 && errno != EINTR)
 			_exit(1);
 		if (r <= 0)
@@ -190,6 +217,14 @@ static void init_loop(int lfd)
 			want_shutdown = true;
 		if (pfd[1].revents & POLLIN)
 			handle_ctl(lfd, &want_shutdown);
+		/* After the control socket: the module closes the link only
+		 * once its OPEN has been answered, so that session is counted. */
+		if (link >= 0 && pfd[npfd].revents && !link_event(link, &committed)) {
+			close(link);
+			link = -1;
+			if (!committed || (nsessions == 0 && !linger))
+				want_shutdown = true;
+		}
 		if (want_shutdown)
 			shutdown_container();
 	}
@@ -202,11 +237,14 @@ static void init_loop(int lfd)
  * Before that exec it held nothing but the set-up. */
 static int serve(int argc, char **argv)
 {
-	if (getpid() != 1 || argc != 4)
+	if (getpid() != 1 || argc != 5)
 		return 2;
-	char *end;
+	char *end, *end2;
 	long fd = strtol(argv[2], &end, 10);
+	long link = strtol(argv[4], &end2, 10);
 	if (*end || fd < 3 || fd > 1024 || fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0)
+		return 2;
+	if (*end2 || link < 3 || link > 1024 || link == fd || fcntl((int)link, F_SETFD, FD_CLOEXEC) < 0)
 		return 2;
 	linger = !strcmp(argv[3], "1");
 	prctl(PR_SET_NAME, "jsandbox-init");
@@ -217,7 +255,7 @@ static int serve(int argc, char **argv)
 	 * the admin adds it, capabilities_add). The user's helper on the host
 	 * owns that namespace and still joins through its pidfd. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	init_loop((int)fd);
+	init_loop((int)fd, (int)link);
 }
 
 int main(int argc, char **argv)
@@ -325,11 +363,12 @@ int main(int argc, char **argv)
 		reply(sock, r, JS_PHASE_READY, 0, err.msg);
 		_exit(1);
 	}
-	char fdarg[16];
+	char fdarg[16], linkarg[16];
 	snprintf(fdarg, sizeof fdarg, "%d", ctl_fd);
-	char *nargv[] = {(char *)JS_INIT_NAME, (char *)"--serve", fdarg, (char *)(linger ? "1" : "0"), NULL};
+	snprintf(linkarg, sizeof linkarg, "%d", sock);
+	char *nargv[] = {(char *)JS_INIT_NAME, (char *)"--serve", fdarg, (char *)(linger ? "1" : "0"), linkarg, NULL};
 	char *nenvp[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
-	if (fcntl(ctl_fd, F_SETFD, 0) < 0) {
+	if (fcntl(ctl_fd, F_SETFD, 0) < 0 || fcntl(sock, F_SETFD, 0) < 0) {
 		reply(sock, -errno, JS_PHASE_READY, 0, "cannot keep the control socket");
 		_exit(1);
 	}
@@ -344,7 +383,7 @@ int main(int argc, char **argv)
 	closelog();
 	/* Say ready only when nothing can fail any more but the exec. */
 	reply(sock, 0, JS_PHASE_READY, 0, NULL);
-	close(sock);
+	/* The set-up socket stays open across the exec: the creator link. */
 	syscall(SYS_execveat, exe, "", nargv, nenvp, AT_EMPTY_PATH);
 	_exit(127);
 }

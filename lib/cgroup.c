@@ -378,6 +378,36 @@ int js_cgroup_count_procs(const struct js_cgroup *cg)
 	return 0;
 }
 
+#define RMDIR_RETRY_US 2000000L
+
+/* Whether pfd/name/cgroup.procs lists any process. */
+static bool has_members(int pfd, const char *name)
+{
+	char path[300];
+	if (snprintf(path, sizeof path, "%s/cgroup.procs", name) >= (int)sizeof path)
+		return false;
+	_cleanup_close_ int fd = openat(pfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	char buf[16];
+	return fd >= 0 && js_read_all(fd, buf, sizeof buf) > 0;
+}
+
+bool js_cgroup_exists(const struct js_cgroup *cg, const char *name, char *where, size_t len)
+{
+	for (size_t i = 0; i < cg->n; i++) {
+		char path[600];
+		if (snprintf(path, sizeof path, "%s/%s/%s", cg->h[i].mountpoint, JS_CGROUP_PARENT, name) >=
+		    (int)sizeof path)
+			continue;
+		struct stat st;
+		if (lstat(path, &st) == 0) {
+			if (where)
+				js_strlcpy(where, path, len);
+			return true;
+		}
+	}
+	return false;
+}
+
 int js_cgroup_remove(struct js_cgroup *cg, const char *name, struct js_err *err)
 {
 	int ret = 0;
@@ -391,7 +421,19 @@ int js_cgroup_remove(struct js_cgroup *cg, const char *name, struct js_err *err)
 		    openat(mfd, JS_CGROUP_PARENT, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (pfd < 0)
 			continue;
-		if (unlinkat(pfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && ret == 0)
+		/* EBUSY right after the last member was killed: the kernel
+		 * releases a dead task's membership a little after it leaves
+		 * cgroup.procs. Retry, bounded, while the group has no member. */
+		int r = unlinkat(pfd, name, AT_REMOVEDIR);
+		for (long wait_us = 200, spent = 0; r < 0 && errno == EBUSY && spent < RMDIR_RETRY_US;
+		     spent += wait_us, wait_us = wait_us < 20000 ? wait_us * 2 : wait_us) {
+			if (has_members(pfd, name))
+				break; /* a live member: EBUSY is the answer */
+			struct timespec ts = {0, wait_us * 1000};
+			nanosleep(&ts, NULL);
+			r = unlinkat(pfd, name, AT_REMOVEDIR);
+		}
+		if (r < 0 && errno != ENOENT && ret == 0)
 			ret = js_failm(err, errno, "cannot remove cgroup \"%s/%s/%s\"", cg->h[i].mountpoint,
 				       JS_CGROUP_PARENT, name);
 	}

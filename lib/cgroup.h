@@ -70,8 +70,13 @@ int js_cgroup_count_all(const struct js_cgroup *cg);
  * (js_cgroup_open). */
 int js_cgroup_kill_all(const struct js_cgroup *cg, int timeout_ms, struct js_err *err);
 
-/* Remove jsandbox/<name> everywhere it is empty; -EBUSY if processes remain. */
+/* Remove jsandbox/<name> everywhere it is empty, retrying (bounded, while
+ * it has no member) the EBUSY a just-killed group gives; -EBUSY if
+ * processes remain. */
 int js_cgroup_remove(struct js_cgroup *cg, const char *name, struct js_err *err);
+
+/* Whether jsandbox/<name> exists in any hierarchy; its path into where. */
+bool js_cgroup_exists(const struct js_cgroup *cg, const char *name, char *where, size_t len);
 
 void js_cgroup_close(struct js_cgroup *cg);
 

@@ -260,9 +260,15 @@ static int apply_cgroup_policy(const struct js_global *g, const struct js_policy
 
 /* ---- making the container ------------------------------------------- */
 
-static void child_exec_init(int sock, const struct js_user *u) __attribute__((noreturn));
-static void child_exec_init(int sock, const struct js_user *u)
+static void child_exec_init(int sock, const struct js_user *u, const struct js_cgroup *cg) __attribute__((noreturn));
+static void child_exec_init(int sock, const struct js_user *u, const struct js_cgroup *cg)
 {
+	/* Into the user's cgroup first, still root and before anything else:
+	 * from its first instruction as the user the process (and all it
+	 * forks) is in the group that status counts and stop kills, whatever
+	 * happens to sshd's monitor from here on. */
+	if (js_cgroup_attach(cg, getpid(), NULL) < 0)
+		_exit(126);
 	/* We are a copy of sshd's privileged monitor: nothing of it may reach
 	 * the user. New session, no inherited fds, default signals, then drop
 	 * to the user and exec at once (exec makes the process dumpable again
@@ -459,7 +465,11 @@ static int prepare_layer(const struct build *b, struct js_setup *su, struct js_e
 	return 0;
 }
 
-static int create_container(struct build *b, struct js_state *st, struct js_err *err)
+/* On success *link is the set-up socket, still open: the init ends if it
+ * closes before the commit (sent here, once the state is written) or,
+ * after it, before any session is registered (unless it lingers). The
+ * caller closes it once the session is registered. */
+static int create_container(struct build *b, struct js_state *st, int *link, struct js_err *err)
 {
 	const struct js_policy *p = b->p;
 	const struct js_user *u = b->u;
@@ -571,7 +581,7 @@ static int create_container(struct build *b, struct js_state *st, struct js_err 
 	}
 	if (child == 0) {
 		close(sv[0]);
-		child_exec_init(sv[1], u);
+		child_exec_init(sv[1], u, &cg);
 	}
 	close(sv[1]);
 	_cleanup_close_ int sock = sv[0];
@@ -587,8 +597,6 @@ static int create_container(struct build *b, struct js_state *st, struct js_err 
 		r = write_maps(child, u, &b->sid, &b->sgid, err);
 	if (r == 0)
 		r = tree = idmapped_image(img, child, err);
-	if (r >= 0)
-		r = js_cgroup_attach(&cg, child, err);
 	js_cgroup_close(&cg);
 	if (r >= 0) {
 		int fds[2] = {tree, ctl};
@@ -641,6 +649,14 @@ static int create_container(struct build *b, struct js_state *st, struct js_err 
 		kill(init_pid, SIGKILL);
 		return r;
 	}
+	/* Only now is the init recorded where root finds it: tell it so. */
+	struct js_setup_reply commit = {.magic = JS_SETUP_MAGIC, .phase = JS_PHASE_COMMIT};
+	r = js_send_msg(sock, &commit, sizeof commit, NULL, 0);
+	if (r < 0) {
+		kill(init_pid, SIGKILL);
+		return js_failm(err, -r, "cannot confirm the set-up to the container init");
+	}
+	*link = js_steal_fd(&sock);
 	return 0;
 }
 
@@ -769,6 +785,9 @@ static int open_udir(int rundir, const struct js_user *u, bool create, struct js
 static int session_open_locked(int rundir, const struct js_global *g, const struct js_policy *p,
 			       const struct js_user *u, pid_t session_pid, bool *created, struct js_err *err)
 {
+	/* The creator link of a container made here (see create_container):
+	 * closed on return, after the session is registered or has failed. */
+	_cleanup_close_ int link = -1;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		_cleanup_close_ int udir = open_udir(rundir, u, false, NULL);
 		struct js_state st;
@@ -789,7 +808,11 @@ static int session_open_locked(int rundir, const struct js_global *g, const stru
 			struct build b = {.rundir = rundir, .udir = udir, .g = g, .p = p, .u = u};
 			if (js_snprintf(b.udir_path, sizeof b.udir_path, "%s/%u", g->run_dir, u->uid) < 0)
 				return js_fail(err, ENAMETOOLONG, "run_dir path too long");
-			int r = create_container(&b, &st, err);
+			if (link >= 0) {
+				close(link);
+				link = -1;
+			}
+			int r = create_container(&b, &st, &link, err);
 			if (r < 0) {
 				close(udir);
 				udir = -1;
@@ -938,11 +961,88 @@ int js_session_close(const struct js_global *g, const struct js_user *u, pid_t s
 	int nr = check_user_name(u, err);
 	if (nr < 0)
 		return nr;
+	/* A closing session's monitor steps out of the user's cgroup first,
+	 * whatever follows (no run_dir, a lock that times out): it must
+	 * never be the member that keeps the group from going. */
+	if (session_pid > 0 && self_in_user_cgroup(u)) {
+		struct js_cgroup cg;
+		if (js_cgroup_discover(&cg, NULL) == 0)
+			js_cgroup_detach(&cg, session_pid, NULL);
+	}
 	struct sigchld_guard sg;
 	sigchld_default(&sg);
 	int r = session_close_unlocked(g, u, session_pid, linger, err);
 	sigchld_restore(&sg);
 	return r;
+}
+
+/* ---- checked, not assumed: nothing of the user is left ------------------ */
+
+/* A live (not zombie) process whose real uid is the user's or in the
+ * user's subordinate range (the container's), with its pid. */
+static pid_t process_of_user(const struct js_user *u)
+{
+	struct js_subid su = {0};
+	if (js_subid_lookup("/etc/subuid", u->name, u->uid, &su, NULL) < 0)
+		su.count = 0;
+	_cleanup_closedir_ DIR *d = opendir("/proc");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		char path[300], line[256];
+		snprintf(path, sizeof path, "/proc/%s/status", e->d_name);
+		_cleanup_fclose_ FILE *f = fopen(path, "re");
+		bool zombie = false;
+		long uid = -1;
+		while (f && fgets(line, sizeof line, f)) {
+			if (!strncmp(line, "State:", 6))
+				zombie = strchr(line, 'Z') != NULL;
+			else if (!strncmp(line, "Uid:", 4))
+				uid = strtol(line + 4, NULL, 10);
+		}
+		if (zombie || uid < 0)
+			continue;
+		if ((uint32_t)uid == u->uid ||
+		    (su.count && (uint64_t)uid >= su.start && (uint64_t)uid < (uint64_t)su.start + su.count))
+			return (pid_t)atoi(e->d_name);
+	}
+	return 0;
+}
+
+/* After stop or reset: a process, a cgroup directory in any hierarchy,
+ * the run directory, or a host mount under it means the teardown did not
+ * finish; say what, so the admin is not told "stopped" falsely. */
+static int check_nothing_left(const struct js_global *g, const struct js_user *u, struct js_err *err)
+{
+	char what[700];
+	struct js_cgroup cg;
+	pid_t pid = process_of_user(u);
+	if (pid > 0)
+		return js_fail(err, EBUSY, "process %d of the user is still running", (int)pid);
+	if (js_cgroup_discover(&cg, NULL) == 0 && js_cgroup_exists(&cg, u->name, what, sizeof what))
+		return js_fail(err, EBUSY, "cgroup %s is still there", what);
+	char udir[PATH_MAX];
+	if (js_snprintf(udir, sizeof udir, "%s/%u", g->run_dir, u->uid) < 0)
+		return js_fail(err, ENAMETOOLONG, "run_dir path too long");
+	struct stat st;
+	if (lstat(udir, &st) == 0)
+		return js_fail(err, EBUSY, "run directory %s is still there", udir);
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	size_t ul = strlen(udir);
+	while (f && fgets(line, sizeof line, f)) {
+		/* the fifth field: the mount point */
+		char *p = line;
+		for (int i = 0; i < 4 && p; i++) {
+			p = strchr(p, ' ');
+			if (p)
+				p++;
+		}
+		if (p && !strncmp(p, udir, ul) && (p[ul] == ' ' || p[ul] == '/'))
+			return js_fail(err, EBUSY, "a mount under %s is still there", udir);
+	}
+	return 0;
 }
 
 int js_container_stop(const struct js_global *g, const struct js_user *u, struct js_err *err)
@@ -952,9 +1052,20 @@ int js_container_stop(const struct js_global *g, const struct js_user *u, struct
 		return nr;
 	_cleanup_close_ int rundir = -1;
 	_cleanup_close_ int lock = lock_run_dir(g, u->uid, false, &rundir, err);
+	if (lock == -ENOENT) {
+		/* No run_dir: no record, but the cgroup is one. */
+		struct js_cgroup cg;
+		if (js_cgroup_discover(&cg, NULL) == 0) {
+			if (js_cgroup_open(&cg, u->name, NULL) == 0)
+				js_cgroup_kill_all(&cg, KILL_TIMEOUT_MS, NULL);
+			js_cgroup_remove(&cg, u->name, NULL);
+		}
+		return check_nothing_left(g, u, err);
+	}
 	if (lock < 0)
-		return lock == -ENOENT ? 0 : lock;
-	return stop_locked(rundir, u, false, false, 0, err);
+		return lock;
+	int r = stop_locked(rundir, u, false, false, 0, err);
+	return r < 0 ? r : check_nothing_left(g, u, err);
 }
 
 /* Drop the user's writable layer (what they installed) under the user's
@@ -971,6 +1082,8 @@ int js_container_reset(const struct js_global *g, const struct js_user *u, struc
 	if (lock < 0)
 		return lock;
 	int r = stop_locked(rundir, u, false, false, 0, err);
+	if (r >= 0)
+		r = check_nothing_left(g, u, err);
 	if (r < 0)
 		return r;
 	_cleanup_close_ int state = js_open_trusted_dir(g->state_dir, false, err);

@@ -73,7 +73,11 @@ struct js_setup_node {
 	char name[64];
 };
 
-enum js_setup_phase { JS_PHASE_USERNS = 1, JS_PHASE_FORKED = 2, JS_PHASE_READY = 3 };
+/* JS_PHASE_COMMIT goes the other way: the module tells the init that the
+ * runtime state naming it is written (struct js_setup_reply, status 0).
+ * Until then the set-up socket is the init's only tie to its creator: when
+ * it closes first (sshd's monitor killed mid-creation) the init ends. */
+enum js_setup_phase { JS_PHASE_USERNS = 1, JS_PHASE_FORKED = 2, JS_PHASE_READY = 3, JS_PHASE_COMMIT = 4 };
 
 struct js_setup_reply {
 	uint32_t magic;
