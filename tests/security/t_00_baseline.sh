@@ -6,6 +6,6 @@ host_fingerprint "$SEC/before"
 check "fingerprint of /etc, /usr and the base image taken ($(wc -l <"$SEC/before") entries)" \
 	sh -c "[ \$(wc -l <'$SEC/before') -gt 1000 ]"
 check "the base image is in it" grep -q "$JSB_CACHE/images/jsbtest/usr/bin/env" "$SEC/before"
-give_tool $A $B
-check "the attack tool is in place" test -x "$(home_of $A)/jsb-attack"
+give_tool "$A" "$B"
+check "the attack tool is in place" test -x "$(home_of "$A")/jsb-attack"
 finish

@@ -4,14 +4,14 @@
 # in her own container, tries to reach each of them. The host holds an
 # abstract socket too.
 . "$(dirname "$0")/lib_sec.sh"
-give_tool $A $B
+give_tool "$A" "$B"
 KEY=0x4a534254
 NAME=jsbsec-bob
-bhome=$(home_of $B)
-install -o $B -m 0600 /dev/null "$bhome/jsbsec-secret"
+bhome=$(home_of "$B")
+install -o "$B" -m 0600 /dev/null "$bhome/jsbsec-secret"
 echo "bob's secret" >"$bhome/jsbsec-secret"
 
-tm 300 jssh $B "\$HOME/jsb-attack hold $KEY $NAME" >"$SEC/bob-hold.out" 2>&1 &
+tm 300 jssh "$B" "\$HOME/jsb-attack hold $KEY $NAME" >"$SEC/bob-hold.out" 2>&1 &
 bobssh=$!
 python3 -c '
 import socket, time
@@ -24,33 +24,33 @@ hostsock=$!
 cleanup() { kill $bobssh $hostsock 2>/dev/null; rm -f "$bhome/jsbsec-secret"; }
 trap cleanup EXIT
 wait_for 300 grep -q holding "$SEC/bob-hold.out" || { cat "$SEC/bob-hold.out"; echo "FAIL: bob's holder did not start"; exit 1; }
-bobpid=$(pgrep -u $B -f "jsb-attack hold" | head -1)
+bobpid=$(pgrep -u "$B" -f "jsb-attack hold" | head -1)
 check "bob's holder runs on the host as pid $bobpid" test -n "$bobpid"
 
 # Controls: in bob's own container the same look-ups succeed.
-attack_worked "control: bob finds his own SysV shared memory" $B find shm $KEY
-attack_worked "control: bob reaches his own POSIX queue" $B find mq $NAME
+attack_worked "control: bob finds his own SysV shared memory" "$B" find shm $KEY
+attack_worked "control: bob reaches his own POSIX queue" "$B" find mq $NAME
 
 # 1-3. SysV IPC
-attack "alice cannot find bob's SysV shared memory" $A sudo find shm $KEY
-attack "alice cannot find bob's SysV semaphore" $A sudo find sem $KEY
-attack "alice cannot find bob's SysV message queue" $A sudo find msg $KEY
+attack "alice cannot find bob's SysV shared memory" "$A" sudo find shm $KEY
+attack "alice cannot find bob's SysV semaphore" "$A" sudo find sem $KEY
+attack "alice cannot find bob's SysV message queue" "$A" sudo find msg $KEY
 # 4. POSIX IPC
-attack "alice cannot open bob's POSIX message queue" $A sudo find mq $NAME
-refused "alice does not see bob's /dev/shm or /tmp files" $A \
+attack "alice cannot open bob's POSIX message queue" "$A" sudo find mq $NAME
+refused "alice does not see bob's /dev/shm or /tmp files" "$A" \
 	"sudo -n test -e /dev/shm/$NAME && exit 1; sudo -n test -e /tmp/$NAME && exit 1; echo none"
 # 5-6. abstract unix sockets (network = host shares their namespace)
-attack "alice cannot connect to bob's abstract socket" $A find abstract $NAME
-attack "alice cannot connect to the host's abstract socket" $A sudo find abstract jsbsec-host
+attack "alice cannot connect to bob's abstract socket" "$A" find abstract $NAME
+attack "alice cannot connect to the host's abstract socket" "$A" sudo find abstract jsbsec-host
 # 7. bob's home and layer
-refused "alice, root inside, cannot read bob's home or find his files" $A \
+refused "alice, root inside, cannot read bob's home or find his files" "$A" \
 	"sudo -n cat '$bhome/jsbsec-secret' 2>/dev/null && exit 1
 	 [ -n \"\$(sudo -n find / -xdev -name jsbsec-secret 2>/dev/null)\" ] && exit 1
 	 sudo -n test -e '$JSB_RUN/state/users/$B' && exit 1; echo none"
 # 8. processes: not visible, not traceable
-attack "alice cannot see or ptrace bob's process" $A sudo ptrace $NAME "$bobpid"
+attack "alice cannot see or ptrace bob's process" "$A" sudo ptrace $NAME "$bobpid"
 # 9. signals: root inside kills everything it can reach
-tm 60 jssh $A "sudo -n kill -KILL -1; sudo -n kill -KILL $bobpid" >/dev/null 2>&1
+tm 60 jssh "$A" "sudo -n kill -KILL -1; sudo -n kill -KILL $bobpid" >/dev/null 2>&1
 # Bob's holder answering on its socket after alice's kills returned proves
 # they missed it: a process with SIGKILL queued never runs its own code
 # again. (kill -0 alone would pass for a process still dying.)
@@ -65,5 +65,5 @@ sys.exit(0 if s.recv(16) == b"secret\n" else 1)' "$NAME"
 check "bob's process survives alice's kill -KILL -1 and kill of its host pid (it still answers)" holder_answers
 check "sshd survives it too" kill -0 "$(cat "$JSB_RUN/sshd.pid")"
 check "bob's session is still holding" kill -0 $bobssh
-works "alice logs in again after killing her own container's processes" $A true
+works "alice logs in again after killing her own container's processes" "$A" true
 finish

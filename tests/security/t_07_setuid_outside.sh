@@ -4,12 +4,12 @@
 # host they must confer nothing: root inside is an unprivileged subordinate
 # uid there, and a namespaced file capability is void outside.
 . "$(dirname "$0")/lib_sec.sh"
-give_tool $A
-ahome=$(home_of $A)
+give_tool "$A"
+ahome=$(home_of "$A")
 up=$JSB_RUN/state/users/$A/upper
 subroot=$(subid_base 1)
 
-works "root inside makes setuid-root and file-capability binaries" $A "
+works "root inside makes setuid-root and file-capability binaries" "$A" "
 	h=\$HOME; sudo -n sh -c \"cp \$h/jsb-attack \$h/jsbsec-suid && chown 0:0 \$h/jsbsec-suid && chmod 4755 \$h/jsbsec-suid &&
 	  mkdir -p /usr/local/bin && cp \$h/jsb-attack /usr/local/bin/jsbsec-suid && chmod 4755 /usr/local/bin/jsbsec-suid &&
 	  cp \$h/jsb-attack \$h/jsbsec-fcap && \$h/jsb-attack setfcap \$h/jsbsec-fcap\" &&

@@ -16,8 +16,8 @@
 # the last logout kills every process in the user's cgroup, host-side ones
 # included. Then the documented config: no X11 for sandboxed users at all.
 . "$(dirname "$0")/lib_sec.sh"
-ahome=$(home_of $A)
-auid=$(id -u $A)
+ahome=$(home_of "$A")
+auid=$(id -u "$A")
 M=/tmp/jsbsec-t20
 T=$SEC/t20
 rm -rf "$T" && install -d -m 0755 "$T"
@@ -54,7 +54,7 @@ __attribute__((constructor)) static void jsb(void)
 }
 C
 gcc -shared -fPIC -o "$T/payload.so" "$T/payload.c" || { echo "FAIL: cannot build the payload"; exit 1; }
-install -o $A -m 0755 "$T/payload.so" "$ahome/jsbt20.so"
+install -o "$A" -m 0755 "$T/payload.so" "$ahome/jsbt20.so"
 
 # XAuthLocation for the second sshd: runs as the user on the host.
 cat >"$T/xauth" <<EOF
@@ -68,14 +68,14 @@ chmod 0755 "$T/xauth"
 cleanup() {
 	[ -f "$T/sshd.pid" ] && kill "$(cat "$T/sshd.pid")" 2>/dev/null
 	rm -f "$ahome/.pam_environment" "$ahome/jsbt20.so" "$ahome/.Xauthority" $M.*
-	pkill -KILL -u $A -f '^sleep 72(07|09)$' 2>/dev/null
+	pkill -KILL -u "$A" -f '^sleep 72(07|09)$' 2>/dev/null
 	stop_all
 }
 trap cleanup EXIT
 
 check "control: the payload runs its code when loaded on the host as alice" \
-	sh -c "setpriv --reuid=$A --regid=$(id -g $A) --clear-groups env LD_PRELOAD='$ahome/jsbt20.so' /bin/true && ls $M.ran.$auid.* >/dev/null"
-pkill -KILL -u $A -f '^sleep 7209$'
+	sh -c "setpriv --reuid=$A --regid=$(id -g "$A") --clear-groups env LD_PRELOAD='$ahome/jsbt20.so' /bin/true && ls $M.ran.$auid.* >/dev/null"
+pkill -KILL -u "$A" -f '^sleep 7209$'
 rm -f $M.*
 
 # The second sshd: the harness's config without the Match block, with
@@ -97,7 +97,7 @@ EOF
 chmod 0755 "$T/xssh"
 
 # Alice writes her ~/.pam_environment from inside her container.
-works "alice writes ~/.pam_environment from inside" $A "cat >~/.pam_environment <<'E'
+works "alice writes ~/.pam_environment from inside" "$A" "cat >~/.pam_environment <<'E'
 LD_PRELOAD DEFAULT=$ahome/jsbt20.so
 LD_AUDIT DEFAULT=$ahome/jsbt20.so
 GCONV_PATH DEFAULT=$ahome
@@ -115,9 +115,9 @@ echo 'touch $M.rc.\$(id -u)' >~/.jsbt20rc"
 stop_all
 before=$(wc -l <"$JSB_RUN/syslog")
 
-out=$(tm 60 "$T/xssh" $A 'echo "in:$(cat /proc/1/comm) language=${LANGUAGE:-unset} preload=${LD_PRELOAD:-unset}"' 2>&1 </dev/null)
+out=$(tm 60 "$T/xssh" "$A" 'echo "in:$(cat /proc/1/comm) language=${LANGUAGE:-unset} preload=${LD_PRELOAD:-unset}"' 2>&1 </dev/null)
 check "ssh -X lands in the container ($out)" sh -c "echo '$out' | grep -q '^in:jsandbox-init '"
-envf=$(ls $M.xauth-env.* 2>/dev/null | head -1)
+envf=$(compgen -G "$M.xauth-env.*" | head -1)
 check "the trigger fired: sshd ran xauth on the host for the session" test -n "$envf"
 check "LD_PRELOAD/LD_AUDIT from ~/.pam_environment ran nothing on the host" sh -c "! ls $M.ran.* >/dev/null 2>&1"
 check "BASH_ENV/ENV ran nothing on the host" sh -c "! ls $M.rc.* >/dev/null 2>&1"
@@ -132,7 +132,7 @@ check "and the session inside ($out)" sh -c "echo '$out' | grep -q 'language=en_
 check "syslog names what was dropped" sh -c "tail -n +$((before + 1)) '$JSB_RUN/syslog' | grep -q 'not passed to programs sshd runs on the host: .*LD_PRELOAD'"
 
 # The wrapper's setsid child (what a payload leaves) dies with the session.
-no_container() { ! container_pid $A >/dev/null; }
+no_container() { ! container_pid "$A" >/dev/null; }
 check "the container ends at logout (linger = no)" wait_for 100 no_container
 check "the detached host-side process of the session is gone after logout" wait_for 100 sh -c "! pgrep -u $A -f '^sleep 7207$' >/dev/null"
 check "no process of alice is left on the host" wait_for 50 sh -c "! pgrep -u $A >/dev/null"
@@ -141,9 +141,9 @@ rm -f $M.*
 
 # The documented configuration (the harness's, with INSTALL.md's Match
 # block): no X11 forwarding for a sandboxed user, so no xauth at all.
-out=$(DISPLAY=:99 tm 60 jssh $A -o ForwardX11=yes 'echo "display=${DISPLAY:-unset}"' 2>&1 </dev/null)
+out=$(DISPLAY=:99 tm 60 jssh "$A" -o ForwardX11=yes 'echo "display=${DISPLAY:-unset}"' 2>&1 </dev/null)
 check "documented config: ssh -X gets no X11 forwarding ($out)" sh -c "echo '$out' | grep -q '^display=unset$'"
 check "documented config: nothing ran on the host" sh -c "! ls $M.* >/dev/null 2>&1"
-works "sudo still works inside" $A 'test "$(sudo -n id -u)" = 0'
-works "alice removes her ~/.pam_environment" $A 'rm -f ~/.pam_environment ~/.jsbt20rc'
+works "sudo still works inside" "$A" 'test "$(sudo -n id -u)" = 0'
+works "alice removes her ~/.pam_environment" "$A" 'rm -f ~/.pam_environment ~/.jsbt20rc'
 finish

@@ -42,27 +42,27 @@ cleanup() {
 	local p
 	for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
 	[ -f "$T/sshd.pid" ] && kill "$(cat "$T/sshd.pid")" 2>/dev/null
-	pkill -KILL -u $A -f '^sleep 73(07|08)$' 2>/dev/null
-	rm -f $M.* "$(home_of $A)/.Xauthority"
+	pkill -KILL -u "$A" -f '^sleep 73(07|08)$' 2>/dev/null
+	rm -f $M.* "$(home_of "$A")/.Xauthority"
 	stop_all
 	write_config
 }
 trap cleanup EXIT
 
 cg_procs() { # distinct processes in the user's cgroup, over every hierarchy
-	cat /sys/fs/cgroup/*/jsandbox/$A/cgroup.procs /sys/fs/cgroup/jsandbox/$A/cgroup.procs 2>/dev/null | sort -u | grep -c .
+	cat /sys/fs/cgroup/*/jsandbox/"$A"/cgroup.procs /sys/fs/cgroup/jsandbox/"$A"/cgroup.procs 2>/dev/null | sort -u | grep -c .
 }
 status_field() { # N: field N of jsandboxctl status USER's line
-	"$JSB_CTL" status $A | awk -v u=$A -v n="$1" '$1 == u { print $n }'
+	"$JSB_CTL" status "$A" | awk -v u="$A" -v n="$1" '$1 == u { print $n }'
 }
-host_sleep() { pgrep -u $A -f '^sleep 7307$' >/dev/null; }
-has_container() { container_pid $A >/dev/null; }
+host_sleep() { pgrep -u "$A" -f '^sleep 7307$' >/dev/null; }
+has_container() { container_pid "$A" >/dev/null; }
 
 # --- 1. host-side processes: counted by status, killed by stop ------------
 write_config "[user:$A]
 linger = yes"
 stop_all
-out=$(tm 60 "$T/xssh" $A 'echo "in:$(cat /proc/1/comm)"' 2>&1 </dev/null)
+out=$(tm 60 "$T/xssh" "$A" 'echo "in:$(cat /proc/1/comm)"' 2>&1 </dev/null)
 check "ssh -X logs in ($out)" sh -c "echo '$out' | grep -q '^in:jsandbox-init'"
 check "the trigger fired: sshd ran the session's xauth on the host" sh -c "ls $M.xauth.* >/dev/null 2>&1"
 check "the process it left runs on the host" wait_for 50 host_sleep
@@ -71,12 +71,12 @@ n=$(cg_procs)
 procs=$(status_field 6)
 check "status counts every process in the user's cgroup, the host-side one too ($procs = $n)" \
 	sh -c "[ '$procs' = '$n' ] && [ '$n' -ge 2 ]"
-init=$(container_pid $A)
+init=$(container_pid "$A")
 kill -KILL "$init"
 check "the init is gone once killed from the host" wait_for 50 sh -c "! kill -0 $init 2>/dev/null"
 state=$(status_field 3)
 check "status does not say stopped while a process of the user runs ($state)" [ "$state" = leftover ]
-check "jsandboxctl stop succeeds" "$JSB_CTL" stop $A
+check "jsandboxctl stop succeeds" "$JSB_CTL" stop "$A"
 check "stop killed the host-side process" wait_for 50 sh -c "! pgrep -u $A -f '^sleep 7307$' >/dev/null"
 check "nothing of alice's runs any more" wait_for 50 sh -c "! pgrep -u $A >/dev/null"
 check "status says stopped" [ "$(status_field 3)" = stopped ]
@@ -89,11 +89,11 @@ network = none"
 init_bin=$JSB_PREFIX/libexec/jsandbox/jsandbox-init
 off=$(nm "$init_bin" 2>/dev/null | awk '$3 == "linger" { print $1 }')
 check "the init's linger flag is found in its symbol table" [ -n "$off" ]
-tmbg 300 jssh $A 'sleep 280' >/dev/null 2>&1
+tmbg 300 jssh "$A" 'sleep 280' >/dev/null 2>&1
 BG+=($!)
 holder=$!
-wait_for 300 container_pid $A >/dev/null
-out=$(tm 60 jssh $A "nohup sleep 7308 >/dev/null 2>&1 & sudo -n python3 - <<'P'
+wait_for 300 container_pid "$A" >/dev/null
+out=$(tm 60 jssh "$A" "nohup sleep 7308 >/dev/null 2>&1 & sudo -n python3 - <<'P'
 base = None
 for l in open('/proc/1/maps'):
     f = l.split()
@@ -110,13 +110,13 @@ except Exception as e:
     print('flip: refused (%s)' % e)
 P" 2>&1)
 echo "# root inside writing /proc/1/mem: $out"
-job_runs() { pgrep -u $A -f '^sleep 7308$' >/dev/null; }
+job_runs() { pgrep -u "$A" -f '^sleep 7308$' >/dev/null; }
 check "the background job runs" wait_for 50 job_runs
-works "sudo still works inside" $A 'test "$(sudo -n id -u)" = 0'
+works "sudo still works inside" "$A" 'test "$(sudo -n id -u)" = 0'
 check "status shows the policy's linger, not the init's memory ($(status_field 7))" [ "$(status_field 7)" = no ]
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
-no_container() { ! container_pid $A >/dev/null; }
+no_container() { ! container_pid "$A" >/dev/null; }
 check "after the last logout the container is gone, linger flag or not" wait_for 100 no_container
 check "and its background job with it" wait_for 50 sh -c "! pgrep -u $A -f '^sleep 7308$' >/dev/null"
 check "nothing of alice's runs any more" wait_for 50 sh -c "! pgrep -u $A >/dev/null"

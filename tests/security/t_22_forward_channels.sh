@@ -61,15 +61,15 @@ except OSError as e:
 write_config "[user:$A]
 network = none"
 stop_all
-tmbg 300 jssh $A 'sleep 280' >/dev/null 2>&1
+tmbg 300 jssh "$A" 'sleep 280' >/dev/null 2>&1
 BG+=($!)
-wait_for 300 container_pid $A >/dev/null
+wait_for 300 container_pid "$A" >/dev/null
 
 # --- -W to the host's loopback ---------------------------------------------
-out=$(tm 30 jssh $A -W "127.0.0.1:$port" </dev/null 2>&1 | head -c 300 | tr -d '\0')
-check "ssh -W 127.0.0.1:$port (the host's sshd) reaches nothing ($(echo $out | cut -c1-80))" \
+out=$(tm 30 jssh "$A" -W "127.0.0.1:$port" </dev/null 2>&1 | head -c 300 | tr -d '\0')
+check "ssh -W 127.0.0.1:$port (the host's sshd) reaches nothing ($(echo "$out" | cut -c1-80))" \
 	sh -c "! printf '%s' '$out' | grep -q 'SSH-2.0'"
-out=$(tm 30 jssh $A -W "127.0.0.1:22" </dev/null 2>&1 | head -c 300 | tr -d '\0')
+out=$(tm 30 jssh "$A" -W "127.0.0.1:22" </dev/null 2>&1 | head -c 300 | tr -d '\0')
 check "ssh -W 127.0.0.1:22 reaches nothing either" sh -c "! printf '%s' '$out' | grep -q 'SSH-2.0'"
 
 # --- -R: the listener is the container's, not the host's -------------------
@@ -78,19 +78,19 @@ rp=$(rport)
 tok=jsbt22-r-$RANDOM
 serve "$cp" "$tok" >"$T/srv-r.out"
 wait_for 50 grep -q listening "$T/srv-r.out"
-tmbg 120 jssh $A -o ExitOnForwardFailure=yes -R "127.0.0.1:$rp:127.0.0.1:$cp" 'echo ready; sleep 90' \
+tmbg 120 jssh "$A" -o ExitOnForwardFailure=yes -R "127.0.0.1:$rp:127.0.0.1:$cp" 'echo ready; sleep 90' \
 	</dev/null >"$T/r.out" 2>&1
 BG+=($!)
 check "ssh -R is set up" wait_for 200 grep -q ready "$T/r.out"
 check "ssh -R opened no listener on the host's loopback (port $rp)" sh -c "! ss -ltnH 'sport = :$rp' | grep -q ."
-out=$(tm 60 jssh $A "python3 -c \"import socket; print(socket.create_connection(('127.0.0.1', $rp), timeout=10).recv(100).decode())\"" 2>&1)
+out=$(tm 60 jssh "$A" "python3 -c \"import socket; print(socket.create_connection(('127.0.0.1', $rp), timeout=10).recv(100).decode())\"" 2>&1)
 check "inside the container, -R's port reaches the client's service ($out)" [ "$out" = "$tok" ]
 
 # --- -L: to a service inside the container ---------------------------------
 p=$(rport)
 lp=$(rport)
 tok=jsbt22-l-$RANDOM
-tmbg 120 jssh $A -o ExitOnForwardFailure=yes -L "127.0.0.1:$lp:127.0.0.1:$p" "python3 -c \"
+tmbg 120 jssh "$A" -o ExitOnForwardFailure=yes -L "127.0.0.1:$lp:127.0.0.1:$p" "python3 -c \"
 import socket
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -112,14 +112,14 @@ wait_for 50 grep -q listening "$T/srv-u.out"
 got=$(python3 -c "import socket; s = socket.socket(socket.AF_UNIX); s.connect('$S.sock'); print(s.recv(100).decode())")
 check "control: the host's unix socket answers on the host" [ "$got" = "$tok" ]
 lp=$(rport)
-tmbg 60 jssh $A -L "127.0.0.1:$lp:$S.sock" 'echo ready; sleep 30' </dev/null >"$T/u.out" 2>&1
+tmbg 60 jssh "$A" -L "127.0.0.1:$lp:$S.sock" 'echo ready; sleep 30' </dev/null >"$T/u.out" 2>&1
 BG+=($!)
 wait_for 200 grep -q ready "$T/u.out"
 got=$(fetch "$lp")
 check "ssh -L to a host unix socket gets nothing ($got)" [ "$got" != "$tok" ]
-tmbg 60 jssh $A -R "$S.r.sock:127.0.0.1:$cp" 'echo ready; sleep 5' </dev/null >"$T/ur.out" 2>&1
+tmbg 60 jssh "$A" -R "$S.r.sock:127.0.0.1:$cp" 'echo ready; sleep 5' </dev/null >"$T/ur.out" 2>&1
 BG+=($!)
 wait_for 200 grep -q ready "$T/ur.out"
 check "ssh -R to a host path creates no socket there" [ ! -e "$S.r.sock" ]
-works "sudo still works inside" $A 'test "$(sudo -n id -u)" = 0'
+works "sudo still works inside" "$A" 'test "$(sudo -n id -u)" = 0'
 finish

@@ -71,5 +71,5 @@ f=$(sshd_variant nopam 's/^UsePAM yes/UsePAM no/')
 says "UsePAM no: named" "$PAMF" "$f" "UsePAM no: pam_jsandbox never runs"
 printf 'Port 22\nBogusKeyword yes\n' >"$T/sshd-bad"
 says "a configuration sshd refuses: named" "$PAMF" "$T/sshd-bad" "sshd $T/sshd-bad: .*printed no configuration"
-works "a sandboxed login still works" $A 'test "$(cat /proc/1/comm)" = jsandbox-init'
+works "a sandboxed login still works" "$A" 'test "$(cat /proc/1/comm)" = jsandbox-init'
 finish

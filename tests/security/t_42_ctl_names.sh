@@ -17,8 +17,8 @@ add_line /etc/passwd "-rf:x:4242004:4242004::/nonexistent:/usr/sbin/nologin"
 check "the odd accounts resolve (NSS lists them)" sh -c "getent passwd . && getent passwd .. && getent passwd '$A/upper'" >/dev/null
 
 # both users have a layer with a marker in it
-works "alice marks her layer" $A "sudo -n touch /jsbsec-marker-a"
-works "bob marks his layer" $B "sudo -n touch /jsbsec-marker-b"
+works "alice marks her layer" "$A" "sudo -n touch /jsbsec-marker-a"
+works "bob marks his layer" "$B" "sudo -n touch /jsbsec-marker-b"
 stop_all
 check "the markers are in the layers" test -e "$USERS/$A/upper/jsbsec-marker-a" -a -e "$USERS/$B/upper/jsbsec-marker-b"
 state_before=$(find "$JSB_RUN/state" -maxdepth 3 | sort)
@@ -44,11 +44,11 @@ done
 check "the test image is still there" test -d "$JSB_CACHE/images/jsbtest/usr"
 
 # the legitimate commands on real users
-check "jsandboxctl reset $B works" "$JSB_CTL" reset $B
+check "jsandboxctl reset $B works" "$JSB_CTL" reset "$B"
 check "bob's layer is gone" test ! -e "$USERS/$B/upper/jsbsec-marker-b"
 check "alice's layer is still there" test -e "$USERS/$A/upper/jsbsec-marker-a"
-works "bob logs in to a fresh layer" $B "test ! -e /jsbsec-marker-b && sudo -n true"
-works "alice still has her marker" $A "test -e /jsbsec-marker-a && sudo -n rm /jsbsec-marker-a"
+works "bob logs in to a fresh layer" "$B" "test ! -e /jsbsec-marker-b && sudo -n true"
+works "alice still has her marker" "$A" "test -e /jsbsec-marker-a && sudo -n rm /jsbsec-marker-a"
 restore_kept
 stop_all
 check "jsandboxctl status $A works (stopped)" sh -c "'$JSB_CTL' status $A | grep -q '^$A .* stopped '"

@@ -13,7 +13,7 @@ echo keep >"$DECOY/file"
 EXTRA_CLEANUP="rm -rf '$DECOY'"
 # as alice (no root needed) in /var/tmp of her layer: 5000 levels, a file
 # and a link to the host's decoy on the way, 300 siblings at the top
-works "alice makes 5000 nested directories in her layer" $A "cd /var/tmp && python3 -c '
+works "alice makes 5000 nested directories in her layer" "$A" "cd /var/tmp && python3 -c '
 import os
 os.mkdir(\"jsbsec-deep\"); os.chdir(\"jsbsec-deep\")
 for i in range(300):
@@ -25,17 +25,17 @@ for i in range(5000):
         open(\"f\", \"w\").close()
         os.symlink(\"$DECOY\", \"link\")
 '"
-"$JSB_CTL" stop $A >/dev/null 2>&1
+"$JSB_CTL" stop "$A" >/dev/null 2>&1
 check "the tree is in the layer" test -d "$USERS/$A/upper/var/tmp/jsbsec-deep/d/d/d/d"
 out=$(bash -c "ulimit -n 64 && exec '$JSB_CTL' reset $A" 2>&1)
 rc=$?
 check "jsandboxctl reset at ulimit -n 64 works (rc $rc: $out)" test "$rc" = 0
 check "the layer is gone" test ! -e "$USERS/$A/upper"
 check "the host files the links pointed at are untouched" test "$(cat "$DECOY/file")" = keep
-works "alice logs in to a fresh layer, with sudo" $A "test ! -e /var/tmp/jsbsec-deep && sudo -n true"
+works "alice logs in to a fresh layer, with sudo" "$A" "test ! -e /var/tmp/jsbsec-deep && sudo -n true"
 # and an ordinary reset of a normal layer still does its job
-works "alice installs a file" $A "sudo -n touch /jsbsec-normal"
-check "reset of a normal layer" "$JSB_CTL" reset $A
-works "the file is gone" $A "test ! -e /jsbsec-normal"
-"$JSB_CTL" stop $A >/dev/null 2>&1
+works "alice installs a file" "$A" "sudo -n touch /jsbsec-normal"
+check "reset of a normal layer" "$JSB_CTL" reset "$A"
+works "the file is gone" "$A" "test ! -e /jsbsec-normal"
+"$JSB_CTL" stop "$A" >/dev/null 2>&1
 finish

@@ -11,5 +11,5 @@ else
 	not_ok "host changed during the suite:"
 	diff "$SEC/before" "$SEC/after" | head -40
 fi
-rm -f "$(home_of $A)/jsb-attack" "$(home_of $B)/jsb-attack"
+rm -f "$(home_of "$A")/jsb-attack" "$(home_of "$B")/jsb-attack"
 finish
