@@ -356,7 +356,7 @@ int js_harden_relay(struct js_err *err)
 	 * its flags are out of the filter's reach, glibc's fork uses clone);
 	 * memory for malloc, never executable. */
 	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0));
 	const uint64_t newns = CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
 			       CLONE_NEWCGROUP | CLONE_NEWTIME;
 	if (r == 0)
