@@ -344,7 +344,7 @@ int js_harden_relay(struct js_err *err)
 	    "rt_sigaction",  "rt_sigreturn",	"rt_sigprocmask", "restart_syscall", "getpid",	   "getppid",
 	    "gettid",	     "set_robust_list", "getuid",	  "geteuid",	     "futex",	   "brk",
 	    "munmap",	     "madvise",		"unlink",	  "unlinkat",	     "rmdir",	   "wait4",
-	    "clock_gettime", "getrandom",
+	    "clock_gettime", "getrandom",	"sigaltstack",
 	};
 	for (size_t i = 0; i < JS_ARRAY_SIZE(allowed) && r == 0; i++) {
 		int nr = seccomp_syscall_resolve_name(allowed[i]);
