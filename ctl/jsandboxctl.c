@@ -3,7 +3,7 @@
  *
  * The configuration is always JSANDBOX_CONFIG, the path compiled in: like
  * every jsandbox binary this one takes no config path from its arguments or
- * its environment (docs/design.md, "Interface contract"). */
+ * its environment (docs/config.md). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

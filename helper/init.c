@@ -103,8 +103,12 @@ static void handle_ctl(int lfd, bool *want_shutdown)
 	if (c < 0)
 		return;
 	struct timeval tv = {.tv_sec = 5};
-	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	/* Without the time-outs a stalled client would block the init. */
+	if (setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
+	    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0) {
+		close(c);
+		return;
+	}
 	struct js_ctl_req req;
 	int fds[1];
 	size_t nfds = 1;

@@ -60,6 +60,10 @@ static int pump(int from, int to)
 	return js_write_all(to, buf, (size_t)n) < 0 ? -1 : 0;
 }
 
+/* After the child exits, output still in the master is relayed until it
+ * stays quiet this long (a background process may still hold it). */
+#define DRAIN_QUIET_MS 100
+
 int js_pty_relay(int master, pid_t child, int *status)
 {
 	struct termios saved;
@@ -88,7 +92,7 @@ int js_pty_relay(int master, pid_t child, int *status)
 		    {.fd = master, .events = POLLIN},
 		    {.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN},
 		};
-		int r = poll(p, 3, child_done ? 100 : -1);
+		int r = poll(p, 3, child_done ? DRAIN_QUIET_MS : -1);
 		if (r < 0 && errno != EINTR)
 			break;
 		if (r == 0 && child_done)
@@ -128,14 +132,18 @@ int js_pty_relay(int master, pid_t child, int *status)
 			}
 		}
 	}
+	int ret = 0;
 	if (!child_done)
-		while (waitpid(child, &st, 0) < 0 && errno == EINTR)
-			;
+		while (waitpid(child, &st, 0) < 0)
+			if (errno != EINTR) {
+				ret = -errno;
+				break;
+			}
 	if (raw)
 		tcsetattr(STDIN_FILENO, TCSADRAIN, &saved);
 	if (sfd >= 0)
 		close(sfd);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);
 	*status = st;
-	return 0;
+	return ret;
 }

@@ -14,7 +14,8 @@ int js_pty_open(int *master, int *slave, char *name, size_t len, struct js_err *
 void js_pty_copy_settings(int from, int to);
 
 /* Relay between stdin/stdout (sshd's pty) and master until the child
- * exits; the outer terminal is raw meanwhile and restored after. */
+ * exits; the outer terminal is raw meanwhile and restored after. The
+ * child's wait status in *status; -errno when it could not be waited for. */
 int js_pty_relay(int master, pid_t child, int *status);
 
 #endif

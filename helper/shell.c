@@ -154,14 +154,19 @@ static int join_container(const struct js_state *st, int pidfd, struct js_err *e
 	return 0;
 }
 
-static int wait_child(pid_t child)
+/* The child's wait status in *st; -errno when it cannot be waited for. */
+static int wait_child(pid_t child, int *st)
 {
-	int st;
-	while (waitpid(child, &st, 0) < 0)
+	while (waitpid(child, st, 0) < 0)
 		if (errno != EINTR)
-			return 255;
-	return st;
+			return -errno;
+	return 0;
 }
+
+/* How long a session killed by SIGKILL waits for the container init's
+ * pidfd to say the whole container went (a stop or a reset), rather than
+ * the session's own process alone. */
+#define CONTAINER_GONE_WAIT_MS 200
 
 static void exit_like(int st, const char *user, int init_pidfd) __attribute__((noreturn));
 static void exit_like(int st, const char *user, int init_pidfd)
@@ -170,7 +175,7 @@ static void exit_like(int st, const char *user, int init_pidfd)
 		exit(WEXITSTATUS(st));
 	int sig = WIFSIGNALED(st) ? WTERMSIG(st) : SIGKILL;
 	struct pollfd p = {.fd = init_pidfd, .events = POLLIN};
-	if (sig == SIGKILL && poll(&p, 1, 200) > 0) {
+	if (sig == SIGKILL && poll(&p, 1, CONTAINER_GONE_WAIT_MS) > 0) {
 		/* The whole container went: say so rather than die silently. */
 		syslog(LOG_ERR, "user %s: container ended during the session", user);
 		fprintf(stderr, "\r\njsandbox: your container was stopped; log in again to get a new one\r\n");
@@ -339,15 +344,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "jsandbox: cannot run %s in your container: %s\n", shell, strerror(errno));
 		_exit(127);
 	}
-	int status;
+	int status, wr;
 	if (want_pty) {
 		close(slave);
-		js_pty_relay(master, child, &status);
+		wr = js_pty_relay(master, child, &status);
 	} else {
 		/* Forward termination requests; the child has our stdio. */
 		signal(SIGINT, SIG_IGN);
 		signal(SIGQUIT, SIG_IGN);
-		status = wait_child(child);
+		wr = wait_child(child, &status);
+	}
+	if (wr < 0) {
+		syslog(LOG_ERR, "user %s: cannot wait for the session: %s", u.name, strerror(-wr));
+		exit(255);
 	}
 	exit_like(status, u.name, pidfd);
 }

@@ -102,7 +102,8 @@ int js_cgroup_discover(struct js_cgroup *cg, struct js_err *err)
 			dup = dup || (cg->h[i].v2 == v2 && !strcmp(cg->h[i].controllers, h->controllers));
 		if (dup)
 			continue;
-		js_strlcpy(h->mountpoint, mnt, sizeof h->mountpoint);
+		if (js_strlcpy(h->mountpoint, mnt, sizeof h->mountpoint) < 0)
+			continue; /* a mount point too long to name: not ours to use */
 		cg->n++;
 	}
 	if (cg->n == 0)
@@ -358,26 +359,6 @@ int js_cgroup_detach(const struct js_cgroup *cg, pid_t pid, struct js_err *err)
 	return ret;
 }
 
-int js_cgroup_count_procs(const struct js_cgroup *cg)
-{
-	for (size_t i = 0; i < cg->n; i++) {
-		if (cg->h[i].fd < 0)
-			continue;
-		_cleanup_close_ int fd = openat(cg->h[i].fd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		char buf[65536];
-		ssize_t n = js_read_all(fd, buf, sizeof buf - 1);
-		if (n < 0)
-			continue;
-		int lines = 0;
-		for (ssize_t k = 0; k < n; k++)
-			lines += buf[k] == '\n';
-		return lines;
-	}
-	return 0;
-}
-
 #define RMDIR_RETRY_US 2000000L
 
 /* Whether pfd/name/cgroup.procs lists any process. */
@@ -400,8 +381,8 @@ bool js_cgroup_exists(const struct js_cgroup *cg, const char *name, char *where,
 			continue;
 		struct stat st;
 		if (lstat(path, &st) == 0) {
-			if (where)
-				js_strlcpy(where, path, len);
+			if (where) /* for messages: truncation is harmless */
+				snprintf(where, len, "%s", path);
 			return true;
 		}
 	}
@@ -575,7 +556,8 @@ int js_cgroup_kill_all(const struct js_cgroup *cg, int timeout_ms, struct js_err
 		size_t ml = strlen(cg->h[i].mountpoint);
 		if (n > 0 && (size_t)n > ml && !strncmp(target, cg->h[i].mountpoint, ml)) {
 			target[n] = '\0';
-			js_strlcpy(rel, target + ml, sizeof rel);
+			if (js_strlcpy(rel, target + ml, sizeof rel) < 0)
+				continue; /* too long to be ours (rel stays empty) */
 		}
 	}
 	if (!rel[0])
@@ -601,7 +583,7 @@ int js_cgroup_kill_all(const struct js_cgroup *cg, int timeout_ms, struct js_err
 			if (cg->h[i].fd < 0)
 				continue;
 			struct killer k = {.h = &cg->h[i], .self = self};
-			js_strlcpy(k.rel, rel, sizeof k.rel);
+			memcpy(k.rel, rel, sizeof k.rel); /* same size */
 			for_each_member(cg->h[i].fd, kill_member, &k);
 		}
 		if (frozen)

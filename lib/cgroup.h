@@ -54,9 +54,6 @@ int js_cgroup_attach_session(const struct js_cgroup *cg, pid_t pid, struct js_er
  * process, so the user's group can be removed). */
 int js_cgroup_detach(const struct js_cgroup *cg, pid_t pid, struct js_err *err);
 
-/* Number of processes in the user's cgroup (first hierarchy that has it). */
-int js_cgroup_count_procs(const struct js_cgroup *cg);
-
 /* Number of distinct processes in the user's cgroup over every hierarchy
  * it exists in (the container's and the session's host-side ones alike);
  * 0 when it exists nowhere. Root-side truth: nothing inside can change it. */

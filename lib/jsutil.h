@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Small shared helpers: cleanup attributes, error convention, bounded I/O.
  *
- * Convention (see STYLE.md): every fallible internal function returns 0 or a
+ * Convention: every fallible internal function returns 0 or a
  * negative errno; a human-readable reason goes into a caller-supplied
  * struct js_err, and only the boundary (PAM glue, a main()) logs it once. */
 #ifndef JSANDBOX_JSUTIL_H

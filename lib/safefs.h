@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Filesystem work done as root that must never follow a link or a path a
- * user could have planted (STYLE.md rule 5). Everything starts from a
+ * user could have planted (docs/security.md). Everything starts from a
  * directory fd and resolves one component at a time with
  * openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS) or O_NOFOLLOW. */
 #ifndef JSANDBOX_SAFEFS_H

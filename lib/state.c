@@ -102,9 +102,11 @@ int js_state_read(int dirfd, struct js_state *s, struct js_err *err)
 			s->uid = (uint32_t)strtoul(v, &end, 10);
 			seen |= 8;
 		} else if (!strcmp(k, "user")) {
-			js_strlcpy(s->user, v, sizeof s->user);
+			if (js_strlcpy(s->user, v, sizeof s->user) < 0)
+				return js_fail(err, EINVAL, "runtime state: user name too long");
 		} else if (!strcmp(k, "image")) {
-			js_strlcpy(s->image, v, sizeof s->image);
+			if (js_strlcpy(s->image, v, sizeof s->image) < 0)
+				return js_fail(err, EINVAL, "runtime state: image name too long");
 		}
 	}
 	if (seen != 15)

@@ -12,8 +12,10 @@ static int fill(struct passwd *pw, struct js_user *u, struct js_err *err)
 	    js_strlcpy(u->home, pw->pw_dir, sizeof u->home) < 0 ||
 	    js_strlcpy(u->shell, pw->pw_shell ? pw->pw_shell : "", sizeof u->shell) < 0)
 		return js_fail(err, ENAMETOOLONG, "passwd entry of \"%s\" has an over-long field", pw->pw_name);
-	js_strlcpy(u->gecos, pw->pw_gecos ? pw->pw_gecos : "", sizeof u->gecos);
-	if (strchr(u->gecos, ':') || strchr(u->gecos, '\n'))
+	/* An over-long or odd GECOS is dropped, not truncated: it only
+	 * fills the container's passwd entry. */
+	if (js_strlcpy(u->gecos, pw->pw_gecos ? pw->pw_gecos : "", sizeof u->gecos) < 0 || strchr(u->gecos, ':') ||
+	    strchr(u->gecos, '\n'))
 		u->gecos[0] = '\0';
 	u->uid = pw->pw_uid;
 	u->gid = pw->pw_gid;
