@@ -35,6 +35,8 @@
 #include "rootfs.h"
 
 #define MAX_SESSIONS 1024
+/* The fds the creator passes on --serve's command line are small. */
+#define MAX_PASSED_FD 1024
 
 struct session {
 	pid_t pid;
@@ -246,9 +248,9 @@ static int serve(int argc, char **argv)
 	char *end, *end2;
 	long fd = strtol(argv[2], &end, 10);
 	long link = strtol(argv[4], &end2, 10);
-	if (*end || fd < 3 || fd > 1024 || fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0)
+	if (*end || fd < 3 || fd > MAX_PASSED_FD || fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0)
 		return 2;
-	if (*end2 || link < 3 || link > 1024 || link == fd || fcntl((int)link, F_SETFD, FD_CLOEXEC) < 0)
+	if (*end2 || link < 3 || link > MAX_PASSED_FD || link == fd || fcntl((int)link, F_SETFD, FD_CLOEXEC) < 0)
 		return 2;
 	linger = !strcmp(argv[3], "1");
 	prctl(PR_SET_NAME, "jsandbox-init");

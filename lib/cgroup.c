@@ -360,6 +360,10 @@ int js_cgroup_detach(const struct js_cgroup *cg, pid_t pid, struct js_err *err)
 }
 
 #define RMDIR_RETRY_US 2000000L
+/* Polling for the kernel to finish with a group: the first wait, doubled
+ * up to the longest. */
+#define BACKOFF_FIRST_US 200L
+#define BACKOFF_MAX_US	 20000L
 
 /* Whether pfd/name/cgroup.procs lists any process. */
 static bool has_members(int pfd, const char *name)
@@ -406,8 +410,8 @@ int js_cgroup_remove(struct js_cgroup *cg, const char *name, struct js_err *err)
 		 * releases a dead task's membership a little after it leaves
 		 * cgroup.procs. Retry, bounded, while the group has no member. */
 		int r = unlinkat(pfd, name, AT_REMOVEDIR);
-		for (long wait_us = 200, spent = 0; r < 0 && errno == EBUSY && spent < RMDIR_RETRY_US;
-		     spent += wait_us, wait_us = wait_us < 20000 ? wait_us * 2 : wait_us) {
+		for (long wait_us = BACKOFF_FIRST_US, spent = 0; r < 0 && errno == EBUSY && spent < RMDIR_RETRY_US;
+		     spent += wait_us, wait_us = wait_us < BACKOFF_MAX_US ? wait_us * 2 : wait_us) {
 			if (has_members(pfd, name))
 				break; /* a live member: EBUSY is the answer */
 			struct timespec ts = {0, wait_us * 1000};
@@ -575,7 +579,7 @@ int js_cgroup_kill_all(const struct js_cgroup *cg, int timeout_ms, struct js_err
 		if (cg->h[i].fd >= 0 && !cg->h[i].v2 && has_ctrl(&cg->h[i], "freezer") &&
 		    !member_of(self, &cg->h[i], rel))
 			freezer = cg->h[i].fd;
-	for (long wait_us = 200;; wait_us = wait_us < 20000 ? wait_us * 2 : wait_us) {
+	for (long wait_us = BACKOFF_FIRST_US;; wait_us = wait_us < BACKOFF_MAX_US ? wait_us * 2 : wait_us) {
 		/* Frozen, no member can fork or exit between the read and the
 		 * kill; SIGKILL reaches frozen tasks and they die on thaw. */
 		bool frozen = freezer >= 0 && v1_freeze(freezer, true);

@@ -8,6 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* A subordinate id file larger than this is refused, not read. */
+#define SUBID_FILE_MAX (16 * 1024 * 1024)
+
 struct subid_line {
 	char name[64];
 	uint32_t start, count;
@@ -137,7 +140,7 @@ int js_subid_lookup(const char *path, const char *name, uint32_t id, struct js_s
 	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022))
 		return js_fail(err, EPERM, "\"%s\" must be a regular file owned by root and not writable by others",
 			       path);
-	if (st.st_size > 16 * 1024 * 1024)
+	if (st.st_size > SUBID_FILE_MAX)
 		return js_fail(err, EFBIG, "\"%s\" is too large", path);
 	_cleanup_free_ char *text = malloc((size_t)st.st_size + 1);
 	if (!text)

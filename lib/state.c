@@ -10,6 +10,9 @@
 
 #include "safefs.h"
 
+/* The kernel's largest pid_max (PID_MAX_LIMIT on 64-bit). */
+#define JS_PID_MAX_LIMIT 4194304
+
 int js_proc_starttime(pid_t pid, uint64_t *out)
 {
 	char path[64], buf[1024];
@@ -86,7 +89,7 @@ int js_state_read(int dirfd, struct js_state *s, struct js_err *err)
 		errno = 0;
 		if (!strcmp(k, "pid")) {
 			long p = strtol(v, &end, 10);
-			if (*end || p <= 1 || p > 4194304)
+			if (*end || p <= 1 || p > JS_PID_MAX_LIMIT)
 				return js_fail(err, EINVAL, "runtime state: bad pid");
 			s->pid = (pid_t)p;
 			seen |= 1;
