@@ -199,10 +199,37 @@ Match User *,!jsbt_admin,!root
 EOF
 }
 
-# True once the sshd just started either listens (its pid file is written
-# after it bound) or gave up binding.
-sshd_settled() {
-	[ -s "$JSB_RUN/sshd.pid" ] || grep -q 'Cannot bind any address' "$JSB_RUN/sshd.log"
+# True once the sshd just started (in DIR, default the harness's) either
+# listens (its pid file is written after it bound) or gave up binding.
+sshd_settled() { # [DIR]
+	local d=${1:-$JSB_RUN}
+	[ -s "$d/sshd.pid" ] || grep -q 'Cannot bind any address' "$d/sshd.log"
+}
+
+# A second private sshd for a test that needs other settings (X11 with a
+# recording xauth): the harness's configuration without INSTALL.md's
+# Match block, with Debian's X11Forwarding default, plus the lines on
+# stdin. Its configuration, pid file, log and port go in DIR; a port that
+# is taken gets another, as for the harness's sshd.
+start_extra_sshd() { # DIR
+	local dir=$1 extra port try
+	extra=$(cat)
+	for try in $(seq 10); do
+		port=$((20000 + RANDOM % 20000))
+		sed -e "s/^Port .*/Port $port/" -e "s|^PidFile .*|PidFile $dir/sshd.pid|" -e '/^Match /,$d' \
+			-e 's/^X11Forwarding .*/X11Forwarding yes/' "$JSB_RUN/sshd_config" >"$dir/sshd_config"
+		printf '%s\n' "$extra" >>"$dir/sshd_config"
+		rm -f "$dir/sshd.pid"
+		: >"$dir/sshd.log"
+		"$JSB_RUN/$SVC" -f "$dir/sshd_config" -E "$dir/sshd.log" || return 1
+		wait_for 100 sshd_settled "$dir" || return 1
+		if [ -s "$dir/sshd.pid" ]; then
+			echo "$port" >"$dir/port"
+			return 0
+		fi
+		echo "note: port $port is taken (try $try)"
+	done
+	return 1
 }
 
 start_sshd() {

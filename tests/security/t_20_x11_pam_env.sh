@@ -80,12 +80,8 @@ rm -f $M.*
 
 # The second sshd: the harness's config without the Match block, with
 # Debian's X11 default and the recording xauth.
-port2=$(($(cat "$JSB_RUN/port") + 2))
-sed -e "s/^Port .*/Port $port2/" -e "s|^PidFile .*|PidFile $T/sshd.pid|" -e '/^Match /,$d' \
-	-e 's/^X11Forwarding .*/X11Forwarding yes/' "$JSB_RUN/sshd_config" >"$T/sshd_config"
-echo "XAuthLocation $T/xauth" >>"$T/sshd_config"
-"$JSB_RUN/$SVC" -f "$T/sshd_config" -E "$T/sshd.log" || { echo "FAIL: second sshd"; exit 1; }
-wait_for 100 test -s "$T/sshd.pid"
+echo "XAuthLocation $T/xauth" | start_extra_sshd "$T" || { echo "FAIL: second sshd: $(tail -3 "$T/sshd.log")"; exit 1; }
+port2=$(cat "$T/port")
 # xssh USER ARGS...: ssh -X to the second sshd (a program, for tm)
 cat >"$T/xssh" <<EOF
 #!/bin/sh
