@@ -26,6 +26,24 @@ int js_openat_beneath(int dirfd, const char *name, int flags, mode_t mode)
 	return fd < 0 ? -errno : (int)fd;
 }
 
+/* The next component of the path at *p into comp; *p moves past it.
+ * 1: a component, 0: the end, -ENAMETOOLONG: a component too long. */
+static int next_component(const char **p, char comp[NAME_MAX + 1])
+{
+	while (**p == '/')
+		(*p)++;
+	if (!**p)
+		return 0;
+	const char *e = strchrnul(*p, '/');
+	size_t len = (size_t)(e - *p);
+	if (len > NAME_MAX)
+		return -ENAMETOOLONG;
+	memcpy(comp, *p, len);
+	comp[len] = '\0';
+	*p = e;
+	return 1;
+}
+
 static int check_trusted(int fd, const char *path, struct js_err *err)
 {
 	struct stat st;
@@ -50,18 +68,11 @@ int js_open_trusted_dir(const char *path, bool create, struct js_err *err)
 		return js_failm(err, errno, "cannot open \"/\"");
 	char sofar[PATH_MAX] = "";
 	const char *p = path;
-	for (;;) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		const char *e = strchrnul(p, '/');
-		size_t len = (size_t)(e - p);
-		char comp[NAME_MAX + 1];
-		if (len > NAME_MAX)
+	char comp[NAME_MAX + 1];
+	for (int c; (c = next_component(&p, comp)) != 0;) {
+		if (c < 0)
 			return js_fail(err, ENAMETOOLONG, "path \"%s\" has an over-long component", path);
-		memcpy(comp, p, len);
-		comp[len] = '\0';
+		size_t len = strlen(comp);
 		if (strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0)
 			return js_fail(err, EINVAL, "path \"%s\" contains \"%s\"", path, comp);
 		size_t sl = strlen(sofar);
@@ -86,7 +97,6 @@ int js_open_trusted_dir(const char *path, bool create, struct js_err *err)
 		int r = check_trusted(fd, sofar, err);
 		if (r < 0)
 			return r;
-		p = e;
 	}
 	/* Re-open for real use (O_PATH fds cannot be used with fchown etc.). */
 	int real = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -334,21 +344,13 @@ int js_mkdir_beneath(int rootfd, const char *rel, mode_t mode, struct js_err *er
 	if (fd < 0)
 		return js_failm(err, errno, "dup");
 	const char *p = rel;
-	for (;;) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		const char *e = strchrnul(p, '/');
-		size_t len = (size_t)(e - p);
-		char comp[NAME_MAX + 1];
-		if (len > NAME_MAX) {
+	char comp[NAME_MAX + 1];
+	for (int c; (c = next_component(&p, comp)) != 0;) {
+		if (c < 0) {
 			close(fd);
 			return js_fail(err, ENAMETOOLONG, "\"/%s\" has an over-long component", rel);
 		}
-		memcpy(comp, p, len);
-		comp[len] = '\0';
-		int plen = (int)(e - rel);
+		int plen = (int)(p - rel);
 		if (!one_component(comp)) {
 			close(fd);
 			return js_fail(err, EINVAL, "\"/%.*s\": \"%s\" is not a directory name", plen, rel, comp);
@@ -369,7 +371,6 @@ int js_mkdir_beneath(int rootfd, const char *rel, mode_t mode, struct js_err *er
 		if (next < 0)
 			return js_failm(err, -next, "cannot open \"/%.*s\"", plen, rel);
 		fd = next;
-		p = e;
 	}
 	return fd;
 }
