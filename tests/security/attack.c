@@ -45,29 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int refused(const char *what)
-{
-	printf("refused: %s: %s\n", what, strerror(errno));
-	return 0;
-}
-
-static int worked(const char *what)
-{
-	printf("WORKED: %s\n", what);
-	return 1;
-}
-
-/* 0 if r < 0 (refused), 1 otherwise */
-static int judge(long r, const char *what)
-{
-	return r < 0 ? refused(what) : worked(what);
-}
-
-static int cantry(const char *what)
-{
-	printf("error: cannot attempt %s: %s\n", what, strerror(errno));
-	return 2;
-}
+#include "probe.h"
 
 static int a_mount(int argc, char **argv)
 {

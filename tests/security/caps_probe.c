@@ -20,23 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int refused(const char *what)
-{
-	printf("refused: %s: %s\n", what, strerror(errno));
-	return 0;
-}
-
-static int worked(const char *what)
-{
-	printf("WORKED: %s\n", what);
-	return 1;
-}
-
-static int cantry(const char *what)
-{
-	printf("error: cannot attempt %s: %s\n", what, strerror(errno));
-	return 2;
-}
+#include "probe.h"
 
 /* Root inside against PID 1, the container's init: attach as a debugger
  * would, and write its memory through /proc/1/mem. */

@@ -15,7 +15,7 @@ home_of() { getent passwd "$1" | cut -d: -f6; }
 
 # Build jsb-attack once per run; copy it into USER's home as ~/jsb-attack.
 give_tool() { # USER...
-	if [ ! -x "$SEC/jsb-attack" ] || [ "$SEC_SRC/attack.c" -nt "$SEC/jsb-attack" ]; then
+	if [ ! -x "$SEC/jsb-attack" ] || [ "$SEC_SRC/attack.c" -nt "$SEC/jsb-attack" ] || [ "$SEC_SRC/probe.h" -nt "$SEC/jsb-attack" ]; then
 		command -v gcc >/dev/null || skip "gcc is not installed"
 		gcc -static -O1 -o "$SEC/jsb-attack" "$SEC_SRC/attack.c" || {
 			echo "FAIL: cannot build the attack tool"

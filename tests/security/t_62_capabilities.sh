@@ -14,7 +14,7 @@ cleanup() {
 	stop_all
 }
 trap cleanup EXIT
-if [ ! -x "$SEC/jsb-caps" ] || [ "$SEC_SRC/caps_probe.c" -nt "$SEC/jsb-caps" ]; then
+if [ ! -x "$SEC/jsb-caps" ] || [ "$SEC_SRC/caps_probe.c" -nt "$SEC/jsb-caps" ] || [ "$SEC_SRC/probe.h" -nt "$SEC/jsb-caps" ]; then
 	command -v gcc >/dev/null || skip "gcc is not installed"
 	gcc -static -O1 -o "$SEC/jsb-caps" "$SEC_SRC/caps_probe.c" || {
 		echo "FAIL: cannot build the probe"
