@@ -62,6 +62,22 @@ static bool line_matches(const struct subid_line *l, const char *name, uint32_t 
 	return strcmp(l->name, name) == 0 || strcmp(l->name, idbuf) == 0;
 }
 
+/* The next line of text at *p, without its newline and trailing blanks,
+ * in *line and *len; *p moves past it. false at the end of the text. */
+static bool next_line(const char **p, const char **line, size_t *len)
+{
+	if (!**p)
+		return false;
+	const char *nl = strchr(*p, '\n');
+	size_t n = nl ? (size_t)(nl - *p) : strlen(*p);
+	*line = *p;
+	*p += nl ? n + 1 : n;
+	while (n > 0 && ((*line)[n - 1] == '\r' || (*line)[n - 1] == ' ' || (*line)[n - 1] == '\t'))
+		n--;
+	*len = n;
+	return true;
+}
+
 int js_subid_find(const char *text, const char *name, uint32_t id, uint32_t own_id, struct js_subid *out,
 		  struct js_err *err)
 {
@@ -70,24 +86,19 @@ int js_subid_find(const char *text, const char *name, uint32_t id, uint32_t own_
 	unsigned lineno = 0;
 
 	/* First pass: our entry (the first one that matches). */
-	for (const char *p = text; *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+	const char *line;
+	size_t len;
+	for (const char *p = text; next_line(&p, &line, &len);) {
 		lineno++;
-		while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
-		if (len > 0 && p[0] != '#') {
+		if (len > 0 && line[0] != '#') {
 			struct subid_line l;
-			if (parse_line(p, len, &l) == 0 && line_matches(&l, name, id)) {
+			if (parse_line(line, len, &l) == 0 && line_matches(&l, name, id)) {
 				l.lineno = lineno;
 				mine = l;
 				found = true;
 				break;
 			}
 		}
-		p = nl ? nl + 1 : p + len;
-		if (!nl)
-			break;
 	}
 	if (!found)
 		return js_fail(err, ENOENT, "no subordinate id range for \"%s\"", name);
@@ -102,15 +113,11 @@ int js_subid_find(const char *text, const char *name, uint32_t id, uint32_t own_
 	/* Second pass: a range shared with another entry would let two users
 	 * own the same host ids (each could then reach the other's files). */
 	lineno = 0;
-	for (const char *p = text; *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+	for (const char *p = text; next_line(&p, &line, &len);) {
 		lineno++;
-		while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
-		if (len > 0 && p[0] != '#' && lineno != mine.lineno) {
+		if (len > 0 && line[0] != '#' && lineno != mine.lineno) {
 			struct subid_line l;
-			if (parse_line(p, len, &l) == 0 && !line_matches(&l, name, id) && l.count > 0) {
+			if (parse_line(line, len, &l) == 0 && !line_matches(&l, name, id) && l.count > 0) {
 				uint64_t a0 = mine.start, a1 = a0 + mine.count;
 				uint64_t b0 = l.start, b1 = b0 + l.count;
 				if (a0 < b1 && b0 < a1)
@@ -120,9 +127,6 @@ int js_subid_find(const char *text, const char *name, uint32_t id, uint32_t own_
 					    l.name, lineno);
 			}
 		}
-		p = nl ? nl + 1 : p + len;
-		if (!nl)
-			break;
 	}
 	out->start = mine.start;
 	out->count = mine.count;
