@@ -13,7 +13,7 @@
 #include "cgroup.h"
 #include "ebpf.h"
 #include "gpu.h"
-#include "proto.h"
+#include "devnode.h"
 
 #define RW	(JS_DEV_READ | JS_DEV_WRITE)
 #define ACC_ALL (JS_DEV_READ | JS_DEV_WRITE | JS_DEV_MKNOD)

@@ -68,7 +68,7 @@ bool js_devices_is_default(const struct js_dev_rule *r);
  * NVIDIA GPU's /proc/driver/nvidia/gpus entry) as a detached mount made by
  * root, to be attached by the init at `name`. */
 struct js_dev_node {
-	char kind; /* JS_NODE_DEV or JS_NODE_NVPROC (proto.h) */
+	char kind; /* JS_NODE_DEV or JS_NODE_NVPROC (devnode.h) */
 	char name[64];
 	int fd;
 };

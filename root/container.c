@@ -729,31 +729,44 @@ static int sessions_live(int udir)
 }
 
 /* sshd serves -L, -R, -W and X11 channels from the session's post-auth
- * child, which the monitor (the caller) forks after the session opened.
- * With the monitor in the container's network namespace those channels
- * reach what the container reaches and nothing more: for network = none,
- * its own loopback. The client's TCP socket keeps the namespace it was
- * made in. The join goes through the init's pidfd (no pid reuse), and
- * the result is checked against the namespace recorded at creation. */
-static int join_container_net(const struct js_state *st, int pidfd, pid_t session_pid, struct js_err *err)
+ * child, which the monitor (the session's process) forks after the
+ * session opened. With the monitor in the container's network namespace
+ * those channels reach what the container reaches and nothing more: for
+ * network = none, its own loopback. The client's TCP socket keeps the
+ * namespace it was made in. When the container's namespace is not the
+ * session process's, *netns_fd gets it, opened through the init's /proc
+ * entry while its pidfd shows it alive and checked against the namespace
+ * recorded at creation (no pid reuse); the monitor setns()'s itself. */
+static int join_container_net(const struct js_state *st, int pidfd, pid_t session_pid, int *netns_fd,
+			      struct js_err *err)
 {
-	if (session_pid != getpid())
-		return 0;
+	*netns_fd = -1;
+	char path[64];
 	struct stat self;
-	if (stat("/proc/thread-self/ns/net", &self) < 0)
-		return js_failm(err, errno, "cannot read this process's network namespace");
+	snprintf(path, sizeof path, "/proc/%d/ns/net", (int)session_pid);
+	if (stat(path, &self) < 0)
+		return js_failm(err, errno, "cannot read the session's network namespace");
 	if (self.st_ino == st->netns)
 		return 0;
-	_cleanup_close_ int orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (orig < 0)
-		return js_failm(err, errno, "cannot open this process's network namespace");
-	if (setns(pidfd, CLONE_NEWNET) < 0)
-		return js_failm(err, errno, "cannot join the container's network namespace");
-	if (stat("/proc/thread-self/ns/net", &self) < 0 || self.st_ino != st->netns) {
-		setns(orig, CLONE_NEWNET);
+	snprintf(path, sizeof path, "/proc/%d/ns/net", (int)st->pid);
+	_cleanup_close_ int ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0)
+		return js_failm(err, errno, "cannot open the container's network namespace");
+	struct stat nst;
+	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 || fstat(ns, &nst) < 0 || nst.st_ino != st->netns)
 		return js_fail(err, EPERM, "the container's network namespace is not the one recorded");
-	}
+	*netns_fd = js_steal_fd(&ns);
 	return 0;
+}
+
+void js_session_join_close(struct js_session_join *j)
+{
+	for (size_t i = 0; i < j->ncg; i++)
+		close(j->cg_fd[i]);
+	j->ncg = 0;
+	if (j->netns_fd >= 0)
+		close(j->netns_fd);
+	j->netns_fd = -1;
 }
 
 /* ---- sessions --------------------------------------------------------- */
@@ -783,7 +796,8 @@ static int open_udir(int rundir, const struct js_user *u, bool create, struct js
 }
 
 static int session_open_locked(int rundir, const struct js_global *g, const struct js_policy *p,
-			       const struct js_user *u, pid_t session_pid, bool *created, struct js_err *err)
+			       const struct js_user *u, pid_t session_pid, bool *created, struct js_session_join *join,
+			       struct js_err *err)
 {
 	/* The creator link of a container made here (see create_container):
 	 * closed on return, after the session is registered or has failed. */
@@ -830,26 +844,35 @@ static int session_open_locked(int rundir, const struct js_global *g, const stru
 				return r;
 		}
 		/* Every process of the session is accounted and limited with
-		 * the container: move this sshd monitor, its children follow. */
+		 * the container: the sshd monitor moves itself in with these
+		 * files, its children follow. */
+		js_session_join_close(join);
 		struct js_cgroup cg;
 		int r = js_cgroup_discover(&cg, err);
 		if (r == 0)
 			r = js_cgroup_open(&cg, u->name, err);
 		if (r == 0)
-			r = js_cgroup_attach_session(&cg, session_pid, err);
+			r = js_cgroup_session_files(&cg, session_pid, join->cg_fd, join->leave, &join->ncg, err);
 		js_cgroup_close(&cg);
 		if (r == 0)
-			r = join_container_net(&st, pidfd, session_pid, err);
-		if (r < 0)
+			r = join_container_net(&st, pidfd, session_pid, &join->netns_fd, err);
+		if (r < 0) {
+			js_session_join_close(join);
 			return r;
+		}
 		_cleanup_close_ int spidfd = (int)syscall(SYS_pidfd_open, session_pid, 0);
 		if (spidfd < 0)
 			return js_failm(err, errno, "pidfd_open");
 		struct js_ctl_rep rep;
 		struct js_err cerr;
 		r = ctl_call(udir, JS_CTL_OPEN, session_pid, spidfd, &rep, &cerr);
-		if (r == 0 && !rep.shutting_down)
-			return session_register(udir, session_pid, err);
+		if (r == 0 && !rep.shutting_down) {
+			r = session_register(udir, session_pid, err);
+			if (r < 0)
+				js_session_join_close(join);
+			return r;
+		}
+		js_session_join_close(join);
 		/* The init is alive but does not answer, or is on its way out:
 		 * end it and start over once. */
 		kill_and_wait(pidfd);
@@ -860,20 +883,22 @@ static int session_open_locked(int rundir, const struct js_global *g, const stru
 	return js_fail(err, EAGAIN, "could not start the container");
 }
 
-static int session_open_unlocked(const struct js_global *g, const struct js_policy *p, const struct js_user *u,
-				 pid_t session_pid, bool *created, struct js_err *err)
+static int session_open_taking_lock(const struct js_global *g, const struct js_policy *p, const struct js_user *u,
+				    pid_t session_pid, bool *created, struct js_session_join *join, struct js_err *err)
 {
 	_cleanup_close_ int rundir = -1;
 	_cleanup_close_ int lock = lock_run_dir(g, u->uid, true, &rundir, err);
 	if (lock < 0)
 		return lock;
-	return session_open_locked(rundir, g, p, u, session_pid, created, err);
+	return session_open_locked(rundir, g, p, u, session_pid, created, join, err);
 }
 
 int js_session_open(const struct js_global *g, const struct js_policy *p, const struct js_user *u, pid_t session_pid,
-		    bool *created, struct js_err *err)
+		    bool *created, struct js_session_join *join, struct js_err *err)
 {
 	*created = false;
+	join->ncg = 0;
+	join->netns_fd = -1;
 	if (u->uid == 0)
 		return js_fail(err, EPERM, "root is never sandboxed");
 	int nr = check_user_name(u, err);
@@ -881,7 +906,7 @@ int js_session_open(const struct js_global *g, const struct js_policy *p, const 
 		return nr;
 	struct sigchld_guard sg;
 	sigchld_default(&sg);
-	int r = session_open_unlocked(g, p, u, session_pid, created, err);
+	int r = session_open_taking_lock(g, p, u, session_pid, created, join, err);
 	sigchld_restore(&sg);
 	return r;
 }
@@ -945,8 +970,8 @@ static int stop_locked(int rundir, const struct js_user *u, bool only_if_idle, b
 	return 0;
 }
 
-static int session_close_unlocked(const struct js_global *g, const struct js_user *u, pid_t session_pid, bool linger,
-				  struct js_err *err)
+static int session_close_taking_lock(const struct js_global *g, const struct js_user *u, pid_t session_pid, bool linger,
+				     struct js_err *err)
 {
 	_cleanup_close_ int rundir = -1;
 	_cleanup_close_ int lock = lock_run_dir(g, u->uid, false, &rundir, err);
@@ -961,17 +986,19 @@ int js_session_close(const struct js_global *g, const struct js_user *u, pid_t s
 	int nr = check_user_name(u, err);
 	if (nr < 0)
 		return nr;
-	/* A closing session's monitor steps out of the user's cgroup first,
-	 * whatever follows (no run_dir, a lock that times out): it must
-	 * never be the member that keeps the group from going. */
+	/* A closing session's monitor steps out of the user's cgroup before
+	 * it starts jsandbox-root (see pam_jsandbox.c); should this process
+	 * be in the group all the same, it steps out first, whatever
+	 * follows (no run_dir, a lock that times out): it must never be the
+	 * member that keeps the group from going. */
 	if (session_pid > 0 && self_in_user_cgroup(u)) {
 		struct js_cgroup cg;
 		if (js_cgroup_discover(&cg, NULL) == 0)
-			js_cgroup_detach(&cg, session_pid, NULL);
+			js_cgroup_detach(&cg, getpid(), NULL);
 	}
 	struct sigchld_guard sg;
 	sigchld_default(&sg);
-	int r = session_close_unlocked(g, u, session_pid, linger, err);
+	int r = session_close_taking_lock(g, u, session_pid, linger, err);
 	sigchld_restore(&sg);
 	return r;
 }

@@ -27,7 +27,7 @@
 #include "ebpf.h"
 #include "gpu.h"
 #include "policy.h"
-#include "proto.h"
+#include "devnode.h"
 
 /* snprintf that fails the test instead of truncating. */
 #define FMT(buf, ...) assert_true(snprintf((buf), sizeof(buf), __VA_ARGS__) < (int)sizeof(buf))
