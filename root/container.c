@@ -42,6 +42,19 @@
 #define SETUP_TIMEOUT_MS 30000
 #define CTL_TIMEOUT_S	 10
 #define KILL_TIMEOUT_MS	 10000
+/* The lock's polling: from LOCK_POLL_MIN_US, doubling up to LOCK_POLL_MAX_US. */
+#define LOCK_POLL_MIN_US 500
+#define LOCK_POLL_MAX_US 16000
+/* How long an init gets to die after SIGKILL, and to end by itself once
+ * told its last session closed. */
+#define INIT_KILL_WAIT_MS 5000
+#define INIT_END_WAIT_MS  3000
+/* Pending connections on the init's control socket. */
+#define CTL_BACKLOG 64
+/* A user's run directory name: the uid in decimal. */
+#define UDIR_NAME_MAX 16
+/* A session record's name: s.PID.START */
+#define SESSION_NAME_MAX 64
 
 static long now_ms(void)
 {
@@ -62,7 +75,7 @@ static int lock_user(int rundir, uint32_t uid, struct js_err *err)
 	/* Poll rather than F_OFD_SETLKW: sshd's monitor must not block without
 	 * a bound. Most holders are done in a few ms (a warm login), so start
 	 * short and back off to 16 ms for a container being made. */
-	long wait_us = 500;
+	long wait_us = LOCK_POLL_MIN_US;
 	while (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
 		if (errno != EAGAIN && errno != EACCES && errno != EINTR)
 			return js_failm(err, errno, "cannot take the lock");
@@ -70,7 +83,7 @@ static int lock_user(int rundir, uint32_t uid, struct js_err *err)
 			return js_fail(err, ETIMEDOUT, "timed out waiting for another login of this user");
 		struct timespec ts = {0, wait_us * 1000};
 		nanosleep(&ts, NULL);
-		if (wait_us < 16000)
+		if (wait_us < LOCK_POLL_MAX_US)
 			wait_us *= 2;
 	}
 	return js_steal_fd(&fd); /* closing the fd releases the OFD lock */
@@ -117,8 +130,9 @@ static int ctl_connect(int udir, struct js_err *err)
 	if (s < 0)
 		return js_failm(err, errno, "socket");
 	struct timeval tv = {.tv_sec = CTL_TIMEOUT_S};
-	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
+	    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0)
+		return js_failm(err, errno, "cannot bound the wait for the container init");
 	if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0)
 		return js_failm(err, errno, "cannot reach the container init");
 	return js_steal_fd(&s);
@@ -154,7 +168,7 @@ static bool wait_pidfd(int pidfd, int timeout_ms)
 /* Remove everything a dead container left: runtime files and cgroups. */
 static void cleanup_stale(int rundir, int udir, const struct js_user *u)
 {
-	char name[16];
+	char name[UDIR_NAME_MAX];
 	user_dir_name(u, name, sizeof name);
 	if (udir >= 0) {
 		/* Mount points under <uid> were only ever used inside the
@@ -178,7 +192,7 @@ static void cleanup_stale(int rundir, int udir, const struct js_user *u)
 static int kill_and_wait(int pidfd)
 {
 	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-	return wait_pidfd(pidfd, 5000) ? 0 : -ETIMEDOUT;
+	return wait_pidfd(pidfd, INIT_KILL_WAIT_MS) ? 0 : -ETIMEDOUT;
 }
 
 /* ---- login shell rule ------------------------------------------------ */
@@ -421,7 +435,7 @@ static int make_ctl_listener(int udir, struct js_err *err)
 		return js_failm(err, errno, "cannot bind the control socket");
 	if (fchmodat(priv, "ctl", 0600, 0) < 0)
 		return js_failm(err, errno, "chmod control socket");
-	if (listen(s, 64) < 0)
+	if (listen(s, CTL_BACKLOG) < 0)
 		return js_failm(err, errno, "listen");
 	return js_steal_fd(&s);
 }
@@ -681,7 +695,7 @@ static int session_register(int udir, pid_t pid, struct js_err *err)
 	_cleanup_close_ int priv = openat(udir, "priv", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (priv < 0)
 		return js_failm(err, errno, "cannot open the container's private directory");
-	char name[64];
+	char name[SESSION_NAME_MAX];
 	if (session_file(pid, name, sizeof name) < 0)
 		return js_fail(err, ESRCH, "session process %d is gone", (int)pid);
 	int fd = openat(priv, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -694,7 +708,7 @@ static int session_register(int udir, pid_t pid, struct js_err *err)
 static void session_unregister(int udir, pid_t pid)
 {
 	_cleanup_close_ int priv = openat(udir, "priv", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	char name[64];
+	char name[SESSION_NAME_MAX];
 	if (priv >= 0 && session_file(pid, name, sizeof name) == 0)
 		unlinkat(priv, name, 0);
 }
@@ -790,7 +804,7 @@ static void sigchld_restore(struct sigchld_guard *g)
 
 static int open_udir(int rundir, const struct js_user *u, bool create, struct js_err *err)
 {
-	char name[16];
+	char name[UDIR_NAME_MAX];
 	user_dir_name(u, name, sizeof name);
 	return js_mkdir_owned_at(rundir, name, 0755, 0, 0, create, err);
 }
@@ -949,7 +963,7 @@ static int stop_locked(int rundir, const struct js_user *u, bool only_if_idle, b
 		if (linger)
 			return 0; /* the policy keeps its work */
 		if (r == 0 && rep.shutting_down)
-			wait_pidfd(pidfd, 3000);
+			wait_pidfd(pidfd, INIT_END_WAIT_MS);
 	}
 	if (pidfd >= 0 && !wait_pidfd(pidfd, 0))
 		kill_and_wait(pidfd);
