@@ -268,7 +268,7 @@ static void check_devices(struct ctl_check *ck)
 			continue;
 		struct js_dev_list l = {0};
 		struct js_err err = {0};
-		if (js_devices_build(ck->g->host_root, p, &l, &err) < 0 ||
+		if (js_devices_build(ck->g->host_root, &p->gpus, p->devices, p->ndevices, &l, &err) < 0 ||
 		    js_devices_check_nodes(ck->g->host_root, &l, &err) < 0)
 			ctl_problem(ck, "%s gpus/devices: %s (the logins it applies to are refused)", origin, err.msg);
 		js_dev_list_free(&l);

@@ -254,7 +254,7 @@ static int apply_cgroup_policy(const struct js_global *g, const struct js_policy
 	r = js_cgroup_open(&cg, u->name, err);
 	struct js_dev_list devs = {0};
 	if (r >= 0)
-		r = js_devices_build(g->host_root, p, &devs, err);
+		r = js_devices_build(g->host_root, &p->gpus, p->devices, p->ndevices, &devs, err);
 	if (r < 0) {
 		struct js_dev_list std = {0};
 		if (js_devices_add_defaults(&std, NULL) == 0)
@@ -555,7 +555,7 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 	 * login before anything runs as the user. */
 	__attribute__((cleanup(js_dev_list_free))) struct js_dev_list devs = {0};
 	__attribute__((cleanup(js_dev_nodes_close))) struct js_dev_nodes nodes = {0};
-	r = js_devices_build(b->g->host_root, p, &devs, err);
+	r = js_devices_build(b->g->host_root, &p->gpus, p->devices, p->ndevices, &devs, err);
 	if (r >= 0)
 		r = js_devices_open_nodes(b->g->host_root, &devs, &nodes, err);
 	if (r >= 0)
