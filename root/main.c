@@ -182,6 +182,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	umask(022);
+	if (chdir("/") < 0) {
+		syslog(LOG_ERR, "chdir /: %m");
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
 	int sock = JS_ROOTOP_FD, type = 0;
