@@ -51,8 +51,8 @@ forged() {
 		sh -c "echo '$out' | grep -q '^status=4 ' && echo '$out' | grep -q '^exit=2'"
 	check "$what: syslog says why" sh -c "tail -n +$((before + 1)) '$JSB_RUN/syslog' | grep -q 'jsandbox-root.*$pat'"
 }
-forged wrong-parent "$A" "$uid_a" "a pid that is not the helper's parent" "not the helper's parent"
-forged open-wrong-parent "$A" "$uid_a" "OPEN for a pid that is not the parent" "not the helper's parent"
+forged wrong-parent "$A" "$uid_a" "a pid that is not the helper's parent" "not the helper.s parent"
+forged open-wrong-parent "$A" "$uid_a" "OPEN for a pid that is not the parent" "not the helper.s parent"
 forged short "$A" "$uid_a" "a short message" "wrong size"
 forged empty "$A" "$uid_a" "an empty message" "wrong size"
 forged silent "$A" "$uid_a" "no message at all" "wrong size"
