@@ -74,9 +74,12 @@ static int parse_args(pam_handle_t *pamh, int argc, const char **argv, struct ar
 	return 0;
 }
 
+#define JSANDBOX_SHELL JSANDBOX_LIBEXECDIR "/jsandbox-shell"
+
 struct user {
 	char name[JS_ROOTOP_NAME_MAX];
 	uid_t uid;
+	bool our_shell; /* the login shell is JSANDBOX_SHELL */
 };
 
 static int get_user(pam_handle_t *pamh, struct user *u)
@@ -97,6 +100,7 @@ static int get_user(pam_handle_t *pamh, struct user *u)
 		return -1;
 	}
 	u->uid = pw->pw_uid;
+	u->our_shell = pw->pw_shell && !strcmp(pw->pw_shell, JSANDBOX_SHELL);
 	return 0;
 }
 
@@ -433,6 +437,19 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 		return PAM_USER_UNKNOWN;
 	if (u.uid == 0)
 		return PAM_IGNORE;
+	/* A login shell that is jsandbox-shell itself, a root-owned file only
+	 * root writes, passes whatever the policy says: it runs no user file
+	 * on the host, sandboxed or not. Then the helper need not run here
+	 * (one exec less per login); the session asks it. Its directory is
+	 * the one jsandbox-root is executed from, which the module trusts
+	 * anyway. The user counts as sandboxed until the session says
+	 * otherwise: setcred before the session strips the PAM environment. */
+	struct stat st;
+	if (u.our_shell && stat(JSANDBOX_SHELL, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 &&
+	    !(st.st_mode & (022 | S_ISUID | S_ISGID))) {
+		set_kind(pamh, KIND_SANDBOXED);
+		return PAM_SUCCESS;
+	}
 	struct js_rootop_rep rep;
 	int fds[JS_ROOTOP_CG_MAX + 1];
 	size_t nfds = 0;
