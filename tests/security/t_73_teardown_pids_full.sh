@@ -51,10 +51,12 @@ while True:
     n += 1
 print("full", n, flush=True)
 sys.stdin.read()'
+# The session's stdin: a FIFO this script holds open (read-write, so the
+# open does not wait for a reader) until the logout.
 mkfifo "$T/in"
-tmbg 120 jssh "$A" "python3 -c '$fill'" <"$T/in" >"$T/out" 2>&1
+exec 7<>"$T/in"
+tm 120 jssh "$A" "python3 -c '$fill'" <"$T/in" >"$T/out" 2>&1 7>&- &
 bg=$!
-exec 7>"$T/in"
 check "alice fills her pids.max from inside" wait_for 300 grep -q '^full [0-9]' "$T/out"
 d=$(pids_dir)
 check "her pids cgroup exists ($d)" test -n "$d"
