@@ -58,20 +58,20 @@ exec 7<>"$T/in"
 tm 120 jssh "$A" "python3 -c '$fill'" <"$T/in" >"$T/out" 2>&1 7>&- &
 bg=$!
 check "alice fills her pids.max from inside" wait_for 300 grep -q '^full [0-9]' "$T/out"
-d=$(pids_dir)
-check "her pids cgroup exists ($d)" test -n "$d"
-cur=$(cat "$d/pids.current" 2>/dev/null)
-check "it is full: pids.current $cur of pids.max $(cat "$d/pids.max" 2>/dev/null)" [ "$cur" -ge 48 ]
+pd=$(pids_dir)
+check "her pids cgroup exists ($pd)" test -n "$pd"
+cur=$(cat "$pd/pids.current" 2>/dev/null)
+check "it is full: pids.current $cur of pids.max $(cat "$pd/pids.max" 2>/dev/null)" [ "$cur" -ge 48 ]
 monitor_in() {
 	local p
 	while read -r p; do
 		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = "$SVC" ] || [ "$(cat "/proc/$p/comm" 2>/dev/null)" = sshd ] && return 0
-	done <"$d/cgroup.procs"
+	done <"$pd/cgroup.procs"
 	return 1
 }
 check "the session's sshd is a member of that group" monitor_in
-echo 1 >"$d/pids.max"
-check "root made sure no fork succeeds there (pids.max $(cat "$d/pids.max"))" [ "$(cat "$d/pids.max")" = 1 ]
+echo 1 >"$pd/pids.max"
+check "root made sure no fork succeeds there (pids.max $(cat "$pd/pids.max"))" [ "$(cat "$pd/pids.max")" = 1 ]
 before=$(wc -l <"$JSB_RUN/syslog")
 exec 7>&-
 wait "$bg"
