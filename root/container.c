@@ -925,11 +925,16 @@ int js_session_open(const struct js_global *g, const struct js_policy *p, const 
 	return r;
 }
 
-static bool self_in_user_cgroup(const struct js_user *u)
+/* Is pid (0: this process) in the user's group of any hierarchy? */
+static bool in_user_cgroup(pid_t pid, const struct js_user *u)
 {
-	char want[64], line[4096];
+	char want[64], line[4096], path[64];
 	snprintf(want, sizeof want, ":/jsandbox/%s\n", u->name);
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
+	if (pid > 0)
+		snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+	else
+		snprintf(path, sizeof path, "/proc/self/cgroup");
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	while (f && fgets(line, sizeof line, f)) {
 		size_t l = strlen(line), wl = strlen(want);
 		if (l >= wl && !strcmp(line + l - wl, want))
@@ -967,9 +972,11 @@ static int stop_locked(int rundir, const struct js_user *u, bool only_if_idle, b
 	}
 	if (pidfd >= 0 && !wait_pidfd(pidfd, 0))
 		kill_and_wait(pidfd);
-	if (session_pid > 0 && (udir >= 0 || self_in_user_cgroup(u))) {
-		/* This very process (sshd's monitor) is in the user's cgroup;
-		 * step out so the group can go. */
+	if (session_pid > 0 && in_user_cgroup(session_pid, u)) {
+		/* The session's process (sshd's monitor) is still in the
+		 * user's cgroup (it normally steps out itself before CLOSE):
+		 * move it out so the group can go. Only then: a move by pid
+		 * takes the kernel's global migration lock. */
 		struct js_cgroup cg;
 		if (js_cgroup_discover(&cg, NULL) == 0)
 			js_cgroup_detach(&cg, session_pid, NULL);
@@ -1005,7 +1012,7 @@ int js_session_close(const struct js_global *g, const struct js_user *u, pid_t s
 	 * be in the group all the same, it steps out first, whatever
 	 * follows (no run_dir, a lock that times out): it must never be the
 	 * member that keeps the group from going. */
-	if (session_pid > 0 && self_in_user_cgroup(u)) {
+	if (session_pid > 0 && in_user_cgroup(0, u)) {
 		struct js_cgroup cg;
 		if (js_cgroup_discover(&cg, NULL) == 0)
 			js_cgroup_detach(&cg, getpid(), NULL);
