@@ -69,38 +69,41 @@ leak_check "before"
 # window: the init has reported ready and runs --serve, the state file is
 # not written. The monitor is the private sshd's child for this connection,
 # the creator (jsandbox-root) the monitor's child; it is stopped when the
-# container's PID 1 appears in the user's cgroup. Sets mon (the monitor),
-# cre (the stopped creator) and bg (the client); on a miss, lets that login
-# finish, cleans up and returns 1.
+# container's PID 1 appears in the user's cgroup. Sets cre (the stopped
+# creator) and bg (the client); on a miss, lets that login finish, cleans
+# up and returns 1.
+# The creator of this connection's container: a jsandbox-root process
+# whose parent (sshd's monitor) is a child of the private sshd's listener.
+creator_of_login() { # LISTENER
+	local c m
+	for c in $(pgrep -x jsandbox-root); do
+		m=$(ps -o ppid= -p "$c" | tr -d ' ')
+		[ -n "$m" ] && [ "$(ps -o ppid= -p "$m" | tr -d ' ')" = "$1" ] && echo "$c"
+	done | tail -1
+}
+
 catch_in_window() {
 	local end p listener
 	listener=$(cat "$JSB_RUN/sshd.pid")
 	tmbg 60 jssh $B 'echo in' >/dev/null 2>&1
 	bg=$!
-	# sshd's per-connection process (the privileged monitor) is the
-	# listener's child; this test makes one connection at a time.
-	mon=
-	end=$((SECONDS + 30))
-	while [ -z "$mon" ] && [ $SECONDS -lt $end ]; do
-		mon=$(pgrep -n -P "$listener")
-	done
-	# Then, as soon as the container's PID 1 exists (the creator is
-	# waiting for its ready while it builds the root file system), stop
-	# the creator.
+	# As soon as the container's PID 1 exists (the creator is waiting
+	# for its ready while it builds the root file system), stop the
+	# creator.
 	local stopped=
 	cre=
-	while [ -n "$mon" ] && [ -z "$stopped" ] && [ $SECONDS -lt $end ]; do
+	end=$((SECONDS + 30))
+	while [ -z "$stopped" ] && [ $SECONDS -lt $end ]; do
 		while read -r p; do
 			if grep -Eq '^NSpid:.*[[:space:]]1$' "/proc/$p/status" 2>/dev/null; then
-				cre=$(pgrep -n -x -P "$mon" jsandbox-root)
+				cre=$(creator_of_login "$listener")
 				[ -n "$cre" ] && kill -STOP "$cre" && stopped=1
 				break
 			fi
 		done 2>/dev/null <"$procs"
 	done 2>/dev/null
-	[ -n "$stopped" ] || mon=
-	if [ -z "$mon" ]; then
-		echo "note: the container's first process was not caught"
+	if [ -z "$stopped" ]; then
+		echo "note: the container's first process was not caught (creators: $(oneline "$(pgrep -a -x jsandbox-root)"))"
 		wait $bg
 		wait_for 100 no_monitor
 		"$JSB_CTL" stop $B >/dev/null 2>&1
