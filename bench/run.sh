@@ -315,7 +315,7 @@ say "inputs for the compile and apt jobs"
 # The compile job: this repository's C sources, compiled with gcc -O2.
 w0_home=$(getent passwd jsbb_u0 | cut -d: -f6)
 install -d -o jsbb_u0 -g jsbb_u0 "$w0_home/jsbb-src"
-(cd "$src" && tar -cf - lib conf helper ctl pam_module) | runuser -u jsbb_u0 -- tar -C "$w0_home/jsbb-src" -xf -
+(cd "$src" && tar -cf - lib conf root helper ctl pam_module) | runuser -u jsbb_u0 -- tar -C "$w0_home/jsbb-src" -xf -
 install -o jsbb_u0 -g jsbb_u0 -m 0755 "$src/bench/compile.sh" "$w0_home/jsbb-src/compile.sh"
 # The apt job: the package's .deb downloaded once; installed from that file
 # (no network) on the host and inside, purged after each run.

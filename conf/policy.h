@@ -14,8 +14,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "devrule.h"
+
 #define JS_NAME_MAX   64 /* image, user and group names */
-#define JS_GPU_MAX    64 /* entries in one gpus = list */
 #define JS_DEV_MAX    32 /* entries in one devices = list */
 #define JS_ORIGIN_MAX 80 /* "[group:somegroup]" and the like */
 
@@ -45,41 +46,6 @@ enum js_key {
 const char *js_key_name(enum js_key k);
 
 enum js_net { JS_NET_HOST, JS_NET_NONE };
-
-enum js_gpus_kind { JS_GPUS_NONE, JS_GPUS_ALL, JS_GPUS_LIST };
-enum js_gpu_ref_type { JS_GPU_INDEX, JS_GPU_PCI, JS_GPU_UUID };
-
-struct js_gpu_ref {
-	enum js_gpu_ref_type type;
-	unsigned index; /* JS_GPU_INDEX */
-	/* JS_GPU_PCI: normalised "dddd:bb:dd.f", lower case, domain filled in.
-	 * JS_GPU_UUID: "GPU-..." or "MIG-..." as written (hex lower-cased). */
-	char id[48];
-};
-
-struct js_gpu_sel {
-	enum js_gpus_kind kind;
-	size_t n;
-	struct js_gpu_ref ref[JS_GPU_MAX];
-};
-
-/* A cgroup device rule, optionally naming the node to create in the
- * container's /dev. Forms accepted in `devices =` (comma-separated):
- *   c 10:229 rwm            rule only
- *   c 10:229 rwm /dev/fuse  rule, and the node /dev/fuse inside
- *   /dev/fuse               node and rule, type and numbers taken from the
- *   /dev/fuse rw            host node when the container is made (type 0
- *                           and major/minor -1 until then)
- * major/minor -1 means '*'. */
-#define JS_DEV_READ  1u
-#define JS_DEV_WRITE 2u
-#define JS_DEV_MKNOD 4u
-struct js_dev_rule {
-	char type; /* 'c', 'b', 'a', or 0 for the path form before resolution */
-	long major, minor;
-	unsigned access; /* JS_DEV_* bits, never 0 */
-	char path[64];	 /* "" or an absolute path under /dev */
-};
 
 /* A size or a share of something: memory_max = 8G, memory_max = 50%. */
 struct js_amount {

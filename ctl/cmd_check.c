@@ -268,16 +268,30 @@ static void check_devices(struct ctl_check *ck)
 			continue;
 		struct js_dev_list l = {0};
 		struct js_err err = {0};
-		if (js_devices_build(ck->g->host_root, p, &l, &err) < 0 ||
+		if (js_devices_build(ck->g->host_root, &p->gpus, p->devices, p->ndevices, &l, &err) < 0 ||
 		    js_devices_check_nodes(ck->g->host_root, &l, &err) < 0)
 			ctl_problem(ck, "%s gpus/devices: %s (the logins it applies to are refused)", origin, err.msg);
 		js_dev_list_free(&l);
 	}
 }
 
+/* jsandbox-root, which the PAM module executes for every login but root's:
+ * the module refuses everyone else when it is missing, not a regular file,
+ * not root's or writable by group or other (root/rootop.h). */
+static void check_root_helper(struct ctl_check *ck)
+{
+	const char *path = JSANDBOX_LIBEXECDIR "/jsandbox-root";
+	struct stat st;
+	if (stat(path, &st) < 0)
+		ctl_problem(ck, "%s: %s (every login but root's is refused)", path, strerror(errno));
+	else if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022))
+		ctl_problem(ck, "%s is not a root-owned file writable only by root (every login but root's is refused)",
+			    path);
+}
+
 /* The checks, in order. Append here. */
 static void (*const checks[])(struct ctl_check *) = {
-    check_global_dirs, check_images, check_users, check_devices, ctl_check_wiring, ctl_check_kernel,
+    check_global_dirs, check_root_helper, check_images, check_users, check_devices, ctl_check_wiring, ctl_check_kernel,
 };
 
 int cmd_check(int argc, char **argv, const struct js_config *unused)

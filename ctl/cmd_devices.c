@@ -29,7 +29,7 @@ int ctl_print_devices(const struct js_global *g, const struct js_policy *p)
 {
 	struct js_dev_list l;
 	struct js_err err = {0};
-	if (js_devices_build(g->host_root, p, &l, &err) < 0) {
+	if (js_devices_build(g->host_root, &p->gpus, p->devices, p->ndevices, &l, &err) < 0) {
 		printf("devices (resolved): cannot be built: %s; logins are refused\n", err.msg);
 		return -1;
 	}

@@ -269,9 +269,11 @@ int js_cgroup_attach(const struct js_cgroup *cg, pid_t pid, struct js_err *err)
  * on every login, since each login is a new sshd monitor. Writing "0" to a
  * v1 hierarchy's `tasks` moves only the calling thread and skips that lock;
  * for a single-threaded caller the thread is the whole process. */
-static bool self_single_threaded(void)
+static bool single_threaded(pid_t pid)
 {
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/status", "re");
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	char line[256];
 	while (f && fgets(line, sizeof line, f)) {
 		unsigned n;
@@ -294,9 +296,11 @@ static bool v2_no_controllers(int dfd)
 	return true;
 }
 
-int js_cgroup_attach_session(const struct js_cgroup *cg, pid_t pid, struct js_err *err)
+int js_cgroup_session_files(const struct js_cgroup *cg, pid_t pid, int *fds, char (*leave)[JS_CGROUP_LEAVE_MAX],
+			    size_t *n, struct js_err *err)
 {
-	bool self = pid == getpid() && self_single_threaded();
+	*n = 0;
+	bool single = single_threaded(pid);
 	/* On a hybrid host, limits and device rules live in v1; the
 	 * controller-less unified tree adds nothing but the grace period its
 	 * cgroup.procs write costs, so a session skips it there (the init,
@@ -306,21 +310,19 @@ int js_cgroup_attach_session(const struct js_cgroup *cg, pid_t pid, struct js_er
 	bool v1_devices = false;
 	for (size_t i = 0; i < cg->n; i++)
 		v1_devices = v1_devices || (!cg->h[i].v2 && cg->h[i].fd >= 0 && has_ctrl(&cg->h[i], "devices"));
-	char v[32];
-	snprintf(v, sizeof v, "%d", (int)pid);
 	for (size_t i = 0; i < cg->n; i++) {
 		const struct js_cgroup_hier *h = &cg->h[i];
 		if (h->fd < 0)
 			continue;
-		int r;
 		if (h->v2 && v1_devices && v2_no_controllers(h->fd))
 			continue;
-		if (self && !h->v2)
-			r = write_knob(h->fd, "tasks", "0", err);
-		else
-			r = write_knob(h->fd, "cgroup.procs", v, err);
-		if (r < 0)
-			return r;
+		const char *file = single && !h->v2 ? "tasks" : "cgroup.procs";
+		if (js_snprintf(leave[*n], JS_CGROUP_LEAVE_MAX, "%s/%s", h->mountpoint, file) < 0)
+			return js_fail(err, ENAMETOOLONG, "cgroup mount point %s: path too long", h->mountpoint);
+		int fd = openat(h->fd, file, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return js_failm(err, errno, "cannot open %s of the user's cgroup in %s", file, h->mountpoint);
+		fds[(*n)++] = fd;
 	}
 	return 0;
 }
@@ -340,11 +342,11 @@ int js_cgroup_detach(const struct js_cgroup *cg, pid_t pid, struct js_err *err)
 {
 	char v[32];
 	snprintf(v, sizeof v, "%d", (int)pid);
-	bool self = pid == getpid() && self_single_threaded();
+	bool self = pid == getpid() && single_threaded(pid);
 	int ret = 0;
 	for (size_t i = 0; i < cg->n; i++) {
 		if (self && cg->h[i].v2 && !self_in_v2_jsandbox())
-			continue; /* never joined it (js_cgroup_attach_session) */
+			continue; /* never joined it (js_cgroup_session_files) */
 		_cleanup_close_ int mfd = open(cg->h[i].mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (mfd < 0)
 			continue;

@@ -44,11 +44,17 @@ int js_cgroup_open(struct js_cgroup *cg, const char *name, struct js_err *err);
 /* Move pid into the user's cgroup in every hierarchy. */
 int js_cgroup_attach(const struct js_cgroup *cg, pid_t pid, struct js_err *err);
 
-/* Move a session's process (sshd's monitor) into the user's cgroup: as
- * js_cgroup_attach, but without the kernel's global migration lock where it
- * can (the caller itself, single-threaded, v1), and, on a hybrid host, not
- * into the controller-less unified tree. */
-int js_cgroup_attach_session(const struct js_cgroup *cg, pid_t pid, struct js_err *err);
+/* The files through which a session's process (sshd's monitor) joins the
+ * user's cgroup itself: in each hierarchy it should join, `tasks` (v1, a
+ * single-threaded pid: writing "0" there moves the writer without the
+ * kernel's global migration lock) or `cgroup.procs`, opened for writing
+ * into fds[]; on a hybrid host not the controller-less unified tree. The
+ * same hierarchy root's file goes into leave[] (where a closing session
+ * writes "0" to step out). Every fd in fds[0..*n) is the caller's to close,
+ * on failure too. */
+#define JS_CGROUP_LEAVE_MAX 192
+int js_cgroup_session_files(const struct js_cgroup *cg, pid_t pid, int *fds, char (*leave)[JS_CGROUP_LEAVE_MAX],
+			    size_t *n, struct js_err *err);
 
 /* Move pid back to the root of every hierarchy (a closing session's own
  * process, so the user's group can be removed). */

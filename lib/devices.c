@@ -11,9 +11,9 @@
 #include <sys/sysmacros.h>
 
 #include "cgroup.h"
+#include "devnode.h"
 #include "ebpf.h"
 #include "gpu.h"
-#include "proto.h"
 
 #define RW	(JS_DEV_READ | JS_DEV_WRITE)
 #define ACC_ALL (JS_DEV_READ | JS_DEV_WRITE | JS_DEV_MKNOD)
@@ -147,21 +147,22 @@ int js_devices_resolve_rule(const char *host_root, const struct js_dev_rule *in,
 	return 0;
 }
 
-int js_devices_build(const char *host_root, const struct js_policy *p, struct js_dev_list *out, struct js_err *err)
+int js_devices_build(const char *host_root, const struct js_gpu_sel *sel, const struct js_dev_rule *devices,
+		     size_t ndevices, struct js_dev_list *out, struct js_err *err)
 {
 	memset(out, 0, sizeof *out);
 	int r = js_devices_add_defaults(out, err);
-	if (r >= 0 && p->gpus.kind != JS_GPUS_NONE) {
+	if (r >= 0 && sel->kind != JS_GPUS_NONE) {
 		struct js_gpu_list gpus;
 		r = js_gpu_discover(host_root, &gpus, err);
 		if (r >= 0) {
-			r = js_gpu_select(&gpus, &p->gpus, out, err);
+			r = js_gpu_select(&gpus, sel, out, err);
 			js_gpu_list_free(&gpus);
 		}
 	}
-	for (size_t i = 0; r >= 0 && i < p->ndevices && i < JS_DEV_MAX; i++) {
+	for (size_t i = 0; r >= 0 && i < ndevices; i++) {
 		struct js_dev_rule rule;
-		r = js_devices_resolve_rule(host_root, &p->devices[i], &rule, err);
+		r = js_devices_resolve_rule(host_root, &devices[i], &rule, err);
 		if (r >= 0)
 			r = js_dev_list_add(out, &rule, err);
 	}

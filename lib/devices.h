@@ -18,12 +18,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "devrule.h"
 #include "jsutil.h"
-#include "policy.h"
 
 struct js_cgroup;
 
-/* A growable list of rules. Each entry is a struct js_dev_rule (policy.h):
+/* A growable list of rules. Each entry is a struct js_dev_rule (devrule.h):
  * type 'c', 'b' or 'a'; major/minor, -1 for '*'; JS_DEV_* access bits;
  * path "" for a rule only, or "/dev/..." for a node the container gets.
  * Entries are unique by (type, major, minor, path); adding an existing one
@@ -54,10 +54,11 @@ int js_devices_resolve_rule(const char *host_root, const struct js_dev_rule *in,
 			    struct js_err *err);
 
 /* The whole allow-list for a policy: the defaults, the nodes of the GPUs
- * p->gpus grants (discovered under host_root, "/" in production), then
- * p->devices. GPUs are looked at only when the policy grants any. On
+ * sel grants (discovered under host_root, "/" in production), then the
+ * policy's devices[0..ndevices). GPUs are looked at only when the policy grants any. On
  * failure *out is empty and err names the GPU, rule or node at fault. */
-int js_devices_build(const char *host_root, const struct js_policy *p, struct js_dev_list *out, struct js_err *err);
+int js_devices_build(const char *host_root, const struct js_gpu_sel *sel, const struct js_dev_rule *devices,
+		     size_t ndevices, struct js_dev_list *out, struct js_err *err);
 
 /* Is this one of the standard nodes of js_devices_add_defaults? Those are
  * the same on every Linux host and always come from the real /dev, never
@@ -68,7 +69,7 @@ bool js_devices_is_default(const struct js_dev_rule *r);
  * NVIDIA GPU's /proc/driver/nvidia/gpus entry) as a detached mount made by
  * root, to be attached by the init at `name`. */
 struct js_dev_node {
-	char kind; /* JS_NODE_DEV or JS_NODE_NVPROC (proto.h) */
+	char kind; /* JS_NODE_DEV or JS_NODE_NVPROC (devnode.h) */
 	char name[64];
 	int fd;
 };

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#define JS_FDPASS_MAX 4
+#define JS_FDPASS_MAX 20 /* jsandbox-root's OPEN answer: a file per cgroup hierarchy and a namespace */
 
 /* Send len bytes and nfds descriptors as one message. */
 int js_send_msg(int sock, const void *buf, size_t len, const int *fds, size_t nfds);

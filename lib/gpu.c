@@ -13,7 +13,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
-#include "proto.h"
+#include "devnode.h"
 
 /* NVIDIA's character major is fixed (NV_MAJOR_DEVICE_NUMBER in the open
  * kernel modules); nvidiactl and nvidia-modeset are its two top minors.

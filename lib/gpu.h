@@ -24,8 +24,8 @@
 #include <stddef.h>
 
 #include "devices.h"
+#include "devrule.h"
 #include "jsutil.h"
-#include "policy.h"
 
 enum js_gpu_vendor { JS_GPU_NVIDIA, JS_GPU_AMD, JS_GPU_INTEL, JS_GPU_VENDOR__COUNT };
 

@@ -1,33 +1,60 @@
 /* SPDX-License-Identifier: MIT */
-/* pam_jsandbox: the only privileged part of jsandbox.
+/* pam_jsandbox: what must happen inside sshd's monitor, and nothing more.
  *
  *   auth    optional pam_jsandbox.so      (first in the auth stack)
  *   account required pam_jsandbox.so
  *   session required pam_jsandbox.so [debug]
  *
- * open_session: load the policy; for a sandboxed user make sure the user's
- * container runs (making it if needed), move this session's process into
- * the user's cgroup and register the session with the container init.
- * close_session: unregister; the last session of a non-lingering container
- * tears it down. Refuses the session (fail closed) whenever a sandboxed user
- * cannot be put in their container. root and `sandbox = no` users pass.
- * setcred (the auth line): strip a sandboxed user's PAM environment down to
- * the locale (see hostenv.h); sshd calls it in the session's child after the
- * whole session stack ran (pam_env included) and before it builds the
- * environment of xauth, sshrc and the login shell.
+ * Everything that needs the policy or touches a container runs in
+ * jsandbox-root (root/main.c), which this module executes by its fixed path
+ * with an empty environment and one socket (root/rootop.h): iniparser, the
+ * container's creation, cgroups, device programs, session records and the
+ * teardown are never mapped into the process that holds the host keys.
+ * Here: who the user is (PAM and NSS), the request, joining the user's
+ * cgroup and, for network = none, the container's network namespace with
+ * what the helper sends (only this process can move itself without the
+ * kernel's global migration lock), and stripping the PAM environment.
+ *
+ * account: the helper says whether the user is sandboxed and may be (a login
+ * shell that reads no user file on the host). open_session: the helper makes
+ * or joins the container and registers this process's session; the module
+ * joins. close_session: the module steps out of the user's cgroup (so a full
+ * pids.max there cannot stop the helper's start), then the helper
+ * unregisters the session and may end the container. setcred (the auth
+ * line): strip a sandboxed user's PAM environment down to the locale (see
+ * hostenv.h); sshd calls it in the session's child after the whole session
+ * stack ran (pam_env included) and before it builds the environment of
+ * xauth, sshrc and the login shell.
+ *
+ * Fail closed: a sandboxed user whose request fails in any way (the helper
+ * missing, crashed, silent, a short or garbled answer) gets no session;
+ * since the policy is the helper's, so does every other user but root. root
+ * never needs the helper and always passes.
  *
  * Runs inside sshd's privileged monitor: never exit(), never abort, log once
  * at this boundary with pam_syslog. */
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sched.h>
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
+#include <signal.h>
+#include <spawn.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "container.h"
+#include "fdpass.h"
 #include "hostenv.h"
-#include "policy.h"
-#include "userinfo.h"
+#include "jsutil.h"
+#include "rootop.h"
+
+#define ROOTOP_PATH JSANDBOX_LIBEXECDIR "/" JS_ROOTOP_NAME
 
 struct args {
 	bool debug;
@@ -47,47 +74,254 @@ static int parse_args(pam_handle_t *pamh, int argc, const char **argv, struct ar
 	return 0;
 }
 
-/* Load the user's policy. Returns 1 sandboxed, 0 exempt, -1 refused. */
-static int load_policy(pam_handle_t *pamh, const struct js_user *u, struct js_config **confp, struct js_policy *pol,
-		       bool quiet)
-{
-	struct js_problems pr = {0};
-	int r = js_config_load(JSANDBOX_CONFIG, confp, &pr);
-	if (r < 0 || !*confp) {
-		if (!quiet)
-			pam_syslog(pamh, LOG_ERR, "user %s refused: %s", u->name,
-				   pr.n ? pr.p[0].msg : JSANDBOX_CONFIG ": cannot load");
-		js_problems_free(&pr);
-		return -1;
-	}
-	js_problems_free(&pr);
-	char why[512];
-	if (js_config_resolve_user(*confp, u->name, pol, why, sizeof why) < 0) {
-		if (!quiet)
-			pam_syslog(pamh, LOG_ERR, "user %s refused: %s", u->name, why);
-		return -1;
-	}
-	return pol->sandbox ? 1 : 0;
-}
+#define JSANDBOX_SHELL JSANDBOX_LIBEXECDIR "/jsandbox-shell"
 
-static int get_user(pam_handle_t *pamh, struct js_user *u)
+struct user {
+	char name[JS_ROOTOP_NAME_MAX];
+	uid_t uid;
+	bool our_shell; /* the login shell is JSANDBOX_SHELL */
+};
+
+static int get_user(pam_handle_t *pamh, struct user *u)
 {
 	const char *name = NULL;
 	if (pam_get_user(pamh, &name, NULL) != PAM_SUCCESS || !name || !*name) {
 		pam_syslog(pamh, LOG_ERR, "cannot determine the user");
 		return -1;
 	}
-	struct js_err err = {0};
-	if (js_user_by_name(name, u, &err) < 0) {
-		pam_syslog(pamh, LOG_ERR, "%s", err.msg);
+	struct passwd pwb, *pw = NULL;
+	char buf[16384];
+	if (getpwnam_r(name, &pwb, buf, sizeof buf, &pw) != 0 || !pw) {
+		pam_syslog(pamh, LOG_ERR, "user \"%.64s\" is unknown", name);
+		return -1;
+	}
+	if (js_strlcpy(u->name, pw->pw_name, sizeof u->name) < 0) {
+		pam_syslog(pamh, LOG_ERR, "user name \"%.64s\" is too long", name);
+		return -1;
+	}
+	u->uid = pw->pw_uid;
+	u->our_shell = pw->pw_shell && !strcmp(pw->pw_shell, JSANDBOX_SHELL);
+	return 0;
+}
+
+/* What this module knows of the user between its calls (sshd's session
+ * child inherits it): sandboxed or exempt, as the helper said, and where
+ * to step out of the user's cgroup at close. */
+#define DATA_STATE "jsandbox.state"
+enum kind { KIND_SANDBOXED = 1, KIND_EXEMPT = 2 };
+struct state {
+	enum kind kind;
+	size_t nleave;
+	char leave[JS_ROOTOP_CG_MAX][JS_ROOTOP_PATH_MAX];
+};
+
+static void state_free(pam_handle_t *pamh, void *data, int error)
+{
+	free(data);
+}
+
+static struct state *get_state(pam_handle_t *pamh)
+{
+	const void *d = NULL;
+	if (pam_get_data(pamh, DATA_STATE, &d) == PAM_SUCCESS && d)
+		return (struct state *)d;
+	return NULL;
+}
+
+static void set_kind(pam_handle_t *pamh, enum kind kind)
+{
+	struct state *st = get_state(pamh);
+	if (!st) {
+		st = calloc(1, sizeof *st);
+		if (!st || pam_set_data(pamh, DATA_STATE, st, state_free) != PAM_SUCCESS) {
+			free(st);
+			return; /* no mark: setcred asks the helper (and strips if unsure) */
+		}
+	}
+	st->kind = kind;
+}
+
+/* ---- the helper --------------------------------------------------------- */
+
+static void close_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Start jsandbox-root on one end of a socketpair, at fd JS_ROOTOP_FD, with
+ * /dev/null on 0-2, nothing else open, default signals, an empty
+ * environment and no arguments. Returns its pid, or -1. */
+static pid_t spawn_root(pam_handle_t *pamh, int sock)
+{
+	struct stat st;
+	if (stat(ROOTOP_PATH, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
+		pam_syslog(pamh, LOG_ERR, "%s is missing or not a root-owned file writable only by root", ROOTOP_PATH);
+		return -1;
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	/* dup2 onto itself clears close-on-exec (glibc, POSIX 2018) */
+	int e = posix_spawn_file_actions_adddup2(&fa, sock, JS_ROOTOP_FD);
+	if (!e)
+		e = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (!e)
+		e = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	if (!e)
+		e = posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	if (!e)
+		e = posix_spawn_file_actions_addclosefrom_np(&fa, JS_ROOTOP_FD + 1);
+	if (!e)
+		e = posix_spawnattr_setsigmask(&at, &none);
+	if (!e)
+		e = posix_spawnattr_setsigdefault(&at, &all);
+	if (!e)
+		e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+	pid_t pid = -1;
+	char *argv[] = {(char *)JS_ROOTOP_NAME, NULL};
+	char *envp[] = {NULL};
+	if (!e)
+		e = posix_spawn(&pid, ROOTOP_PATH, &fa, &at, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (e) {
+		pam_syslog(pamh, LOG_ERR, "cannot start %s: %s", ROOTOP_PATH, strerror(e));
+		return -1;
+	}
+	return pid;
+}
+
+static bool wait_readable(int fd, long deadline)
+{
+	for (;;) {
+		long left = deadline - now_ms();
+		if (left <= 0)
+			return false;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int r = poll(&p, 1, (int)left);
+		if (r > 0)
+			return true;
+		if (r < 0 && errno != EINTR)
+			return false;
+	}
+}
+
+/* One request to the helper; its answer in *rep and, for OPEN, its fds in
+ * fds[0..*nfds). Returns 0 for an answer of the right shape, -1 (logged)
+ * for anything else: the caller then fails closed. */
+static int ask_root(pam_handle_t *pamh, int op, const struct user *u, struct js_rootop_rep *rep, int *fds, size_t *nfds)
+{
+	*nfds = 0;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		pam_syslog(pamh, LOG_ERR, "socketpair: %m");
+		return -1;
+	}
+	/* sshd's monitor may reap children from a SIGCHLD handler; our
+	 * waitpid() must see ours, so the default holds while we work. */
+	struct sigaction dfl = {.sa_handler = SIG_DFL}, old;
+	sigaction(SIGCHLD, &dfl, &old);
+	pid_t pid = spawn_root(pamh, sv[1]);
+	close(sv[1]);
+	int r = -1;
+	if (pid > 0) {
+		struct js_rootop_req q = {.magic = JS_ROOTOP_MAGIC,
+					  .version = JS_ROOTOP_VERSION,
+					  .op = (uint16_t)op,
+					  .pid = getpid(),
+					  .uid = u->uid};
+		memcpy(q.user, u->name, sizeof q.user);
+		long deadline = now_ms() + JS_ROOTOP_TIMEOUT_MS;
+		size_t cap = JS_ROOTOP_CG_MAX + 1;
+		long n = js_send_msg(sv[0], &q, sizeof q, NULL, 0);
+		if (n == 0 && !wait_readable(sv[0], deadline))
+			n = -ETIMEDOUT;
+		*nfds = cap;
+		if (n == 0)
+			n = js_recv_msg(sv[0], rep, sizeof *rep, fds, nfds);
+		else
+			*nfds = 0;
+		size_t want = 0;
+		if (n == (long)sizeof *rep)
+			want = rep->ncg + ((rep->flags & JS_ROOTOP_NETNS) ? 1 : 0);
+		if (n != (long)sizeof *rep || rep->magic != JS_ROOTOP_MAGIC || rep->version != JS_ROOTOP_VERSION ||
+		    rep->op != op || rep->status < JS_ROOTOP_OK || rep->status > JS_ROOTOP_BADREQ ||
+		    rep->ncg > JS_ROOTOP_CG_MAX || *nfds != want) {
+			pam_syslog(pamh, LOG_ERR, "user %s: no valid answer from %s (%s)", u->name, ROOTOP_PATH,
+				   n < 0 ? strerror((int)-n) : "bad reply");
+			close_fds(fds, *nfds);
+			*nfds = 0;
+			kill(pid, SIGKILL);
+		} else {
+			rep->msg[sizeof rep->msg - 1] = '\0';
+			for (size_t i = 0; i < rep->ncg; i++)
+				rep->leave[i][JS_ROOTOP_PATH_MAX - 1] = '\0';
+			r = 0;
+		}
+		int status;
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	close(sv[0]);
+	sigaction(SIGCHLD, &old, NULL);
+	return r;
+}
+
+/* Write "0" to a cgroup file: moves the writer. */
+static int move_self(int fd)
+{
+	return write(fd, "0", 1) == 1 ? 0 : -1;
+}
+
+/* Out of the user's cgroup: back to each hierarchy's root. */
+static void leave_cgroup(pam_handle_t *pamh, const struct state *st)
+{
+	for (size_t i = 0; st && i < st->nleave; i++) {
+		int fd = open(st->leave[i], O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || move_self(fd) < 0)
+			pam_syslog(pamh, LOG_WARNING, "cannot step out of the user's cgroup (%s): %m", st->leave[i]);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+/* Join what OPEN sent: the user's cgroup files, then the network
+ * namespace. On failure everything joined is left again. */
+static int join(pam_handle_t *pamh, const struct user *u, const struct js_rootop_rep *rep, const int *fds)
+{
+	struct state *st = get_state(pamh);
+	if (!st) {
+		pam_syslog(pamh, LOG_ERR, "user %s: out of memory", u->name);
+		return -1;
+	}
+	st->nleave = rep->ncg;
+	memcpy(st->leave, rep->leave, sizeof st->leave);
+	for (size_t i = 0; i < rep->ncg; i++) {
+		if (move_self(fds[i]) < 0) {
+			pam_syslog(pamh, LOG_ERR, "user %s: cannot join the user's cgroup: %m", u->name);
+			leave_cgroup(pamh, st);
+			return -1;
+		}
+	}
+	if ((rep->flags & JS_ROOTOP_NETNS) && setns(fds[rep->ncg], CLONE_NEWNET) < 0) {
+		pam_syslog(pamh, LOG_ERR, "user %s: cannot join the container's network namespace: %m", u->name);
+		leave_cgroup(pamh, st);
 		return -1;
 	}
 	return 0;
 }
-
-/* Set by open_session for a sandboxed user; sshd's children inherit it. */
-#define DATA_SANDBOXED "jsandbox.sandboxed"
-static int sandboxed_mark = 1;
 
 /* Drop every PAM environment variable of a sandboxed user that may not
  * reach the host side (js_hostenv_keep), then make sure none is left.
@@ -136,7 +370,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	struct args a;
 	if (parse_args(pamh, argc, argv, &a) < 0)
 		return PAM_SESSION_ERR;
-	struct js_user u;
+	struct user u;
 	if (get_user(pamh, &u) < 0)
 		return PAM_SESSION_ERR;
 	if (u.uid == 0) {
@@ -144,45 +378,44 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 			pam_syslog(pamh, LOG_DEBUG, "root is never sandboxed");
 		return PAM_IGNORE;
 	}
-	struct js_config *conf = NULL;
-	struct js_policy pol;
-	int s = load_policy(pamh, &u, &conf, &pol, false);
-	if (s <= 0) {
-		js_config_free(conf);
-		if (s < 0) {
-			pam_error(pamh, "jsandbox: the sandbox configuration is unusable for you; "
-					"your administrator has been told");
-			return PAM_SESSION_ERR;
-		}
+	struct js_rootop_rep rep;
+	int fds[JS_ROOTOP_CG_MAX + 1];
+	size_t nfds = 0;
+	if (ask_root(pamh, JS_ROOTOP_OPEN, &u, &rep, fds, &nfds) < 0) {
+		set_kind(pamh, KIND_SANDBOXED);
+		scrub_env(pamh, u.name);
+		pam_error(pamh,
+			  "jsandbox: cannot start your container: internal error; your administrator has been told");
+		return PAM_SESSION_ERR;
+	}
+	if (rep.status == JS_ROOTOP_EXEMPT) {
+		set_kind(pamh, KIND_EXEMPT);
 		if (a.debug)
 			pam_syslog(pamh, LOG_DEBUG, "user %s is exempt (sandbox = no)", u.name);
 		return PAM_IGNORE;
 	}
-
-	pam_set_data(pamh, DATA_SANDBOXED, &sandboxed_mark, NULL);
-	if (scrub_env(pamh, u.name) < 0) {
-		js_config_free(conf);
+	/* Sandboxed, or unsure: the PAM environment goes either way. */
+	set_kind(pamh, KIND_SANDBOXED);
+	int r = scrub_env(pamh, u.name);
+	if (rep.status == JS_ROOTOP_OK && r == 0)
+		r = join(pamh, &u, &rep, fds);
+	close_fds(fds, nfds);
+	if (rep.status == JS_ROOTOP_UNUSABLE) {
+		pam_error(pamh, "jsandbox: the sandbox configuration is unusable for you; "
+				"your administrator has been told");
+		return PAM_SESSION_ERR;
+	}
+	if (rep.status != JS_ROOTOP_OK) {
+		pam_error(pamh, "jsandbox: cannot start your container: %s", rep.msg);
+		return PAM_SESSION_ERR;
+	}
+	if (r < 0) {
 		pam_error(pamh, "jsandbox: cannot prepare your session; your administrator has been told");
 		return PAM_SESSION_ERR;
 	}
-
-	struct js_err err = {0};
-	int r = js_check_login_shell(u.shell, &err);
-	if (r == 0) {
-		bool created = false;
-		r = js_session_open(js_config_global(conf), &pol, &u, getpid(), &created, &err);
-		if (r == 0 && a.debug)
-			pam_syslog(pamh, LOG_DEBUG, "user %s: session %d in %s container", u.name, (int)getpid(),
-				   created ? "a new" : "the running");
-		if (r == 0 && created)
-			pam_syslog(pamh, LOG_INFO, "user %s: container started (image %s)", u.name, pol.image);
-	}
-	js_config_free(conf);
-	if (r < 0) {
-		pam_syslog(pamh, LOG_ERR, "user %s refused: %s", u.name, err.msg);
-		pam_error(pamh, "jsandbox: cannot start your container: %s", err.msg);
-		return PAM_SESSION_ERR;
-	}
+	if (a.debug)
+		pam_syslog(pamh, LOG_DEBUG, "user %s: session %d in %s container", u.name, (int)getpid(),
+			   (rep.flags & JS_ROOTOP_CREATED) ? "a new" : "the running");
 	return PAM_SUCCESS;
 }
 
@@ -190,7 +423,8 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
  * pam_open_session fails, OpenSSH does not drop the connection; it
  * restricts it and still runs the ForceCommand through the login shell —
  * and bash reads ~/.bashrc on the host for that. A sandboxed user whose
- * login shell would do so is refused here, where a failure ends the login.
+ * login shell would do so is refused here, where a failure ends the login;
+ * so is every user but root when the helper cannot say.
  *
  *   account required pam_jsandbox.so */
 PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
@@ -198,20 +432,41 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	struct args a;
 	if (parse_args(pamh, argc, argv, &a) < 0)
 		return PAM_AUTH_ERR;
-	struct js_user u;
+	struct user u;
 	if (get_user(pamh, &u) < 0)
 		return PAM_USER_UNKNOWN;
 	if (u.uid == 0)
 		return PAM_IGNORE;
-	struct js_config *conf = NULL;
-	struct js_policy pol;
-	int s = load_policy(pamh, &u, &conf, &pol, false);
-	js_config_free(conf);
-	if (s <= 0)
-		return PAM_IGNORE; /* exempt, or refused later by the session with a message */
-	struct js_err err = {0};
-	if (js_check_login_shell(u.shell, &err) < 0) {
-		pam_syslog(pamh, LOG_ERR, "user %s refused: %s", u.name, err.msg);
+	/* A login shell that is jsandbox-shell itself, a root-owned file only
+	 * root writes, passes whatever the policy says: it runs no user file
+	 * on the host, sandboxed or not. Then the helper need not run here
+	 * (one exec less per login); the session asks it. Its directory is
+	 * the one jsandbox-root is executed from, which the module trusts
+	 * anyway. The user counts as sandboxed until the session says
+	 * otherwise: setcred before the session strips the PAM environment. */
+	struct stat st;
+	if (u.our_shell && stat(JSANDBOX_SHELL, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 &&
+	    !(st.st_mode & (022 | S_ISUID | S_ISGID))) {
+		set_kind(pamh, KIND_SANDBOXED);
+		return PAM_SUCCESS;
+	}
+	struct js_rootop_rep rep;
+	int fds[JS_ROOTOP_CG_MAX + 1];
+	size_t nfds = 0;
+	if (ask_root(pamh, JS_ROOTOP_ACCT, &u, &rep, fds, &nfds) < 0 || rep.status == JS_ROOTOP_BADREQ) {
+		close_fds(fds, nfds);
+		pam_error(pamh, "jsandbox: cannot check your account; your administrator has been told");
+		return PAM_PERM_DENIED;
+	}
+	close_fds(fds, nfds);
+	if (rep.status == JS_ROOTOP_EXEMPT) {
+		set_kind(pamh, KIND_EXEMPT);
+		return PAM_IGNORE;
+	}
+	set_kind(pamh, KIND_SANDBOXED);
+	if (rep.status == JS_ROOTOP_UNUSABLE)
+		return PAM_IGNORE; /* refused by the session, with a message */
+	if (rep.status == JS_ROOTOP_REFUSED) {
 		pam_error(pamh,
 			  "jsandbox: your account is not set up for the sandbox; your administrator has been told");
 		return PAM_PERM_DENIED;
@@ -229,27 +484,30 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
  * session stack ran in the monitor and before it builds the environment
  * for xauth, /etc/ssh/sshrc and the login shell (platform.c,
  * platform_setusercontext_post_groups). Whatever pam_env put there from
- * the user's files, wherever its line is, goes here. A user the session
- * marked is sandboxed; without the mark (the monitor's own call before the
- * session) the policy says, and a policy that cannot be read counts as
- * sandboxed: removing variables never lets anyone in. */
+ * the user's files, wherever its line is, goes here. The mark that account
+ * or the session set says whether the user is sandboxed; without one the
+ * helper says, and a helper that cannot counts as sandboxed: removing
+ * variables never lets anyone in. */
 PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct args a;
 	if (parse_args(pamh, argc, argv, &a) < 0)
 		return PAM_CRED_ERR;
-	struct js_user u;
+	struct user u;
 	if (get_user(pamh, &u) < 0)
 		return PAM_USER_UNKNOWN;
 	if (u.uid == 0)
 		return PAM_IGNORE;
-	const void *mark = NULL;
-	if (pam_get_data(pamh, DATA_SANDBOXED, &mark) != PAM_SUCCESS || mark != &sandboxed_mark) {
-		struct js_config *conf = NULL;
-		struct js_policy pol;
-		int s = load_policy(pamh, &u, &conf, &pol, true);
-		js_config_free(conf);
-		if (s == 0)
+	const struct state *st = get_state(pamh);
+	if (st && st->kind == KIND_EXEMPT)
+		return PAM_IGNORE;
+	if (!st) {
+		struct js_rootop_rep rep;
+		int fds[JS_ROOTOP_CG_MAX + 1];
+		size_t nfds = 0;
+		int r = ask_root(pamh, JS_ROOTOP_ACCT, &u, &rep, fds, &nfds);
+		close_fds(fds, nfds);
+		if (r == 0 && rep.status == JS_ROOTOP_EXEMPT)
 			return PAM_IGNORE;
 	}
 	return scrub_env(pamh, u.name) < 0 ? PAM_CRED_ERR : PAM_SUCCESS;
@@ -260,27 +518,22 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, con
 	struct args a;
 	if (parse_args(pamh, argc, argv, &a) < 0)
 		return PAM_SESSION_ERR;
-	struct js_user u;
+	struct user u;
 	if (get_user(pamh, &u) < 0 || u.uid == 0)
 		return PAM_IGNORE;
-	struct js_config *conf = NULL;
-	struct js_problems pr = {0};
-	js_config_load(JSANDBOX_CONFIG, &conf, &pr);
-	js_problems_free(&pr);
-	if (!conf)
-		return PAM_IGNORE; /* the container ends by itself when its sessions are gone */
-	/* linger comes from the policy now, never from the container: when
-	 * the policy cannot be resolved the user's work does not linger. */
-	struct js_policy pol;
-	char why[512];
-	bool linger = js_config_resolve_user(conf, u.name, &pol, why, sizeof why) == 0 && pol.linger;
-	struct js_err err = {0};
-	int r = js_session_close(js_config_global(conf), &u, getpid(), linger, &err);
-	js_config_free(conf);
-	if (r < 0) {
-		pam_syslog(pamh, LOG_WARNING, "user %s: closing session: %s", u.name, err.msg);
-		return PAM_SESSION_ERR;
-	}
+	const struct state *st = get_state(pamh);
+	if (st && st->kind == KIND_EXEMPT)
+		return PAM_IGNORE;
+	/* Out of the user's cgroup before anything starts: the user may have
+	 * used up its pids.max, and the helper is this process's child. */
+	leave_cgroup(pamh, st);
+	struct js_rootop_rep rep;
+	int fds[JS_ROOTOP_CG_MAX + 1];
+	size_t nfds = 0;
+	int r = ask_root(pamh, JS_ROOTOP_CLOSE, &u, &rep, fds, &nfds);
+	close_fds(fds, nfds);
+	if (r < 0 || rep.status == JS_ROOTOP_REFUSED || rep.status == JS_ROOTOP_BADREQ)
+		return PAM_SESSION_ERR; /* logged by the helper, or above */
 	if (a.debug)
 		pam_syslog(pamh, LOG_DEBUG, "user %s: session %d closed", u.name, (int)getpid());
 	return PAM_SUCCESS;

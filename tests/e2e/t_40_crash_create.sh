@@ -1,7 +1,8 @@
 #!/bin/bash
-# Issue 16, items 1 and 2: a kill -9 of sshd's monitor in the middle of
-# making the container (after the init reported ready, before the runtime
-# state names it) leaves no process behind: the init ends by itself. And
+# Issue 16, items 1 and 2: a kill -9 of the container's creator in the
+# middle of making it (jsandbox-root, the root helper sshd's monitor runs;
+# after the init reported ready, before the runtime state names it) leaves
+# no process behind: the init ends by itself. And
 # `jsandboxctl stop`/`reset` with a session open, or a killed session
 # process, leave nothing of the user (process, cgroup directory in any
 # hierarchy, run-directory entry, mount), checked by leak_check after each
@@ -9,10 +10,10 @@
 #
 # The kill is injected from outside, deterministically: the test polls the
 # user's pids cgroup (where the container's first process now puts itself
-# before it runs) and stops the monitor with SIGSTOP the moment the
-# container's PID 1 is there (the monitor then waits for its ready); it
+# before it runs) and stops the creator with SIGSTOP the moment the
+# container's PID 1 is there (the creator then waits for its ready); it
 # then waits for the init to reach --serve (it reported
-# ready) and checks that the state file is still absent (the monitor,
+# ready) and checks that the state file is still absent (the creator,
 # stopped, cannot have written it). Only then SIGKILL. If the poll was too
 # late (the state exists), the attempt does not count and is retried.
 . "$(dirname "$0")/lib.sh"
@@ -64,48 +65,53 @@ write_config
 "$JSB_CTL" stop $B >/dev/null 2>&1
 leak_check "before"
 
-# catch_in_window: start a login and stop its monitor (SIGSTOP) inside the
+# catch_in_window: start a login and stop its creator (SIGSTOP) inside the
 # window: the init has reported ready and runs --serve, the state file is
-# not written. The monitor is the private sshd's child for this connection;
-# it is stopped when the container's PID 1 appears in the user's cgroup.
-# Sets mon (the stopped monitor) and bg (the client); on a miss, lets that
-# login finish, cleans up and returns 1.
+# not written. The monitor is the private sshd's child for this connection,
+# the creator (jsandbox-root) the monitor's child; it is stopped when the
+# container's PID 1 appears in the user's cgroup. Sets cre (the stopped
+# creator) and bg (the client); on a miss, lets that login finish, cleans
+# up and returns 1.
+# The creator of this connection's container: a jsandbox-root process
+# whose parent (sshd's monitor) is a child of the private sshd's listener.
+creator_of_login() { # LISTENER
+	local c m
+	for c in $(pgrep -x jsandbox-root); do
+		m=$(ps -o ppid= -p "$c" | tr -d ' ')
+		[ -n "$m" ] && [ "$(ps -o ppid= -p "$m" | tr -d ' ')" = "$1" ] && echo "$c"
+	done | tail -1
+}
+
 catch_in_window() {
 	local end p listener
 	listener=$(cat "$JSB_RUN/sshd.pid")
 	tmbg 60 jssh $B 'echo in' >/dev/null 2>&1
 	bg=$!
-	# sshd's per-connection process (the privileged monitor) is the
-	# listener's child; this test makes one connection at a time.
-	mon=
-	end=$((SECONDS + 30))
-	while [ -z "$mon" ] && [ $SECONDS -lt $end ]; do
-		mon=$(pgrep -n -P "$listener")
-	done
-	# Then, as soon as the container's PID 1 exists (the monitor is
-	# waiting for its ready while it builds the root file system), stop
-	# the monitor.
+	# As soon as the container's PID 1 exists (the creator is waiting
+	# for its ready while it builds the root file system), stop the
+	# creator.
 	local stopped=
-	while [ -n "$mon" ] && [ -z "$stopped" ] && [ $SECONDS -lt $end ]; do
+	cre=
+	end=$((SECONDS + 30))
+	while [ -z "$stopped" ] && [ $SECONDS -lt $end ]; do
 		while read -r p; do
 			if grep -Eq '^NSpid:.*[[:space:]]1$' "/proc/$p/status" 2>/dev/null; then
-				kill -STOP "$mon"
-				stopped=1
+				cre=$(creator_of_login "$listener")
+				[ -n "$cre" ] && kill -STOP "$cre" && stopped=1
 				break
 			fi
 		done 2>/dev/null <"$procs"
 	done 2>/dev/null
-	[ -n "$stopped" ] || mon=
-	if [ -z "$mon" ]; then
-		echo "note: the container's first process was not caught"
+	if [ -z "$stopped" ]; then
+		echo "note: the container's first process was not caught (creators: $(oneline "$(pgrep -a -x jsandbox-root)"))"
 		wait $bg
 		wait_for 100 no_monitor
 		"$JSB_CTL" stop $B >/dev/null 2>&1
 		return 1
 	fi
 	if ! wait_for 100 serve_in_cgroup || [ -e "$run/state" ]; then
-		echo "note: the monitor stopped outside the window (state: $(test -e "$run/state" && echo written || echo absent))"
-		kill -CONT "$mon"
+		echo "note: the creator stopped outside the window (state: $(test -e "$run/state" && echo written || echo absent))"
+		kill -CONT "$cre"
 		wait $bg
 		wait_for 100 no_monitor
 		"$JSB_CTL" stop $B >/dev/null 2>&1
@@ -114,7 +120,7 @@ catch_in_window() {
 	return 0
 }
 
-# --- 1: the monitor killed after ready, before the state is written ------
+# --- 1: the creator killed after ready, before the state is written ------
 for variant in "then stop" "then the next login"; do
 	hit=0
 	for attempt in 1 2 3 4 5; do
@@ -122,20 +128,20 @@ for variant in "then stop" "then the next login"; do
 		hit=1
 		init=$(while read -r p; do tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- '--serve' && echo "$p"; done <"$procs")
 		check "$variant: the init runs unrecorded (no state file) before the kill" test -n "$init" -a ! -e "$run/state"
-		kill -KILL "$mon"
+		kill -KILL "$cre"
 		wait $bg
 		check "$variant: the init ends by itself once its creator is gone" wait_for 100 no_user_procs
 		if [ "$variant" = "then stop" ]; then
 			check "status reports the user, exits 0" "$JSB_CTL" status $B
 			check "stop cleans the rest and reports success" "$JSB_CTL" stop $B
-			leak_check "monitor killed mid-creation, then stop"
+			leak_check "creator killed mid-creation, then stop"
 		fi
 		login_works "after the mid-creation kill, $variant"
 		check "that login's logout completes" wait_for 100 no_monitor
 		leak_check "mid-creation kill, $variant, after the next login's logout"
 		break
 	done
-	check "$variant: the monitor was stopped inside the window (after ready, before the state) in $attempt attempt(s) of 5" [ "$hit" = 1 ]
+	check "$variant: the creator was stopped inside the window (after ready, before the state) in $attempt attempt(s) of 5" [ "$hit" = 1 ]
 done
 
 # --- 2: stop and reset with a session open; a killed session process ----

@@ -24,10 +24,10 @@
 
 #include "ci_skip.h"
 #include "devices.h"
+#include "devnode.h"
 #include "ebpf.h"
 #include "gpu.h"
 #include "policy.h"
-#include "proto.h"
 
 /* snprintf that fails the test instead of truncating. */
 #define FMT(buf, ...) assert_true(snprintf((buf), sizeof(buf), __VA_ARGS__) < (int)sizeof(buf))
@@ -571,7 +571,7 @@ static void test_build(void **state)
 	struct js_err e = {0};
 	struct js_policy p = policy_of("none", "");
 	/* No GPU granted: the GPU tree is not even read. */
-	assert_int_equal(js_devices_build("/nonexistent-jsb-root", &p, &l, &e), 0);
+	assert_int_equal(js_devices_build("/nonexistent-jsb-root", &p.gpus, p.devices, p.ndevices, &l, &e), 0);
 	assert_int_equal(l.n, 8);
 	assert_node(&l, "/dev/null", 1, 3);
 	assert_node(&l, "/dev/zero", 1, 5);
@@ -588,7 +588,7 @@ static void test_build(void **state)
 	js_dev_list_free(&l);
 
 	p = policy_of("0,2", "c 10:229 rwm /dev/fuse, b 7:* r");
-	assert_int_equal(js_devices_build(root, &p, &l, &e), 0);
+	assert_int_equal(js_devices_build(root, &p.gpus, p.devices, p.ndevices, &l, &e), 0);
 	assert_node(&l, "/dev/nvidia1", 195, 1);
 	assert_node(&l, "/dev/dri/renderD132", 226, 132);
 	assert_node(&l, "/dev/nvidiactl", 195, 255);
@@ -602,7 +602,7 @@ static void test_build(void **state)
 
 	/* An unknown GPU fails the whole build, naming it. */
 	p = policy_of("0,42", "");
-	assert_int_equal(js_devices_build(root, &p, &l, &e), -ENOENT);
+	assert_int_equal(js_devices_build(root, &p.gpus, p.devices, p.ndevices, &l, &e), -ENOENT);
 	assert_non_null(strstr(e.msg, "GPU 42 does not exist"));
 	assert_int_equal(l.n, 0);
 
@@ -611,18 +611,18 @@ static void test_build(void **state)
 	put(root, "dev/notadev", "x");
 	link_at(root, "dev/shm/sneaky", "../notadev");
 	p = policy_of("none", "/dev/notadev");
-	assert_int_equal(js_devices_build(root, &p, &l, &e), -EINVAL);
+	assert_int_equal(js_devices_build(root, &p.gpus, p.devices, p.ndevices, &l, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "not a device node"));
 	/* A trailing symlink is looked at, not through (O_PATH|O_NOFOLLOW
 	 * opens the link itself); one in the middle stops the lookup. */
 	p = policy_of("none", "/dev/shm/sneaky");
-	assert_int_equal(js_devices_build(root, &p, &l, &e), -EINVAL);
+	assert_int_equal(js_devices_build(root, &p.gpus, p.devices, p.ndevices, &l, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "not a device node"));
 	link_at(root, "dev/evil", "shm");
 	p = policy_of("none", "/dev/evil/sneaky");
-	assert_int_equal(js_devices_build(root, &p, &l, &e), -ELOOP);
+	assert_int_equal(js_devices_build(root, &p.gpus, p.devices, p.ndevices, &l, &e), -ELOOP);
 	p = policy_of("none", "/dev/fuse");
-	assert_int_equal(js_devices_build(root, &p, &l, &e), -ENOENT);
+	assert_int_equal(js_devices_build(root, &p.gpus, p.devices, p.ndevices, &l, &e), -ENOENT);
 	assert_non_null(strstr(e.msg, "/dev/fuse"));
 }
 
@@ -648,7 +648,7 @@ static void test_real_nodes(void **state)
 	struct js_dev_list l;
 	struct js_err e = {0};
 	struct js_policy p = policy_of("none", "/dev/fuse, /dev/loop9 r");
-	if (js_devices_build(root, &p, &l, &e) < 0)
+	if (js_devices_build(root, &p.gpus, p.devices, p.ndevices, &l, &e) < 0)
 		fail_msg("build: %s", e.msg);
 	assert_node(&l, "/dev/fuse", 10, 229);
 	const struct js_dev_rule *loop = find_path(&l, "/dev/loop9");
@@ -838,7 +838,7 @@ static void test_ebpf_decodes_rules(void **state)
 	struct js_dev_list l;
 	struct js_err e = {0};
 	struct js_policy p = policy_of("all", "c 10:229 rwm /dev/fuse, b 7:* r, c *:12 m");
-	if (js_devices_build(root, &p, &l, &e) < 0)
+	if (js_devices_build(root, &p.gpus, p.devices, p.ndevices, &l, &e) < 0)
 		fail_msg("build: %s", e.msg);
 	check_prog_matches_list(&l);
 	js_dev_list_free(&l);
@@ -881,7 +881,7 @@ static void test_ebpf_load(void **state)
 	struct js_dev_list l;
 	struct js_err e = {0};
 	struct js_policy p = policy_of("all", "c 10:229 rwm /dev/fuse");
-	if (js_devices_build(root, &p, &l, &e) < 0)
+	if (js_devices_build(root, &p.gpus, p.devices, p.ndevices, &l, &e) < 0)
 		fail_msg("build: %s", e.msg);
 	struct js_bpf_prog prog;
 	assert_int_equal(js_ebpf_build(&l, &prog, &e), 0);

@@ -1,23 +1,39 @@
 /* SPDX-License-Identifier: MIT */
 /* The privileged side of a user's container: made, joined to a session,
- * and torn down by the PAM module (root). The container init itself is
- * helper/jsandbox-init.c. */
+ * and torn down by jsandbox-root (root/main.c, which the PAM module
+ * executes) and jsandboxctl. The container init itself is helper/init.c. */
 #ifndef JSANDBOX_CONTAINER_H
 #define JSANDBOX_CONTAINER_H
 
 #include <sys/types.h>
 
+#include "cgroup.h"
 #include "jsutil.h"
 #include "policy.h"
 #include "userinfo.h"
 
 struct js_ctl_rep;
 
+/* How a session's process joins its container by itself (the PAM module
+ * in sshd's monitor does, with what jsandbox-root sends it): write "0" to
+ * each of cg_fd[0..ncg) (the user's cgroup files, see
+ * js_cgroup_session_files), then setns(netns_fd, CLONE_NEWNET) when it is
+ * not -1. leave[]: where a closing session writes "0" to step out. */
+struct js_session_join {
+	size_t ncg;
+	int cg_fd[JS_CGROUP_MAX_HIER];
+	char leave[JS_CGROUP_MAX_HIER][JS_CGROUP_LEAVE_MAX];
+	int netns_fd;
+};
+void js_session_join_close(struct js_session_join *j);
+
 /* A session opens for u (policy p): make the container unless a live one
- * exists, move session_pid into the user's cgroup, register the session.
- * *created tells whether a container was made. */
+ * exists, register session_pid's session and fill *join with what that
+ * process needs to join the user's cgroup (and, for network = none, the
+ * container's network namespace). *created tells whether a container was
+ * made. On failure *join holds no fd. */
 int js_session_open(const struct js_global *g, const struct js_policy *p, const struct js_user *u, pid_t session_pid,
-		    bool *created, struct js_err *err);
+		    bool *created, struct js_session_join *join, struct js_err *err);
 
 /* The session of session_pid ends: unregister it; when it was the last one
  * and the policy (linger, as the caller resolved it now) does not linger,

@@ -42,6 +42,19 @@
 #define SETUP_TIMEOUT_MS 30000
 #define CTL_TIMEOUT_S	 10
 #define KILL_TIMEOUT_MS	 10000
+/* The lock's polling: from LOCK_POLL_MIN_US, doubling up to LOCK_POLL_MAX_US. */
+#define LOCK_POLL_MIN_US 500
+#define LOCK_POLL_MAX_US 16000
+/* How long an init gets to die after SIGKILL, and to end by itself once
+ * told its last session closed. */
+#define INIT_KILL_WAIT_MS 5000
+#define INIT_END_WAIT_MS  3000
+/* Pending connections on the init's control socket. */
+#define CTL_BACKLOG 64
+/* A user's run directory name: the uid in decimal. */
+#define UDIR_NAME_MAX 16
+/* A session record's name: s.PID.START */
+#define SESSION_NAME_MAX 64
 
 static long now_ms(void)
 {
@@ -62,7 +75,7 @@ static int lock_user(int rundir, uint32_t uid, struct js_err *err)
 	/* Poll rather than F_OFD_SETLKW: sshd's monitor must not block without
 	 * a bound. Most holders are done in a few ms (a warm login), so start
 	 * short and back off to 16 ms for a container being made. */
-	long wait_us = 500;
+	long wait_us = LOCK_POLL_MIN_US;
 	while (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
 		if (errno != EAGAIN && errno != EACCES && errno != EINTR)
 			return js_failm(err, errno, "cannot take the lock");
@@ -70,7 +83,7 @@ static int lock_user(int rundir, uint32_t uid, struct js_err *err)
 			return js_fail(err, ETIMEDOUT, "timed out waiting for another login of this user");
 		struct timespec ts = {0, wait_us * 1000};
 		nanosleep(&ts, NULL);
-		if (wait_us < 16000)
+		if (wait_us < LOCK_POLL_MAX_US)
 			wait_us *= 2;
 	}
 	return js_steal_fd(&fd); /* closing the fd releases the OFD lock */
@@ -117,8 +130,9 @@ static int ctl_connect(int udir, struct js_err *err)
 	if (s < 0)
 		return js_failm(err, errno, "socket");
 	struct timeval tv = {.tv_sec = CTL_TIMEOUT_S};
-	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
+	    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0)
+		return js_failm(err, errno, "cannot bound the wait for the container init");
 	if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0)
 		return js_failm(err, errno, "cannot reach the container init");
 	return js_steal_fd(&s);
@@ -154,7 +168,7 @@ static bool wait_pidfd(int pidfd, int timeout_ms)
 /* Remove everything a dead container left: runtime files and cgroups. */
 static void cleanup_stale(int rundir, int udir, const struct js_user *u)
 {
-	char name[16];
+	char name[UDIR_NAME_MAX];
 	user_dir_name(u, name, sizeof name);
 	if (udir >= 0) {
 		/* Mount points under <uid> were only ever used inside the
@@ -178,7 +192,7 @@ static void cleanup_stale(int rundir, int udir, const struct js_user *u)
 static int kill_and_wait(int pidfd)
 {
 	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-	return wait_pidfd(pidfd, 5000) ? 0 : -ETIMEDOUT;
+	return wait_pidfd(pidfd, INIT_KILL_WAIT_MS) ? 0 : -ETIMEDOUT;
 }
 
 /* ---- login shell rule ------------------------------------------------ */
@@ -240,7 +254,7 @@ static int apply_cgroup_policy(const struct js_global *g, const struct js_policy
 	r = js_cgroup_open(&cg, u->name, err);
 	struct js_dev_list devs = {0};
 	if (r >= 0)
-		r = js_devices_build(g->host_root, p, &devs, err);
+		r = js_devices_build(g->host_root, &p->gpus, p->devices, p->ndevices, &devs, err);
 	if (r < 0) {
 		struct js_dev_list std = {0};
 		if (js_devices_add_defaults(&std, NULL) == 0)
@@ -421,7 +435,7 @@ static int make_ctl_listener(int udir, struct js_err *err)
 		return js_failm(err, errno, "cannot bind the control socket");
 	if (fchmodat(priv, "ctl", 0600, 0) < 0)
 		return js_failm(err, errno, "chmod control socket");
-	if (listen(s, 64) < 0)
+	if (listen(s, CTL_BACKLOG) < 0)
 		return js_failm(err, errno, "listen");
 	return js_steal_fd(&s);
 }
@@ -541,7 +555,7 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 	 * login before anything runs as the user. */
 	__attribute__((cleanup(js_dev_list_free))) struct js_dev_list devs = {0};
 	__attribute__((cleanup(js_dev_nodes_close))) struct js_dev_nodes nodes = {0};
-	r = js_devices_build(b->g->host_root, p, &devs, err);
+	r = js_devices_build(b->g->host_root, &p->gpus, p->devices, p->ndevices, &devs, err);
 	if (r >= 0)
 		r = js_devices_open_nodes(b->g->host_root, &devs, &nodes, err);
 	if (r >= 0)
@@ -681,7 +695,7 @@ static int session_register(int udir, pid_t pid, struct js_err *err)
 	_cleanup_close_ int priv = openat(udir, "priv", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (priv < 0)
 		return js_failm(err, errno, "cannot open the container's private directory");
-	char name[64];
+	char name[SESSION_NAME_MAX];
 	if (session_file(pid, name, sizeof name) < 0)
 		return js_fail(err, ESRCH, "session process %d is gone", (int)pid);
 	int fd = openat(priv, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -694,7 +708,7 @@ static int session_register(int udir, pid_t pid, struct js_err *err)
 static void session_unregister(int udir, pid_t pid)
 {
 	_cleanup_close_ int priv = openat(udir, "priv", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	char name[64];
+	char name[SESSION_NAME_MAX];
 	if (priv >= 0 && session_file(pid, name, sizeof name) == 0)
 		unlinkat(priv, name, 0);
 }
@@ -729,31 +743,44 @@ static int sessions_live(int udir)
 }
 
 /* sshd serves -L, -R, -W and X11 channels from the session's post-auth
- * child, which the monitor (the caller) forks after the session opened.
- * With the monitor in the container's network namespace those channels
- * reach what the container reaches and nothing more: for network = none,
- * its own loopback. The client's TCP socket keeps the namespace it was
- * made in. The join goes through the init's pidfd (no pid reuse), and
- * the result is checked against the namespace recorded at creation. */
-static int join_container_net(const struct js_state *st, int pidfd, pid_t session_pid, struct js_err *err)
+ * child, which the monitor (the session's process) forks after the
+ * session opened. With the monitor in the container's network namespace
+ * those channels reach what the container reaches and nothing more: for
+ * network = none, its own loopback. The client's TCP socket keeps the
+ * namespace it was made in. When the container's namespace is not the
+ * session process's, *netns_fd gets it, opened through the init's /proc
+ * entry while its pidfd shows it alive and checked against the namespace
+ * recorded at creation (no pid reuse); the monitor setns()'s itself. */
+static int join_container_net(const struct js_state *st, int pidfd, pid_t session_pid, int *netns_fd,
+			      struct js_err *err)
 {
-	if (session_pid != getpid())
-		return 0;
+	*netns_fd = -1;
+	char path[64];
 	struct stat self;
-	if (stat("/proc/thread-self/ns/net", &self) < 0)
-		return js_failm(err, errno, "cannot read this process's network namespace");
+	snprintf(path, sizeof path, "/proc/%d/ns/net", (int)session_pid);
+	if (stat(path, &self) < 0)
+		return js_failm(err, errno, "cannot read the session's network namespace");
 	if (self.st_ino == st->netns)
 		return 0;
-	_cleanup_close_ int orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (orig < 0)
-		return js_failm(err, errno, "cannot open this process's network namespace");
-	if (setns(pidfd, CLONE_NEWNET) < 0)
-		return js_failm(err, errno, "cannot join the container's network namespace");
-	if (stat("/proc/thread-self/ns/net", &self) < 0 || self.st_ino != st->netns) {
-		setns(orig, CLONE_NEWNET);
+	snprintf(path, sizeof path, "/proc/%d/ns/net", (int)st->pid);
+	_cleanup_close_ int ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns < 0)
+		return js_failm(err, errno, "cannot open the container's network namespace");
+	struct stat nst;
+	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 || fstat(ns, &nst) < 0 || nst.st_ino != st->netns)
 		return js_fail(err, EPERM, "the container's network namespace is not the one recorded");
-	}
+	*netns_fd = js_steal_fd(&ns);
 	return 0;
+}
+
+void js_session_join_close(struct js_session_join *j)
+{
+	for (size_t i = 0; i < j->ncg; i++)
+		close(j->cg_fd[i]);
+	j->ncg = 0;
+	if (j->netns_fd >= 0)
+		close(j->netns_fd);
+	j->netns_fd = -1;
 }
 
 /* ---- sessions --------------------------------------------------------- */
@@ -777,13 +804,14 @@ static void sigchld_restore(struct sigchld_guard *g)
 
 static int open_udir(int rundir, const struct js_user *u, bool create, struct js_err *err)
 {
-	char name[16];
+	char name[UDIR_NAME_MAX];
 	user_dir_name(u, name, sizeof name);
 	return js_mkdir_owned_at(rundir, name, 0755, 0, 0, create, err);
 }
 
 static int session_open_locked(int rundir, const struct js_global *g, const struct js_policy *p,
-			       const struct js_user *u, pid_t session_pid, bool *created, struct js_err *err)
+			       const struct js_user *u, pid_t session_pid, bool *created, struct js_session_join *join,
+			       struct js_err *err)
 {
 	/* The creator link of a container made here (see create_container):
 	 * closed on return, after the session is registered or has failed. */
@@ -830,26 +858,35 @@ static int session_open_locked(int rundir, const struct js_global *g, const stru
 				return r;
 		}
 		/* Every process of the session is accounted and limited with
-		 * the container: move this sshd monitor, its children follow. */
+		 * the container: the sshd monitor moves itself in with these
+		 * files, its children follow. */
+		js_session_join_close(join);
 		struct js_cgroup cg;
 		int r = js_cgroup_discover(&cg, err);
 		if (r == 0)
 			r = js_cgroup_open(&cg, u->name, err);
 		if (r == 0)
-			r = js_cgroup_attach_session(&cg, session_pid, err);
+			r = js_cgroup_session_files(&cg, session_pid, join->cg_fd, join->leave, &join->ncg, err);
 		js_cgroup_close(&cg);
 		if (r == 0)
-			r = join_container_net(&st, pidfd, session_pid, err);
-		if (r < 0)
+			r = join_container_net(&st, pidfd, session_pid, &join->netns_fd, err);
+		if (r < 0) {
+			js_session_join_close(join);
 			return r;
+		}
 		_cleanup_close_ int spidfd = (int)syscall(SYS_pidfd_open, session_pid, 0);
 		if (spidfd < 0)
 			return js_failm(err, errno, "pidfd_open");
 		struct js_ctl_rep rep;
 		struct js_err cerr;
 		r = ctl_call(udir, JS_CTL_OPEN, session_pid, spidfd, &rep, &cerr);
-		if (r == 0 && !rep.shutting_down)
-			return session_register(udir, session_pid, err);
+		if (r == 0 && !rep.shutting_down) {
+			r = session_register(udir, session_pid, err);
+			if (r < 0)
+				js_session_join_close(join);
+			return r;
+		}
+		js_session_join_close(join);
 		/* The init is alive but does not answer, or is on its way out:
 		 * end it and start over once. */
 		kill_and_wait(pidfd);
@@ -860,20 +897,22 @@ static int session_open_locked(int rundir, const struct js_global *g, const stru
 	return js_fail(err, EAGAIN, "could not start the container");
 }
 
-static int session_open_unlocked(const struct js_global *g, const struct js_policy *p, const struct js_user *u,
-				 pid_t session_pid, bool *created, struct js_err *err)
+static int session_open_taking_lock(const struct js_global *g, const struct js_policy *p, const struct js_user *u,
+				    pid_t session_pid, bool *created, struct js_session_join *join, struct js_err *err)
 {
 	_cleanup_close_ int rundir = -1;
 	_cleanup_close_ int lock = lock_run_dir(g, u->uid, true, &rundir, err);
 	if (lock < 0)
 		return lock;
-	return session_open_locked(rundir, g, p, u, session_pid, created, err);
+	return session_open_locked(rundir, g, p, u, session_pid, created, join, err);
 }
 
 int js_session_open(const struct js_global *g, const struct js_policy *p, const struct js_user *u, pid_t session_pid,
-		    bool *created, struct js_err *err)
+		    bool *created, struct js_session_join *join, struct js_err *err)
 {
 	*created = false;
+	join->ncg = 0;
+	join->netns_fd = -1;
 	if (u->uid == 0)
 		return js_fail(err, EPERM, "root is never sandboxed");
 	int nr = check_user_name(u, err);
@@ -881,16 +920,21 @@ int js_session_open(const struct js_global *g, const struct js_policy *p, const 
 		return nr;
 	struct sigchld_guard sg;
 	sigchld_default(&sg);
-	int r = session_open_unlocked(g, p, u, session_pid, created, err);
+	int r = session_open_taking_lock(g, p, u, session_pid, created, join, err);
 	sigchld_restore(&sg);
 	return r;
 }
 
-static bool self_in_user_cgroup(const struct js_user *u)
+/* Is pid (0: this process) in the user's group of any hierarchy? */
+static bool in_user_cgroup(pid_t pid, const struct js_user *u)
 {
-	char want[64], line[4096];
+	char want[64], line[4096], path[64];
 	snprintf(want, sizeof want, ":/jsandbox/%s\n", u->name);
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
+	if (pid > 0)
+		snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+	else
+		snprintf(path, sizeof path, "/proc/self/cgroup");
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	while (f && fgets(line, sizeof line, f)) {
 		size_t l = strlen(line), wl = strlen(want);
 		if (l >= wl && !strcmp(line + l - wl, want))
@@ -924,13 +968,15 @@ static int stop_locked(int rundir, const struct js_user *u, bool only_if_idle, b
 		if (linger)
 			return 0; /* the policy keeps its work */
 		if (r == 0 && rep.shutting_down)
-			wait_pidfd(pidfd, 3000);
+			wait_pidfd(pidfd, INIT_END_WAIT_MS);
 	}
 	if (pidfd >= 0 && !wait_pidfd(pidfd, 0))
 		kill_and_wait(pidfd);
-	if (session_pid > 0 && (udir >= 0 || self_in_user_cgroup(u))) {
-		/* This very process (sshd's monitor) is in the user's cgroup;
-		 * step out so the group can go. */
+	if (session_pid > 0 && in_user_cgroup(session_pid, u)) {
+		/* The session's process (sshd's monitor) is still in the
+		 * user's cgroup (it normally steps out itself before CLOSE):
+		 * move it out so the group can go. Only then: a move by pid
+		 * takes the kernel's global migration lock. */
 		struct js_cgroup cg;
 		if (js_cgroup_discover(&cg, NULL) == 0)
 			js_cgroup_detach(&cg, session_pid, NULL);
@@ -945,8 +991,8 @@ static int stop_locked(int rundir, const struct js_user *u, bool only_if_idle, b
 	return 0;
 }
 
-static int session_close_unlocked(const struct js_global *g, const struct js_user *u, pid_t session_pid, bool linger,
-				  struct js_err *err)
+static int session_close_taking_lock(const struct js_global *g, const struct js_user *u, pid_t session_pid, bool linger,
+				     struct js_err *err)
 {
 	_cleanup_close_ int rundir = -1;
 	_cleanup_close_ int lock = lock_run_dir(g, u->uid, false, &rundir, err);
@@ -961,17 +1007,19 @@ int js_session_close(const struct js_global *g, const struct js_user *u, pid_t s
 	int nr = check_user_name(u, err);
 	if (nr < 0)
 		return nr;
-	/* A closing session's monitor steps out of the user's cgroup first,
-	 * whatever follows (no run_dir, a lock that times out): it must
-	 * never be the member that keeps the group from going. */
-	if (session_pid > 0 && self_in_user_cgroup(u)) {
+	/* A closing session's monitor steps out of the user's cgroup before
+	 * it starts jsandbox-root (see pam_jsandbox.c); should this process
+	 * be in the group all the same, it steps out first, whatever
+	 * follows (no run_dir, a lock that times out): it must never be the
+	 * member that keeps the group from going. */
+	if (session_pid > 0 && in_user_cgroup(0, u)) {
 		struct js_cgroup cg;
 		if (js_cgroup_discover(&cg, NULL) == 0)
-			js_cgroup_detach(&cg, session_pid, NULL);
+			js_cgroup_detach(&cg, getpid(), NULL);
 	}
 	struct sigchld_guard sg;
 	sigchld_default(&sg);
-	int r = session_close_unlocked(g, u, session_pid, linger, err);
+	int r = session_close_taking_lock(g, u, session_pid, linger, err);
 	sigchld_restore(&sg);
 	return r;
 }
