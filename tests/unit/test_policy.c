@@ -1626,9 +1626,9 @@ static void test_key_names(void **state)
 	js_config_free(c);
 }
 
-static char *read_example(void)
+static char *read_text(const char *path)
 {
-	FILE *f = fopen(JSANDBOX_EXAMPLE_CONF, "re");
+	FILE *f = fopen(path, "re");
 	assert_non_null(f);
 	static char text[64 * 1024];
 	size_t n = fread(text, 1, sizeof text - 1, f);
@@ -1636,6 +1636,38 @@ static char *read_example(void)
 	text[n] = '\0';
 	fclose(f);
 	return text;
+}
+
+static char *read_example(void)
+{
+	return read_text(JSANDBOX_EXAMPLE_CONF);
+}
+
+/* The policy the package installs as /etc/jsandbox.conf sandboxes nobody
+ * but members of group "jsandbox" (jsandboxctl enable), who get the
+ * built-in defaults otherwise. */
+static void test_package_default_config(void **state)
+{
+	(void)state;
+	struct js_config *c = load_clean(read_text(JSANDBOX_DEFAULT_CONF));
+	struct js_config *empty = load_clean("");
+	struct js_policy p, d;
+	char err[512], a[2048], b[2048];
+	assert_int_equal(resolve(c, "alice", NULL, NULL, &p, err, sizeof err), 0);
+	assert_false(p.sandbox);
+	assert_int_equal(resolve(c, "alice", "gpu", "students", &p, err, sizeof err), 0);
+	assert_false(p.sandbox);
+	assert_int_equal(resolve(c, "alice", "gpu", "jsandbox", &p, err, sizeof err), 0);
+	assert_true(p.sandbox);
+	assert_string_equal(p.origin[JS_KEY_SANDBOX], "[group:jsandbox]");
+	assert_int_equal(resolve(empty, "alice", NULL, NULL, &d, err, sizeof err), 0);
+	for (int k = 0; k < JS_KEY__COUNT; k++) {
+		assert_int_equal(js_policy_format(&p, (enum js_key)k, a, sizeof a), 0);
+		assert_int_equal(js_policy_format(&d, (enum js_key)k, b, sizeof b), 0);
+		assert_string_equal(a, b);
+	}
+	js_config_free(c);
+	js_config_free(empty);
 }
 
 static void test_example_config(void **state)
@@ -1759,6 +1791,7 @@ int main(void)
 	    cmocka_unit_test(test_format_roundtrip),
 	    cmocka_unit_test(test_key_names),
 	    cmocka_unit_test(test_example_config),
+	    cmocka_unit_test(test_package_default_config),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
