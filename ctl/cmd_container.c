@@ -164,10 +164,13 @@ int cmd_stop(int argc, char **argv, const struct js_config *c)
 	if (r >= 0)
 		return r;
 	struct js_err err = {0};
+	char q[600];
 	if (js_container_stop(js_config_global(c), &u, &err) < 0) {
 		ctl_error_js(&err, "stop %s", u.name);
+		ctl_log(LOG_ERR, "stop", "user=%s result=failed reason=%s", u.name, ctl_q(err.msg, q, sizeof q));
 		return CTL_EXIT_FAIL;
 	}
+	ctl_log(LOG_NOTICE, "stop", "user=%s result=ok", u.name);
 	return CTL_EXIT_OK;
 }
 
@@ -178,10 +181,13 @@ int cmd_reset(int argc, char **argv, const struct js_config *c)
 	if (r >= 0)
 		return r;
 	struct js_err err = {0};
+	char q[600];
 	if (js_container_reset(js_config_global(c), &u, &err) < 0) {
 		ctl_error_js(&err, "reset %s", u.name);
+		ctl_log(LOG_ERR, "reset", "user=%s result=failed reason=%s", u.name, ctl_q(err.msg, q, sizeof q));
 		return CTL_EXIT_FAIL;
 	}
+	ctl_log(LOG_NOTICE, "reset", "user=%s result=ok", u.name);
 	printf("%s: container stopped, writable layer removed; the next login starts from the image\n", u.name);
 	return CTL_EXIT_OK;
 }

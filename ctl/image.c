@@ -417,6 +417,8 @@ static int image_build(int argc, char **argv, const struct js_config *c)
 		printf("built image \"%s\" in \"%s/%s\" (%s, %s)\n", name, s.dir, name, b->suite, hsize);
 		status = CTL_EXIT_OK;
 	}
+	ctl_log(status ? LOG_ERR : LOG_NOTICE, "image-build", "image=%s suite=%s replace=%s result=%s", name, b->suite,
+		replace ? "yes" : "no", status ? "failed" : "ok");
 	store_close(&s);
 	return status;
 }
@@ -552,6 +554,8 @@ static int image_import(int argc, char **argv, const struct js_config *c)
 		printf("imported image \"%s\" in \"%s/%s\" (%s, %s)\n", name, s.dir, name, im.suite, hsize);
 		status = CTL_EXIT_OK;
 	}
+	ctl_log(status ? LOG_ERR : LOG_NOTICE, "image-import", "image=%s replace=%s result=%s", name,
+		cr.replace ? "yes" : "no", status ? "failed" : "ok");
 	store_close(&s);
 	return status;
 }
@@ -703,6 +707,7 @@ static int image_remove(int argc, char **argv, const struct js_config *c)
 	printf("removed image \"%s\" from \"%s\"\n", name, s.dir);
 	status = CTL_EXIT_OK;
 out:
+	ctl_log(status ? LOG_ERR : LOG_NOTICE, "image-remove", "image=%s result=%s", name, status ? "failed" : "ok");
 	store_close(&s);
 	return status;
 }

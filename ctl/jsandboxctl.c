@@ -28,7 +28,8 @@ struct ctl_command {
 
 /* The table of contents. */
 static const struct ctl_command commands[] = {
-    {"check", "[--sshd-config FILE] [--pam-file FILE]", "check the policy file and the host set-up", cmd_check, 0},
+    {"check", "[--file CANDIDATE] [--sshd-config FILE] [--pam-file FILE]", "check the policy file and the host set-up",
+     cmd_check, 0},
     {"policy", "USER", "show USER's resolved policy and where each value comes from", cmd_policy, CTL_CONFIG},
     {"image",
      "build NAME [--suite SUITE] [--include PKG,...] [--mirror URL] [--replace]\n"
@@ -40,8 +41,12 @@ static const struct ctl_command commands[] = {
     {"stop", "USER", "end USER's container and everything in it now", cmd_stop, CTL_CONFIG | CTL_ROOT},
     {"reset", "USER", "stop USER's container and drop their writable layer", cmd_reset, CTL_CONFIG | CTL_ROOT},
     {"gpus", "", "list the host's GPUs, their nodes and which policy sections grant them", cmd_gpus, CTL_CONFIG},
-    {"apply", "USER", "apply the current policy's limits and device rules to USER's running container", cmd_apply,
+    {"apply", "USER | --all", "apply the current policy's limits and device rules to running containers", cmd_apply,
      CTL_CONFIG | CTL_ROOT},
+    {"enable", "USER|@GROUP...", "set accounts up for jsandbox: login shell, subordinate ids, /etc/shells", cmd_enable,
+     CTL_CONFIG | CTL_ROOT},
+    {"disable", "USER|@GROUP... | --all", "restore the recorded login shells, stop the containers (layers kept)",
+     cmd_disable, CTL_CONFIG | CTL_ROOT},
 };
 
 __attribute__((format(printf, 1, 0))) static void vprint_error(const char *fmt, va_list ap)
@@ -71,6 +76,45 @@ void ctl_error_js(const struct js_err *err, const char *fmt, ...)
 		ctl_error("%s%s%s", head, head[0] ? ": " : "", err->msg);
 	else
 		ctl_error("%s%s%s", head, head[0] ? ": " : "", strerror(-err->code ? -err->code : EIO));
+}
+
+const char *ctl_q(const char *s, char *buf, size_t len)
+{
+	if (len == 0)
+		return "";
+	bool plain = s[0] != '\0';
+	for (const char *p = s; *p; p++)
+		if (*p == ' ' || *p == '"' || *p == '\\' || *p == '=' || (unsigned char)*p < 0x20 || *p == 0x7f)
+			plain = false;
+	if (plain) {
+		if (js_strlcpy(buf, s, len) < 0 && len > 4)
+			memcpy(buf + len - 4, "...", 4); /* truncated, and says so */
+		return buf;
+	}
+	size_t o = 0;
+	buf[o++] = '"';
+	for (const char *p = s; *p && o + 4 < len; p++) {
+		unsigned char ch = (unsigned char)*p;
+		if (ch == '"' || ch == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)ch;
+		} else
+			buf[o++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+	}
+	if (o < len - 1)
+		buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+void ctl_log(int prio, const char *action, const char *fmt, ...)
+{
+	char fields[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(fields, sizeof fields, fmt, ap);
+	va_end(ap);
+	syslog(LOG_AUTHPRIV | prio, "action=%s by_uid=%u %s", action, (unsigned)getuid(), fields);
 }
 
 int ctl_usage_error(const char *fmt, ...)
@@ -156,6 +200,7 @@ int main(int argc, char **argv)
 {
 	/* Whatever we create (images, metadata) gets the modes we ask for. */
 	umask(022);
+	openlog(CTL_PROG, LOG_PID, LOG_AUTHPRIV);
 
 	if (argc < 2)
 		return ctl_usage_error("no command given");
