@@ -37,7 +37,8 @@ static const struct ctl_command commands[] = {
      "list\n"
      "remove NAME",
      "build, import, list and remove base images", cmd_image, CTL_CONFIG | CTL_ROOT},
-    {"status", "[USER]", "show running containers (or USER's)", cmd_status, CTL_CONFIG | CTL_ROOT},
+    {"status", "[--json] [USER]", "show running containers (or USER's): state, use against limits, versions",
+     cmd_status, CTL_CONFIG | CTL_ROOT},
     {"stop", "USER", "end USER's container and everything in it now", cmd_stop, CTL_CONFIG | CTL_ROOT},
     {"reset", "USER", "stop USER's container and drop their writable layer", cmd_reset, CTL_CONFIG | CTL_ROOT},
     {"gpus", "", "list the host's GPUs, their nodes and which policy sections grant them", cmd_gpus, CTL_CONFIG},
