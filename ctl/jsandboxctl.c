@@ -81,31 +81,7 @@ void ctl_error_js(const struct js_err *err, const char *fmt, ...)
 
 const char *ctl_q(const char *s, char *buf, size_t len)
 {
-	if (len == 0)
-		return "";
-	bool plain = s[0] != '\0';
-	for (const char *p = s; *p; p++)
-		if (*p == ' ' || *p == '"' || *p == '\\' || *p == '=' || (unsigned char)*p < 0x20 || *p == 0x7f)
-			plain = false;
-	if (plain) {
-		if (js_strlcpy(buf, s, len) < 0 && len > 4)
-			memcpy(buf + len - 4, "...", 4); /* truncated, and says so */
-		return buf;
-	}
-	size_t o = 0;
-	buf[o++] = '"';
-	for (const char *p = s; *p && o + 4 < len; p++) {
-		unsigned char ch = (unsigned char)*p;
-		if (ch == '"' || ch == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)ch;
-		} else
-			buf[o++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
-	}
-	if (o < len - 1)
-		buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
+	return js_kv_quote(s, buf, len);
 }
 
 void ctl_log(int prio, const char *action, const char *fmt, ...)

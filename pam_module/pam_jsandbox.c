@@ -18,15 +18,20 @@
  *
  * Runs inside sshd's privileged monitor: never exit(), never abort, log once
  * at this boundary with pam_syslog. */
+#include <fcntl.h>
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "container.h"
 #include "hostenv.h"
 #include "policy.h"
+#include "safefs.h"
 #include "userinfo.h"
 
 struct args {
@@ -47,6 +52,26 @@ static int parse_args(pam_handle_t *pamh, int argc, const char **argv, struct ar
 	return 0;
 }
 
+/* The one machine-readable line per lifecycle event (docs/config.md,
+ * "Logs"): "event=NAME user=USER" and the caller's key=value fields, next
+ * to the sentences the admin reads. */
+__attribute__((format(printf, 5, 6))) static void log_event(pam_handle_t *pamh, int prio, const char *event,
+							    const char *user, const char *fmt, ...)
+{
+	char fields[1536];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(fields, sizeof fields, fmt, ap);
+	va_end(ap);
+	pam_syslog(pamh, prio, "event=%s user=%s %s", event, user, fields);
+}
+
+static void log_refused(pam_handle_t *pamh, const char *user, const char *phase, const char *why)
+{
+	char q[600];
+	log_event(pamh, LOG_ERR, "login-refused", user, "phase=%s reason=%s", phase, js_kv_quote(why, q, sizeof q));
+}
+
 /* Load the user's policy. Returns 1 sandboxed, 0 exempt, -1 refused. */
 static int load_policy(pam_handle_t *pamh, const struct js_user *u, struct js_config **confp, struct js_policy *pol,
 		       bool quiet)
@@ -54,17 +79,21 @@ static int load_policy(pam_handle_t *pamh, const struct js_user *u, struct js_co
 	struct js_problems pr = {0};
 	int r = js_config_load(JSANDBOX_CONFIG, confp, &pr);
 	if (r < 0 || !*confp) {
-		if (!quiet)
-			pam_syslog(pamh, LOG_ERR, "user %s refused: %s", u->name,
-				   pr.n ? pr.p[0].msg : JSANDBOX_CONFIG ": cannot load");
+		if (!quiet) {
+			const char *why = pr.n ? pr.p[0].msg : JSANDBOX_CONFIG ": cannot load";
+			pam_syslog(pamh, LOG_ERR, "user %s refused: %s", u->name, why);
+			log_refused(pamh, u->name, "policy", why);
+		}
 		js_problems_free(&pr);
 		return -1;
 	}
 	js_problems_free(&pr);
 	char why[512];
 	if (js_config_resolve_user(*confp, u->name, pol, why, sizeof why) < 0) {
-		if (!quiet)
+		if (!quiet) {
 			pam_syslog(pamh, LOG_ERR, "user %s refused: %s", u->name, why);
+			log_refused(pamh, u->name, "policy", why);
+		}
 		return -1;
 	}
 	return pol->sandbox ? 1 : 0;
@@ -131,6 +160,28 @@ static int scrub_env(pam_handle_t *pamh, const char *user)
 	return 0;
 }
 
+/* A new container: the GPUs it was granted and the limits it got, as the
+ * policy resolved them for this start. */
+static void log_started(pam_handle_t *pamh, const struct js_user *u, const struct js_policy *pol)
+{
+	static const enum js_key keys[] = {JS_KEY_IMAGE,    JS_KEY_GPUS,    JS_KEY_DEVICES,  JS_KEY_MEMORY_MAX,
+					   JS_KEY_PIDS_MAX, JS_KEY_CPU_MAX, JS_KEY_TMP_SIZE, JS_KEY_NETWORK};
+	char fields[1400] = "";
+	size_t o = 0;
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		char v[512], q[600];
+		if (js_policy_format(pol, keys[i], v, sizeof v) < 0)
+			js_strlcpy(v, "?", sizeof v);
+		int w = snprintf(fields + o, sizeof fields - o, " %s=%s", js_key_name(keys[i]),
+				 js_kv_quote(v, q, sizeof q));
+		if (w < 0 || (size_t)w >= sizeof fields - o)
+			break;
+		o += (size_t)w;
+	}
+	log_event(pamh, LOG_INFO, "container-start", u->name, "uid=%u session_pid=%d version=%s%s", u->uid,
+		  (int)getpid(), JSANDBOX_VERSION, fields);
+}
+
 PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct args a;
@@ -174,12 +225,15 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		if (r == 0 && a.debug)
 			pam_syslog(pamh, LOG_DEBUG, "user %s: session %d in %s container", u.name, (int)getpid(),
 				   created ? "a new" : "the running");
-		if (r == 0 && created)
+		if (r == 0 && created) {
 			pam_syslog(pamh, LOG_INFO, "user %s: container started (image %s)", u.name, pol.image);
+			log_started(pamh, &u, &pol);
+		}
 	}
 	js_config_free(conf);
 	if (r < 0) {
 		pam_syslog(pamh, LOG_ERR, "user %s refused: %s", u.name, err.msg);
+		log_refused(pamh, u.name, "session", err.msg);
 		pam_error(pamh, "jsandbox: cannot start your container: %s", err.msg);
 		return PAM_SESSION_ERR;
 	}
@@ -212,6 +266,7 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	struct js_err err = {0};
 	if (js_check_login_shell(u.shell, &err) < 0) {
 		pam_syslog(pamh, LOG_ERR, "user %s refused: %s", u.name, err.msg);
+		log_refused(pamh, u.name, "account", err.msg);
 		pam_error(pamh,
 			  "jsandbox: your account is not set up for the sandbox; your administrator has been told");
 		return PAM_PERM_DENIED;
@@ -276,11 +331,28 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, con
 	bool linger = js_config_resolve_user(conf, u.name, &pol, why, sizeof why) == 0 && pol.linger;
 	struct js_err err = {0};
 	int r = js_session_close(js_config_global(conf), &u, getpid(), linger, &err);
+	/* The last session of a container that does not linger ended it
+	 * (js_session_close kills it before it returns): say so once. */
+	bool ended = false;
+	if (r == 0 && !linger) {
+		/* its runtime directory goes with it */
+		char name[16];
+		snprintf(name, sizeof name, "%u", u.uid);
+		int rd = js_open_trusted_dir(js_config_global(conf)->run_dir, false, NULL);
+		struct stat st;
+		ended =
+		    rd == -ENOENT || (rd >= 0 && fstatat(rd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT);
+		if (rd >= 0)
+			close(rd);
+	}
 	js_config_free(conf);
 	if (r < 0) {
 		pam_syslog(pamh, LOG_WARNING, "user %s: closing session: %s", u.name, err.msg);
 		return PAM_SESSION_ERR;
 	}
+	if (ended)
+		log_event(pamh, LOG_INFO, "container-stop", u.name, "uid=%u reason=last-logout session_pid=%d", u.uid,
+			  (int)getpid());
 	if (a.debug)
 		pam_syslog(pamh, LOG_DEBUG, "user %s: session %d closed", u.name, (int)getpid());
 	return PAM_SUCCESS;
