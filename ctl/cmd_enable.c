@@ -495,6 +495,26 @@ static int enable_one(const struct js_config *c, int dir, const char *name)
 
 /* ---- disable ----------------------------------------------------------- */
 
+/* The shell useradd gives new accounts (SHELL= in /etc/default/useradd),
+ * else /bin/sh: what an account set to jsandbox-shell by hand, with no
+ * record of its shell before, gets back. */
+static void default_shell(char *out, size_t len)
+{
+	if (js_strlcpy(out, "/bin/sh", len) < 0)
+		return;
+	_cleanup_fclose_ FILE *f = fopen("/etc/default/useradd", "re");
+	char line[PATH_MAX + 16];
+	while (f && fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\n")] = '\0';
+		const char *v = line + 6;
+		if (strncmp(line, "SHELL=", 6) || v[0] != '/' || strcmp(strrchr(v, '/'), "/jsandbox-shell") == 0)
+			continue;
+		char tmp[PATH_MAX];
+		if (js_strlcpy(tmp, v, sizeof tmp) == 0 && access(tmp, X_OK) == 0 && js_strlcpy(out, tmp, len) < 0)
+			js_strlcpy(out, "/bin/sh", len);
+	}
+}
+
 static int disable_one(const struct js_config *c, int dir, const char *name)
 {
 	struct js_user u;
@@ -511,9 +531,9 @@ static int disable_one(const struct js_config *c, int dir, const char *name)
 	}
 	if (jshell) {
 		if (!rec.shell[0]) {
-			ctl_error("%s: no previous login shell is recorded; set one with usermod -s SHELL %s", u.name,
-				  u.name);
-			return -1;
+			default_shell(rec.shell, sizeof rec.shell);
+			printf("%s: no login shell recorded before jsandbox-shell; giving them %s (useradd's default)\n",
+			       u.name, rec.shell);
 		}
 		if (run_tool((const char *const[]){"/usr/sbin/usermod", "-s", rec.shell, u.name, NULL}) < 0)
 			return -1;
