@@ -532,8 +532,9 @@ static int disable_one(const struct js_config *c, int dir, const char *name)
 	if (jshell) {
 		if (!rec.shell[0]) {
 			default_shell(rec.shell, sizeof rec.shell);
-			printf("%s: no login shell recorded before jsandbox-shell; giving them %s (useradd's default)\n",
-			       u.name, rec.shell);
+			printf(
+			    "%s: no login shell recorded before jsandbox-shell; giving them %s (useradd's default)\n",
+			    u.name, rec.shell);
 		}
 		if (run_tool((const char *const[]){"/usr/sbin/usermod", "-s", rec.shell, u.name, NULL}) < 0)
 			return -1;
