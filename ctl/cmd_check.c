@@ -229,7 +229,8 @@ static void check_users(struct ctl_check *ck)
 		if (js_strlcpy(cd->name, pw->pw_name, sizeof cd->name) < 0)
 			continue;
 		cd->uid = pw->pw_uid;
-		js_strlcpy(cd->shell, pw->pw_shell ? pw->pw_shell : "", sizeof cd->shell);
+		if (js_strlcpy(cd->shell, pw->pw_shell ? pw->pw_shell : "", sizeof cd->shell) < 0)
+			continue; /* no shell path is that long */
 		n++;
 	}
 	endpwent();

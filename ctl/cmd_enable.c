@@ -48,7 +48,7 @@ static int run_tool(const char *const argv[])
 	fflush(stderr);
 	pid_t pid = fork();
 	if (pid < 0) {
-		ctl_error("cannot start %s: %s", argv[0], strerror(errno));
+		ctl_errorm(errno, "cannot start %s", argv[0]);
 		return -1;
 	}
 	if (pid == 0) {
@@ -63,7 +63,7 @@ static int run_tool(const char *const argv[])
 	int st;
 	while (waitpid(pid, &st, 0) < 0) {
 		if (errno != EINTR) {
-			ctl_error("cannot wait for %s: %s", argv[0], strerror(errno));
+			ctl_errorm(errno, "cannot wait for %s", argv[0]);
 			return -1;
 		}
 	}
@@ -201,7 +201,7 @@ static int collect(const char *operand, struct names *ns)
 	struct group *gr = getgrnam(gname);
 	if (!gr) {
 		if (errno)
-			ctl_error("cannot look up group \"%s\": %s", gname, strerror(errno));
+			ctl_errorm(errno, "cannot look up group \"%s\"", gname);
 		else
 			ctl_error("no group \"%s\"", gname);
 		return -1;
@@ -260,7 +260,7 @@ static int subid_end(const char *path, uint64_t *end)
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
-		ctl_error("cannot open \"%s\": %s", path, strerror(errno));
+		ctl_errorm(errno, "cannot open \"%s\"", path);
 		return -1;
 	}
 	_cleanup_free_ char *text = malloc(SUBID_FILE_MAX + 1);
@@ -445,7 +445,7 @@ static int enable_one(const struct js_config *c, int dir, const char *name)
 
 	int listed = shell_listed(JSHELL);
 	if (listed < 0) {
-		ctl_error("cannot read /etc/shells: %s", strerror(-listed));
+		ctl_errorm(-listed, "cannot read /etc/shells");
 		return -1;
 	}
 	if (!listed && run_tool((const char *const[]){"/usr/sbin/add-shell", JSHELL, NULL}) < 0)
@@ -510,8 +510,9 @@ static void default_shell(char *out, size_t len)
 		if (strncmp(line, "SHELL=", 6) || v[0] != '/' || strcmp(strrchr(v, '/'), "/jsandbox-shell") == 0)
 			continue;
 		char tmp[PATH_MAX];
-		if (js_strlcpy(tmp, v, sizeof tmp) == 0 && access(tmp, X_OK) == 0 && js_strlcpy(out, tmp, len) < 0)
-			js_strlcpy(out, "/bin/sh", len);
+		if (js_strlcpy(tmp, v, sizeof tmp) == 0 && access(tmp, X_OK) == 0 && js_strlcpy(out, tmp, len) < 0 &&
+		    js_strlcpy(out, "/bin/sh", len) < 0)
+			out[0] = '\0';
 	}
 }
 
@@ -552,7 +553,7 @@ static int disable_one(const struct js_config *c, int dir, const char *name)
 		return -1;
 	}
 	if (have && unlinkat(dir, u.name, 0) < 0 && errno != ENOENT) {
-		ctl_error("cannot remove the record of %s: %s", u.name, strerror(errno));
+		ctl_errorm(errno, "cannot remove the record of %s", u.name);
 		return -1;
 	}
 	printf("%s: disabled (login shell %s%s; container stopped, layer kept)\n", u.name, jshell ? rec.shell : u.shell,
@@ -584,7 +585,7 @@ static int collect_all(int dir, struct names *ns)
 		if (!d) {
 			if (d2 >= 0)
 				close(d2);
-			ctl_error("cannot read the records: %s", strerror(errno));
+			ctl_errorm(errno, "cannot read the records");
 			return -1;
 		}
 		rewinddir(d);

@@ -44,6 +44,9 @@ int ctl_print_devices(const struct js_global *g, const struct js_policy *p);
 
 /* "jsandboxctl: <message>" on stderr, one line. */
 void ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* ctl_error for a failed call: the message, then ": " and the reason for
+ * errnum (a positive errno), made by js_failm as everywhere else. */
+void ctl_errorm(int errnum, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The same for a struct js_err, with a prefix such as the operation. */
 void ctl_error_js(const struct js_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* One syslog line (facility authpriv, tag jsandboxctl) for an admin

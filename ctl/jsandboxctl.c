@@ -66,6 +66,19 @@ void ctl_error(const char *fmt, ...)
 	va_end(ap);
 }
 
+void ctl_errorm(int errnum, const char *fmt, ...)
+{
+	char head[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(head, sizeof head, fmt, ap);
+	va_end(ap);
+	struct js_err err = {0};
+	js_failm(&err, errnum ? errnum : EIO, "%s", head);
+	/* no head: the reason alone, without js_failm's ": " */
+	ctl_error("%s", head[0] || strncmp(err.msg, ": ", 2) ? err.msg : err.msg + 2);
+}
+
 void ctl_error_js(const struct js_err *err, const char *fmt, ...)
 {
 	char head[512];
@@ -76,7 +89,7 @@ void ctl_error_js(const struct js_err *err, const char *fmt, ...)
 	if (err->msg[0])
 		ctl_error("%s%s%s", head, head[0] ? ": " : "", err->msg);
 	else
-		ctl_error("%s%s%s", head, head[0] ? ": " : "", strerror(-err->code ? -err->code : EIO));
+		ctl_errorm(err->code ? -err->code : EIO, "%s", head);
 }
 
 const char *ctl_q(const char *s, char *buf, size_t len)
@@ -156,7 +169,7 @@ static int load_config(const struct ctl_command *cmd, struct js_config **out)
 		if (pr.n > 0)
 			ctl_error("%s (see " CTL_PROG " check)", pr.p[0].msg); /* names the file */
 		else
-			ctl_error("cannot use \"%s\": %s", JSANDBOX_CONFIG, strerror(-r));
+			ctl_errorm(-r, "cannot use \"%s\"", JSANDBOX_CONFIG);
 		js_problems_free(&pr);
 		return -1;
 	}
@@ -212,7 +225,7 @@ int main(int argc, char **argv)
 	int status = cmd->fn(argc - 1, argv + 1, c);
 	js_config_free(c);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		ctl_error("cannot write to standard output: %s", strerror(errno));
+		ctl_errorm(errno, "cannot write to standard output");
 		return CTL_EXIT_FAIL;
 	}
 	return status;

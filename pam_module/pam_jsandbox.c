@@ -171,7 +171,7 @@ static void log_started(pam_handle_t *pamh, const struct js_user *u, const struc
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		char v[512], q[600];
 		if (js_policy_format(pol, keys[i], v, sizeof v) < 0)
-			js_strlcpy(v, "?", sizeof v);
+			memcpy(v, "?", 2);
 		int w = snprintf(fields + o, sizeof fields - o, " %s=%s", js_key_name(keys[i]),
 				 js_kv_quote(v, q, sizeof q));
 		if (w < 0 || (size_t)w >= sizeof fields - o)
