@@ -62,7 +62,8 @@ expect_ok() { # DESCRIPTION COMMAND...
 }
 expect_ok "/etc/jsandbox.conf is a conffile" sh -c "dpkg-query -W -f '\${Conffiles}' jsandbox | grep -q '^ /etc/jsandbox.conf '"
 expect_ok "the installed policy exempts an ordinary account" sh -c "jsandboxctl policy nobody | grep -q 'exempt (sandbox = no)'"
-expect_ok "man pages are installed" sh -c "man -w jsandboxctl && man -w jsandbox.conf && man -w pam_jsandbox && man -w jsandbox-shell" >/dev/null
+expect_ok "man pages are installed" test -f /usr/share/man/man8/jsandboxctl.8.gz -a -f /usr/share/man/man5/jsandbox.conf.5.gz \
+	-a -f /usr/share/man/man8/pam_jsandbox.8.gz -a -f /usr/share/man/man8/jsandbox-shell.8.gz
 expect_ok "nothing in /etc/pam.d names the module" sh -c "! grep -rq pam_jsandbox /etc/pam.d"
 expect_ok "/etc/shells does not list jsandbox-shell" sh -c "! grep -q jsandbox-shell /etc/shells"
 
