@@ -72,6 +72,15 @@ JSB_INSTALLED=1 ctest --test-dir "$b" -R "$tests" --output-on-failure || fail=1
 expect_ok "the tests put the package's /etc/jsandbox.conf back" cmp -s /etc/jsandbox.conf conf/jsandbox.conf.default
 expect_ok "dpkg --verify finds every file of the package intact" sh -c "[ -z \"\$(dpkg --verify jsandbox)\" ]"
 
+echo "=== package: removal refused while PAM names the module"
+probe=/etc/pam.d/jsbt-prerm-probe
+printf 'session required pam_jsandbox.so\n' >"$probe"
+out=$(dpkg -r jsandbox 2>&1) && rc=0 || rc=$?
+rm -f "$probe"
+expect_ok "dpkg -r fails while $probe names pam_jsandbox.so" [ "$rc" != 0 ]
+expect_ok "and the prerm names the file" grep -q "still wired into:.* $probe" <<<"$out"
+expect_ok "the package is still installed" sh -c "dpkg-query -W -f '\${Status}' jsandbox | grep -q 'install ok installed'"
+
 echo "=== package: purge"
 dpkg --purge jsandbox
 installed=0
