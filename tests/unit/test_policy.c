@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "jsutil.h"
 #include "policy.h"
 
 #include <errno.h>
@@ -1646,6 +1647,28 @@ static char *read_example(void)
 /* The policy the package installs as /etc/jsandbox.conf sandboxes nobody
  * but members of group "jsandbox" (jsandboxctl enable), who get the
  * built-in defaults otherwise. */
+/* Log field values (lib/util.c js_kv_quote): one plain word as is,
+ * anything else quoted with '"' and '\\' escaped, control characters as
+ * '?', and a value too long cut with "..." inside the quotes. */
+static void test_kv_quote(void **state)
+{
+	(void)state;
+	char b[32];
+	assert_string_equal(js_kv_quote("alice", b, sizeof b), "alice");
+	assert_string_equal(js_kv_quote("", b, sizeof b), "\"\"");
+	assert_string_equal(js_kv_quote("a b", b, sizeof b), "\"a b\"");
+	assert_string_equal(js_kv_quote("x=y", b, sizeof b), "\"x=y\"");
+	assert_string_equal(js_kv_quote("say \"hi\" \\o/", b, sizeof b), "\"say \\\"hi\\\" \\\\o/\"");
+	assert_string_equal(js_kv_quote("line\nfeed", b, sizeof b), "\"line?feed\"");
+	const char *q = js_kv_quote("0123456789012345678901234567890123456789", b, sizeof b);
+	assert_true(strlen(q) < sizeof b);
+	assert_memory_equal(q + strlen(q) - 3, "...", 3);
+	q = js_kv_quote("0123456789 012345678901234567890123456789", b, sizeof b);
+	assert_true(strlen(q) < sizeof b && q[0] == '"');
+	assert_memory_equal(q + strlen(q) - 4, "...\"", 4);
+	assert_string_equal(js_kv_quote("x", b, 4), "?");
+}
+
 static void test_package_default_config(void **state)
 {
 	(void)state;
@@ -1792,6 +1815,7 @@ int main(void)
 	    cmocka_unit_test(test_key_names),
 	    cmocka_unit_test(test_example_config),
 	    cmocka_unit_test(test_package_default_config),
+	    cmocka_unit_test(test_kv_quote),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
