@@ -229,7 +229,8 @@ static void check_users(struct ctl_check *ck)
 		if (js_strlcpy(cd->name, pw->pw_name, sizeof cd->name) < 0)
 			continue;
 		cd->uid = pw->pw_uid;
-		js_strlcpy(cd->shell, pw->pw_shell ? pw->pw_shell : "", sizeof cd->shell);
+		if (js_strlcpy(cd->shell, pw->pw_shell ? pw->pw_shell : "", sizeof cd->shell) < 0)
+			continue; /* no shell path is that long */
 		n++;
 	}
 	endpwent();
@@ -299,6 +300,10 @@ int cmd_check(int argc, char **argv, const struct js_config *unused)
 	/* Where sshd is wired in: the system's files unless told (a second
 	 * sshd with a config and a PAM service of its own). */
 	const char *pam_file = "/etc/pam.d/sshd", *sshd_config = "/etc/ssh/sshd_config";
+	/* --file: an edited copy, checked as if it were the live file before
+	 * it replaces it (every edit of the live file counts at the next
+	 * login). */
+	const char *path = JSANDBOX_CONFIG;
 	for (int a = 1; a < argc; a++) {
 		if (!strcmp(argv[a], "-h") || !strcmp(argv[a], "--help"))
 			return ctl_help();
@@ -306,20 +311,22 @@ int cmd_check(int argc, char **argv, const struct js_config *unused)
 			pam_file = argv[++a];
 		else if (!strcmp(argv[a], "--sshd-config") && a + 1 < argc)
 			sshd_config = argv[++a];
+		else if (!strcmp(argv[a], "--file") && a + 1 < argc)
+			path = argv[++a];
 		else
 			return ctl_usage_error("check: unknown argument \"%s\"", argv[a]);
 	}
 	int r;
 	struct js_problems pr = {0};
 	struct js_config *c = NULL;
-	r = js_config_load(JSANDBOX_CONFIG, &c, &pr);
+	r = js_config_load(path, &c, &pr);
 	struct ctl_check ck = {
-	    .config_path = JSANDBOX_CONFIG, .root = geteuid() == 0, .pam_file = pam_file, .sshd_config = sshd_config};
+	    .config_path = path, .root = geteuid() == 0, .pam_file = pam_file, .sshd_config = sshd_config};
 	for (size_t i = 0; i < pr.n; i++)
 		ctl_problem(&ck, "%s", pr.p[i].msg);
 	js_problems_free(&pr);
 	if (r < 0 && ck.nproblems == 0)
-		ctl_problem(&ck, "%s: %s", JSANDBOX_CONFIG, strerror(-r));
+		ctl_problem(&ck, "%s: %s", path, strerror(-r));
 	if (c) {
 		ck.c = c;
 		ck.g = js_config_global(c);
@@ -329,6 +336,6 @@ int cmd_check(int argc, char **argv, const struct js_config *unused)
 	}
 	if (ck.nproblems)
 		return CTL_EXIT_FAIL;
-	printf(CTL_PROG ": %s: OK\n", JSANDBOX_CONFIG);
+	printf(CTL_PROG ": %s: OK\n", path);
 	return CTL_EXIT_OK;
 }

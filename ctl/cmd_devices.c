@@ -17,6 +17,7 @@
 #include "devices.h"
 #include "ebpf.h"
 #include "gpu.h"
+#include "safefs.h"
 
 static void print_rule_line(const char *indent, const struct js_dev_rule *r)
 {
@@ -187,37 +188,98 @@ static void print_enforcement(const struct js_user *u)
 	js_cgroup_close(&cg);
 }
 
-int cmd_apply(int argc, char **argv, const struct js_config *c)
+static int apply_one(const struct js_config *c, const struct js_user *u)
 {
-	struct js_user u;
-	int r = ctl_parse_one_user(argc, argv, &u);
-	if (r >= 0)
-		return r;
 	struct js_err err = {0};
 	_cleanup_free_ struct js_policy *p = malloc(sizeof *p);
-	char why[512] = "";
+	char why[512] = "", q[600];
 	if (!p) {
 		ctl_error("out of memory");
 		return CTL_EXIT_FAIL;
 	}
-	if (js_config_resolve_user(c, u.name, p, why, sizeof why) < 0) {
-		ctl_error("cannot resolve the policy of \"%s\": %s", u.name, why);
+	if (js_config_resolve_user(c, u->name, p, why, sizeof why) < 0) {
+		ctl_error("cannot resolve the policy of \"%s\": %s", u->name, why);
+		ctl_log(LOG_ERR, "apply", "user=%s result=failed reason=%s", u->name, ctl_q(why, q, sizeof q));
 		return CTL_EXIT_FAIL;
 	}
 	if (!p->sandbox) {
-		printf("%s is exempt (sandbox = no): nothing to apply\n", u.name);
+		printf("%s is exempt (sandbox = no): nothing to apply\n", u->name);
 		return CTL_EXIT_OK;
 	}
 	bool running = false;
-	if (js_container_apply(js_config_global(c), p, &u, &running, &err) < 0) {
-		ctl_error_js(&err, "apply %s (the device rules now allow the standard nodes only)", u.name);
+	if (js_container_apply(js_config_global(c), p, u, &running, &err) < 0) {
+		ctl_error_js(&err, "apply %s (the device rules now allow the standard nodes only)", u->name);
+		ctl_log(LOG_ERR, "apply", "user=%s result=failed reason=%s", u->name, ctl_q(err.msg, q, sizeof q));
 		return CTL_EXIT_FAIL;
 	}
 	if (!running)
-		printf("%s has no running container; the next login gets the policy\n", u.name);
+		printf("%s has no running container; the next login gets the policy\n", u->name);
 	else {
-		printf("%s: limits and device rules applied to the running container\n", u.name);
-		print_enforcement(&u);
+		printf("%s: limits and device rules applied to the running container\n", u->name);
+		print_enforcement(u);
+		ctl_log(LOG_NOTICE, "apply", "user=%s result=ok", u->name);
 	}
 	return CTL_EXIT_OK;
+}
+
+/* apply --all: every user with a runtime directory under run_dir (a
+ * container that may be running); apply_one finds out. */
+static int apply_all(const struct js_config *c)
+{
+	const struct js_global *g = js_config_global(c);
+	struct js_err err = {0};
+	int rundir = js_open_trusted_dir(g->run_dir, false, &err);
+	if (rundir == -ENOENT) {
+		printf("no container is running\n");
+		return CTL_EXIT_OK;
+	}
+	if (rundir < 0) {
+		ctl_error_js(&err, "run_dir \"%s\"", g->run_dir);
+		return CTL_EXIT_FAIL;
+	}
+	_cleanup_closedir_ DIR *d = fdopendir(rundir);
+	if (!d) {
+		js_failm(&err, errno, "run_dir \"%s\"", g->run_dir);
+		close(rundir);
+		ctl_error_js(&err, "%s", "");
+		return CTL_EXIT_FAIL;
+	}
+	int status = CTL_EXIT_OK;
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *end;
+		errno = 0;
+		unsigned long uid = strtoul(e->d_name, &end, 10);
+		if (errno || *end || end == e->d_name || uid == 0 || uid > UINT32_MAX)
+			continue;
+		struct js_user u;
+		if (js_user_by_uid((uid_t)uid, &u, &err) < 0) {
+			ctl_error_js(&err, "uid %lu", uid);
+			status = CTL_EXIT_FAIL;
+			continue;
+		}
+		if (js_check_name("user name", u.name, JS_USER_NAME_MAX - 1, &err) < 0) {
+			ctl_error_js(&err, "uid %lu", uid);
+			status = CTL_EXIT_FAIL;
+			continue;
+		}
+		n++;
+		if (apply_one(c, &u) != CTL_EXIT_OK)
+			status = CTL_EXIT_FAIL;
+	}
+	if (n == 0)
+		printf("no container is running\n");
+	return status;
+}
+
+int cmd_apply(int argc, char **argv, const struct js_config *c)
+{
+	if (argc == 2 && !strcmp(argv[1], "--all"))
+		return apply_all(c);
+	struct js_user u;
+	int r = ctl_parse_one_user(argc, argv, &u);
+	if (r >= 0)
+		return r;
+	return apply_one(c, &u);
 }

@@ -54,7 +54,7 @@ int cmd_policy(int argc, char **argv, const struct js_config *c)
 	struct passwd *pw = getpwnam(user);
 	if (!pw) {
 		if (errno)
-			ctl_error("cannot look up user \"%s\": %s", user, strerror(errno));
+			ctl_errorm(errno, "cannot look up user \"%s\"", user);
 		else
 			ctl_error("no user \"%s\"", user);
 		return CTL_EXIT_FAIL;

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <syslog.h>
 
 #include "jsutil.h"
 #include "policy.h"
@@ -34,6 +35,8 @@ ctl_cmd_fn cmd_stop;
 ctl_cmd_fn cmd_reset;
 ctl_cmd_fn cmd_gpus;
 ctl_cmd_fn cmd_apply;
+ctl_cmd_fn cmd_enable;
+ctl_cmd_fn cmd_disable;
 
 /* The device list a policy resolves to, one rule a line (cmd_devices.c);
  * -1 when it cannot be built (then logins are refused). */
@@ -41,8 +44,18 @@ int ctl_print_devices(const struct js_global *g, const struct js_policy *p);
 
 /* "jsandboxctl: <message>" on stderr, one line. */
 void ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* ctl_error for a failed call: the message, then ": " and the reason for
+ * errnum (a positive errno), made by js_failm as everywhere else. */
+void ctl_errorm(int errnum, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The same for a struct js_err, with a prefix such as the operation. */
 void ctl_error_js(const struct js_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One syslog line (facility authpriv, tag jsandboxctl) for an admin
+ * action: "action=ACTION by_uid=UID " then the caller's key=value fields.
+ * A value that may hold spaces goes through ctl_q. */
+void ctl_log(int prio, const char *action, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* s as a key=value value (js_kv_quote): as is when it is one word, else in double quotes
+ * with '"' and '\\' escaped and control characters as '?'. Returns buf. */
+const char *ctl_q(const char *s, char *buf, size_t len);
 /* Bad usage: the message, a pointer to --help, and CTL_EXIT_USAGE. */
 int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Usage text on stdout, CTL_EXIT_OK (for -h/--help). */

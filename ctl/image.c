@@ -417,6 +417,8 @@ static int image_build(int argc, char **argv, const struct js_config *c)
 		printf("built image \"%s\" in \"%s/%s\" (%s, %s)\n", name, s.dir, name, b->suite, hsize);
 		status = CTL_EXIT_OK;
 	}
+	ctl_log(status ? LOG_ERR : LOG_NOTICE, "image-build", "image=%s suite=%s replace=%s result=%s", name, b->suite,
+		replace ? "yes" : "no", status ? "failed" : "ok");
 	store_close(&s);
 	return status;
 }
@@ -518,7 +520,7 @@ static int image_import(int argc, char **argv, const struct js_config *c)
 	js_strlcpy(im.name, name, sizeof im.name);
 	struct stat ast;
 	if (stat(archive, &ast) < 0) {
-		ctl_error("cannot use \"%s\": %s", archive, strerror(errno));
+		ctl_errorm(errno, "cannot use \"%s\"", archive);
 		return CTL_EXIT_FAIL;
 	}
 	if (!S_ISREG(ast.st_mode)) {
@@ -526,7 +528,7 @@ static int image_import(int argc, char **argv, const struct js_config *c)
 		return CTL_EXIT_FAIL;
 	}
 	if (!realpath(archive, im.archive)) {
-		ctl_error("cannot resolve \"%s\": %s", archive, strerror(errno));
+		ctl_errorm(errno, "cannot resolve \"%s\"", archive);
 		return CTL_EXIT_FAIL;
 	}
 
@@ -552,6 +554,8 @@ static int image_import(int argc, char **argv, const struct js_config *c)
 		printf("imported image \"%s\" in \"%s/%s\" (%s, %s)\n", name, s.dir, name, im.suite, hsize);
 		status = CTL_EXIT_OK;
 	}
+	ctl_log(status ? LOG_ERR : LOG_NOTICE, "image-import", "image=%s replace=%s result=%s", name,
+		cr.replace ? "yes" : "no", status ? "failed" : "ok");
 	store_close(&s);
 	return status;
 }
@@ -584,7 +588,7 @@ static int image_list(int argc, char **argv, const struct js_config *c)
 	int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	_cleanup_closedir_ DIR *d = dupfd >= 0 ? fdopendir(dupfd) : NULL;
 	if (!d) {
-		ctl_error("cannot read \"%s\": %s", g->images_dir, strerror(errno));
+		ctl_errorm(errno, "cannot read \"%s\"", g->images_dir);
 		if (dupfd >= 0)
 			close(dupfd);
 		return CTL_EXIT_FAIL;
@@ -624,7 +628,7 @@ static int image_list(int argc, char **argv, const struct js_config *c)
 		char suite[64] = "?", hsize[16] = "?", built[40] = "-", info[8192];
 		_cleanup_close_ int rootfd = openat(fd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (rootfd < 0) {
-			ctl_error("cannot open \"%s/%s\": %s", g->images_dir, names[i], strerror(errno));
+			ctl_errorm(errno, "cannot open \"%s/%s\"", g->images_dir, names[i]);
 			status = CTL_EXIT_FAIL;
 		} else {
 			uint64_t bytes;
@@ -671,7 +675,7 @@ static int image_remove(int argc, char **argv, const struct js_config *c)
 		if (errno == ENOENT)
 			ctl_error("no image \"%s\" in \"%s\"", name, s.dir);
 		else
-			ctl_error("cannot stat \"%s/%s\": %s", s.dir, name, strerror(errno));
+			ctl_errorm(errno, "cannot stat \"%s/%s\"", s.dir, name);
 		goto out;
 	}
 	int n = image_users(g, name, users, sizeof users);
@@ -690,11 +694,11 @@ static int image_remove(int argc, char **argv, const struct js_config *c)
 	 * never meets a half-removed tree; then the slow part. */
 	r = store_set_aside(&s, name, name, aside, sizeof aside);
 	if (r < 0) {
-		ctl_error("cannot remove \"%s/%s\": %s", s.dir, name, strerror(-r));
+		ctl_errorm(-r, "cannot remove \"%s/%s\"", s.dir, name);
 		goto out;
 	}
 	if (js_snprintf(info, sizeof info, ".%s.info", name) == 0 && unlinkat(s.fd, info, 0) < 0 && errno != ENOENT)
-		ctl_error("cannot remove \"%s/%s\": %s", s.dir, info, strerror(errno));
+		ctl_errorm(errno, "cannot remove \"%s/%s\"", s.dir, info);
 	if (js_remove_tree_at(s.fd, aside, &err) < 0) {
 		ctl_error_js(&err, "image \"%s\" is gone, but removing its files in \"%s/%s\" failed", name, s.dir,
 			     aside);
@@ -703,6 +707,7 @@ static int image_remove(int argc, char **argv, const struct js_config *c)
 	printf("removed image \"%s\" from \"%s\"\n", name, s.dir);
 	status = CTL_EXIT_OK;
 out:
+	ctl_log(status ? LOG_ERR : LOG_NOTICE, "image-remove", "image=%s result=%s", name, status ? "failed" : "ok");
 	store_close(&s);
 	return status;
 }

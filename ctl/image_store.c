@@ -282,7 +282,7 @@ int store_open(struct store *s, const struct js_global *g, bool create)
 	struct stat st;
 	if (fstat(s->fd, &st) == 0 && (st.st_mode & 077)) {
 		if (fchmod(s->fd, 0700) < 0) {
-			ctl_error("cannot make \"%s\" mode 0700: %s", s->dir, strerror(errno));
+			ctl_errorm(errno, "cannot make \"%s\" mode 0700", s->dir);
 			store_close(s);
 			return -EPERM;
 		}
@@ -295,7 +295,7 @@ int store_open(struct store *s, const struct js_global *g, bool create)
 		ctl_error("waiting for another image command on \"%s\"", s->dir);
 		while (flock(s->fd, LOCK_EX) < 0)
 			if (errno != EINTR) {
-				ctl_error("cannot lock \"%s\": %s", s->dir, strerror(errno));
+				ctl_errorm(errno, "cannot lock \"%s\"", s->dir);
 				store_close(s);
 				return -errno;
 			}
@@ -343,13 +343,13 @@ int stage_begin(struct stage *st, struct store *s, const char *name)
 	for (int tries = 0;; tries++) {
 		int r = aside_name(name, "tmp", st->work, sizeof st->work);
 		if (r < 0) {
-			ctl_error("cannot name a work directory for \"%s\": %s", name, strerror(-r));
+			ctl_errorm(-r, "cannot name a work directory for \"%s\"", name);
 			return r;
 		}
 		if (mkdirat(s->fd, st->work, 0700) == 0)
 			break;
 		if (errno != EEXIST || tries == 100) {
-			ctl_error("cannot create \"%s/%s\": %s", s->dir, st->work, strerror(errno));
+			ctl_errorm(errno, "cannot create \"%s/%s\"", s->dir, st->work);
 			return -errno;
 		}
 	}
@@ -362,7 +362,7 @@ int stage_begin(struct stage *st, struct store *s, const char *name)
 	}
 	_cleanup_close_ int wfd = openat(s->fd, st->work, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (wfd < 0 || mkdirat(wfd, "root", 0755) < 0 || mkdirat(wfd, "tmp", 0700) < 0) {
-		ctl_error("cannot prepare \"%s/%s\": %s", s->dir, st->work, strerror(errno));
+		ctl_errorm(errno, "cannot prepare \"%s/%s\"", s->dir, st->work);
 		return -errno;
 	}
 	return 0;
@@ -459,7 +459,7 @@ int stage_finish_tree(struct stage *st, const char *what, uint64_t *size)
 	_cleanup_close_ int rootfd =
 	    openat(st->store->fd, st->root_rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (rootfd < 0) {
-		ctl_error("cannot open \"%s\": %s", st->root_path, strerror(errno));
+		ctl_errorm(errno, "cannot open \"%s\"", st->root_path);
 		return -errno;
 	}
 	int r = check_rootfs(rootfd, what, &err);
@@ -469,7 +469,7 @@ int stage_finish_tree(struct stage *st, const char *what, uint64_t *size)
 	}
 	struct stat rst;
 	if (fstat(rootfd, &rst) < 0) {
-		ctl_error("cannot stat \"%s\": %s", st->root_path, strerror(errno));
+		ctl_errorm(errno, "cannot stat \"%s\"", st->root_path);
 		return -errno;
 	}
 	struct fixup f = {.dev = rst.st_dev};
@@ -480,7 +480,7 @@ int stage_finish_tree(struct stage *st, const char *what, uint64_t *size)
 	}
 	/* The image's / shows as / in every container. */
 	if (fchown(rootfd, 0, 0) < 0 || fchmod(rootfd, 0755) < 0) {
-		ctl_error("cannot make \"%s\" root-owned 0755: %s", st->root_path, strerror(errno));
+		ctl_errorm(errno, "cannot make \"%s\" root-owned 0755", st->root_path);
 		return -errno;
 	}
 	if (f.devnodes)
@@ -504,7 +504,7 @@ int stage_commit(struct stage *st, bool replace)
 		if (renameat2(s->fd, st->root_rel, s->fd, st->name, RENAME_EXCHANGE) == 0)
 			exchanged = true;
 		else if (errno != ENOENT) {
-			ctl_error("cannot replace \"%s/%s\": %s", s->dir, st->name, strerror(errno));
+			ctl_errorm(errno, "cannot replace \"%s/%s\"", s->dir, st->name);
 			return -errno;
 		}
 	}
@@ -513,8 +513,7 @@ int stage_commit(struct stage *st, bool replace)
 		if (e == EEXIST || e == ENOTEMPTY)
 			ctl_error("image \"%s\" already exists in \"%s\" (use --replace)", st->name, s->dir);
 		else
-			ctl_error("cannot rename \"%s\" to \"%s/%s\": %s", st->root_path, s->dir, st->name,
-				  strerror(e));
+			ctl_errorm(e, "cannot rename \"%s\" to \"%s/%s\"", st->root_path, s->dir, st->name);
 		return -e;
 	}
 	if (exchanged) {
@@ -523,7 +522,7 @@ int stage_commit(struct stage *st, bool replace)
 		if (n != 0) {
 			int r = store_set_aside(s, st->root_rel, st->name, aside, sizeof aside);
 			if (r < 0)
-				ctl_error("cannot set the old image aside: %s", strerror(-r));
+				ctl_errorm(-r, "cannot set the old image aside");
 			else if (n > 0)
 				ctl_error("note: containers of %s still use the old image; it stays in \"%s/%s\" "
 					  "until they have stopped (the next image command removes it then)",

@@ -28,7 +28,8 @@ struct ctl_command {
 
 /* The table of contents. */
 static const struct ctl_command commands[] = {
-    {"check", "[--sshd-config FILE] [--pam-file FILE]", "check the policy file and the host set-up", cmd_check, 0},
+    {"check", "[--file CANDIDATE] [--sshd-config FILE] [--pam-file FILE]", "check the policy file and the host set-up",
+     cmd_check, 0},
     {"policy", "USER", "show USER's resolved policy and where each value comes from", cmd_policy, CTL_CONFIG},
     {"image",
      "build NAME [--suite SUITE] [--include PKG,...] [--mirror URL] [--replace]\n"
@@ -36,12 +37,17 @@ static const struct ctl_command commands[] = {
      "list\n"
      "remove NAME",
      "build, import, list and remove base images", cmd_image, CTL_CONFIG | CTL_ROOT},
-    {"status", "[USER]", "show running containers (or USER's)", cmd_status, CTL_CONFIG | CTL_ROOT},
+    {"status", "[--json] [USER]", "show running containers (or USER's): state, use against limits, versions",
+     cmd_status, CTL_CONFIG | CTL_ROOT},
     {"stop", "USER", "end USER's container and everything in it now", cmd_stop, CTL_CONFIG | CTL_ROOT},
     {"reset", "USER", "stop USER's container and drop their writable layer", cmd_reset, CTL_CONFIG | CTL_ROOT},
     {"gpus", "", "list the host's GPUs, their nodes and which policy sections grant them", cmd_gpus, CTL_CONFIG},
-    {"apply", "USER", "apply the current policy's limits and device rules to USER's running container", cmd_apply,
+    {"apply", "USER | --all", "apply the current policy's limits and device rules to running containers", cmd_apply,
      CTL_CONFIG | CTL_ROOT},
+    {"enable", "USER|@GROUP...", "set accounts up for jsandbox: login shell, subordinate ids, /etc/shells", cmd_enable,
+     CTL_CONFIG | CTL_ROOT},
+    {"disable", "USER|@GROUP... | --all", "restore the recorded login shells, stop the containers (layers kept)",
+     cmd_disable, CTL_CONFIG | CTL_ROOT},
 };
 
 __attribute__((format(printf, 1, 0))) static void vprint_error(const char *fmt, va_list ap)
@@ -60,6 +66,19 @@ void ctl_error(const char *fmt, ...)
 	va_end(ap);
 }
 
+void ctl_errorm(int errnum, const char *fmt, ...)
+{
+	char head[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(head, sizeof head, fmt, ap);
+	va_end(ap);
+	struct js_err err = {0};
+	js_failm(&err, errnum ? errnum : EIO, "%s", head);
+	/* no head: the reason alone, without js_failm's ": " */
+	ctl_error("%s", head[0] || strncmp(err.msg, ": ", 2) ? err.msg : err.msg + 2);
+}
+
 void ctl_error_js(const struct js_err *err, const char *fmt, ...)
 {
 	char head[512];
@@ -70,7 +89,22 @@ void ctl_error_js(const struct js_err *err, const char *fmt, ...)
 	if (err->msg[0])
 		ctl_error("%s%s%s", head, head[0] ? ": " : "", err->msg);
 	else
-		ctl_error("%s%s%s", head, head[0] ? ": " : "", strerror(-err->code ? -err->code : EIO));
+		ctl_errorm(err->code ? -err->code : EIO, "%s", head);
+}
+
+const char *ctl_q(const char *s, char *buf, size_t len)
+{
+	return js_kv_quote(s, buf, len);
+}
+
+void ctl_log(int prio, const char *action, const char *fmt, ...)
+{
+	char fields[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(fields, sizeof fields, fmt, ap);
+	va_end(ap);
+	syslog(LOG_AUTHPRIV | prio, "action=%s by_uid=%u %s", action, (unsigned)getuid(), fields);
 }
 
 int ctl_usage_error(const char *fmt, ...)
@@ -135,7 +169,7 @@ static int load_config(const struct ctl_command *cmd, struct js_config **out)
 		if (pr.n > 0)
 			ctl_error("%s (see " CTL_PROG " check)", pr.p[0].msg); /* names the file */
 		else
-			ctl_error("cannot use \"%s\": %s", JSANDBOX_CONFIG, strerror(-r));
+			ctl_errorm(-r, "cannot use \"%s\"", JSANDBOX_CONFIG);
 		js_problems_free(&pr);
 		return -1;
 	}
@@ -156,6 +190,7 @@ int main(int argc, char **argv)
 {
 	/* Whatever we create (images, metadata) gets the modes we ask for. */
 	umask(022);
+	openlog(CTL_PROG, LOG_PID, LOG_AUTHPRIV);
 
 	if (argc < 2)
 		return ctl_usage_error("no command given");
@@ -190,7 +225,7 @@ int main(int argc, char **argv)
 	int status = cmd->fn(argc - 1, argv + 1, c);
 	js_config_free(c);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		ctl_error("cannot write to standard output: %s", strerror(errno));
+		ctl_errorm(errno, "cannot write to standard output");
 		return CTL_EXIT_FAIL;
 	}
 	return status;

@@ -73,6 +73,10 @@ int js_snprintf(char *buf, size_t len, const char *fmt, ...) __attribute__((form
 
 /* Bounded string copy; returns -ENAMETOOLONG when src does not fit. */
 int js_strlcpy(char *dst, const char *src, size_t len);
+/* s as the value of a key=value log field: as is when it is one plain word,
+ * else double-quoted with '"' and '\\' escaped; control characters become
+ * '?', and a value too long for buf ends in "...". Returns buf (len >= 8). */
+const char *js_kv_quote(const char *s, char *buf, size_t len);
 
 /* write()/read() loops that handle EINTR and short counts. */
 int js_write_all(int fd, const void *buf, size_t len);

@@ -59,8 +59,9 @@ int js_state_write(int dirfd, const struct js_state *s, struct js_err *err)
 {
 	char buf[512];
 	snprintf(buf, sizeof buf,
-		 "pid=%d\nstart=%" PRIu64 "\nuserns=%" PRIu64 "\nnetns=%" PRIu64 "\nuid=%u\nuser=%s\nimage=%s\n",
-		 (int)s->pid, s->start, s->userns, s->netns, s->uid, s->user, s->image);
+		 "pid=%d\nstart=%" PRIu64 "\nuserns=%" PRIu64 "\nnetns=%" PRIu64
+		 "\nuid=%u\nuser=%s\nimage=%s\nversion=%s\n",
+		 (int)s->pid, s->start, s->userns, s->netns, s->uid, s->user, s->image, JSANDBOX_VERSION);
 	return js_write_atomic_at(dirfd, "state", buf, 0644, err);
 }
 
@@ -110,6 +111,9 @@ int js_state_read(int dirfd, struct js_state *s, struct js_err *err)
 		} else if (!strcmp(k, "image")) {
 			if (js_strlcpy(s->image, v, sizeof s->image) < 0)
 				return js_fail(err, EINVAL, "runtime state: image name too long");
+		} else if (!strcmp(k, "version")) {
+			if (js_strlcpy(s->version, v, sizeof s->version) < 0)
+				s->version[0] = '\0';
 		}
 	}
 	if (seen != 15)

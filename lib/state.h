@@ -19,6 +19,9 @@ struct js_state {
 	uint32_t uid;
 	char user[33];
 	char image[64];
+	/* The jsandbox version whose module wrote the state, i.e. started the
+	 * container (js_state_write fills it in; "" when an older one did). */
+	char version[32];
 };
 
 int js_proc_starttime(pid_t pid, uint64_t *out);

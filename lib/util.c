@@ -56,6 +56,35 @@ int js_snprintf(char *buf, size_t len, const char *fmt, ...)
 	return 0;
 }
 
+const char *js_kv_quote(const char *s, char *buf, size_t len)
+{
+	if (len < 8)
+		return "?";
+	bool plain = s[0] != '\0';
+	for (const char *p = s; *p; p++)
+		if (*p == ' ' || *p == '"' || *p == '\\' || *p == '=' || (unsigned char)*p < 0x20 || *p == 0x7f)
+			plain = false;
+	size_t o = 0;
+	if (!plain)
+		buf[o++] = '"';
+	/* room for an escaped character, "...", the closing quote and NUL */
+	for (const char *p = s; *p; p++) {
+		if (o + 7 >= len) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		unsigned char ch = (unsigned char)*p;
+		if (ch == '"' || ch == '\\')
+			buf[o++] = '\\';
+		buf[o++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+	}
+	if (!plain)
+		buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
 int js_strlcpy(char *dst, const char *src, size_t len)
 {
 	size_t n = strlen(src);

@@ -17,6 +17,8 @@
  * user. */
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,6 +29,7 @@
 #include "fdpass.h"
 #include "policy.h"
 #include "rootop.h"
+#include "safefs.h"
 #include "userinfo.h"
 
 _Static_assert(JS_ROOTOP_NAME_MAX == JS_USER_NAME_MAX, "user name sizes differ");
@@ -93,6 +96,63 @@ static const char *check_request(int sock, const struct js_rootop_req *q, long n
 }
 
 /* The policy for u: 1 sandboxed, 0 exempt, -1 unusable (why in err). */
+/* The one machine-readable line per lifecycle event (docs/config.md,
+ * "Logs"): "event=NAME user=USER" and the caller's key=value fields, next
+ * to the sentences the admin reads. */
+__attribute__((format(printf, 4, 5))) static void log_event(int prio, const char *event, const char *user,
+							    const char *fmt, ...)
+{
+	char fields[1536];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(fields, sizeof fields, fmt, ap);
+	va_end(ap);
+	syslog(prio, "event=%s user=%s %s", event, user, fields);
+}
+
+static void log_refused(const char *user, const char *phase, const char *why)
+{
+	char q[600];
+	log_event(LOG_ERR, "login-refused", user, "phase=%s reason=%s", phase, js_kv_quote(why, q, sizeof q));
+}
+
+/* A new container, with the limits and devices it got. */
+static void log_started(const struct js_user *u, const struct js_policy *pol, pid_t session_pid)
+{
+	static const enum js_key keys[] = {JS_KEY_IMAGE,    JS_KEY_GPUS,    JS_KEY_DEVICES,  JS_KEY_MEMORY_MAX,
+					   JS_KEY_PIDS_MAX, JS_KEY_CPU_MAX, JS_KEY_TMP_SIZE, JS_KEY_NETWORK};
+	char fields[1400] = "";
+	size_t o = 0;
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		char v[512], q[600];
+		if (js_policy_format(pol, keys[i], v, sizeof v) < 0)
+			memcpy(v, "?", 2);
+		int w = snprintf(fields + o, sizeof fields - o, " %s=%s", js_key_name(keys[i]),
+				 js_kv_quote(v, q, sizeof q));
+		if (w < 0 || (size_t)w >= sizeof fields - o)
+			break;
+		o += (size_t)w;
+	}
+	log_event(LOG_INFO, "container-start", u->name, "uid=%u session_pid=%d version=%s%s", u->uid,
+		  (int)session_pid, JSANDBOX_VERSION, fields);
+}
+
+/* Whether the user's runtime directory is gone: the container ended. */
+static bool runtime_gone(const struct js_global *g, uid_t uid)
+{
+	char name[16];
+	snprintf(name, sizeof name, "%u", (unsigned)uid);
+	int rd = js_open_trusted_dir(g->run_dir, false, NULL);
+	if (rd == -ENOENT)
+		return true;
+	if (rd < 0)
+		return false;
+	struct stat st;
+	bool gone = fstatat(rd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+	close(rd);
+	return gone;
+}
+
 static int load_policy(const struct js_user *u, struct js_config **conf, struct js_policy *pol, struct js_err *err)
 {
 	struct js_problems pr = {0};
@@ -141,6 +201,7 @@ static int do_open(const struct js_user *u, pid_t parent, struct js_rootop_rep *
 	if (created) {
 		rep->flags |= JS_ROOTOP_CREATED;
 		syslog(LOG_INFO, "user %s: container started (image %s)", u->name, pol.image);
+		log_started(u, &pol, parent);
 	}
 	rep->ncg = (uint32_t)join->ncg;
 	for (size_t i = 0; i < join->ncg; i++)
@@ -167,7 +228,13 @@ static int do_close(const struct js_user *u, pid_t parent, struct js_err *err)
 		js_config_free(conf);
 		return JS_ROOTOP_EXEMPT;
 	}
-	int r = js_session_close(js_config_global(conf), u, parent, resolved && pol.linger, err);
+	bool linger = resolved && pol.linger;
+	int r = js_session_close(js_config_global(conf), u, parent, linger, err);
+	/* The last session of a container that does not linger ended it
+	 * (js_session_close kills it before it returns): say so once. */
+	if (r == 0 && !linger && runtime_gone(js_config_global(conf), u->uid))
+		log_event(LOG_INFO, "container-stop", u->name, "uid=%u reason=last-logout session_pid=%d", u->uid,
+			  (int)parent);
 	js_config_free(conf);
 	return r < 0 ? JS_ROOTOP_REFUSED : JS_ROOTOP_OK;
 }
@@ -252,6 +319,7 @@ int main(int argc, char **argv)
 		memcpy(rep.msg, err.msg, sizeof rep.msg);
 	} else if (rep.status == JS_ROOTOP_REFUSED || rep.status == JS_ROOTOP_UNUSABLE) {
 		syslog(LOG_ERR, "user %s refused: %s", u.name, err.msg);
+		log_refused(u.name, in.q.op == JS_ROOTOP_ACCT ? "account" : "session", err.msg);
 		memcpy(rep.msg, err.msg, sizeof rep.msg);
 	}
 	int fds[JS_ROOTOP_CG_MAX + 1];

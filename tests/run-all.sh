@@ -9,6 +9,8 @@
 #   3. the normal build, configured with a scratch install prefix and config
 #      path inside the build directory, whose ctest installs it and runs the
 #      unit, jsandboxctl, end-to-end and attack tests;
+#   3b. the Debian package (tests/package.sh): dpkg-buildpackage, lintian,
+#      dpkg -i, a few end-to-end tests against the installed package, purge;
 #   4. an ASan+UBSan build (unit and jsandboxctl tests);
 #   5. a clang/libFuzzer build: the committed corpus, then bounded fuzzing;
 #   6. the VM lane (tests/vm/README.md): Debian 12's own kernel 6.1 with
@@ -85,6 +87,11 @@ took "dpkg-buildflags build"
 # 3. The normal build: everything, end-to-end and attacks included.
 run normal "$src/build"
 took "normal build"
+# 3b. The package, installed system-wide for a moment: CI's machine is a
+# throwaway one. The step purges it again and refuses to run where a
+# jsandbox package is installed already.
+"$src/tests/package.sh" "$src/build"
+took "package"
 # 4. Under the sanitizers the module would have to be loaded into an
 # uninstrumented sshd; the end-to-end suite runs in the normal build.
 run sanitize "$src/build-asan" -DJSANDBOX_SANITIZE=ON -DJSANDBOX_E2E=OFF

@@ -41,4 +41,5 @@ stop_syslog
 check "no user cgroup left" sh -c '! ls -d /sys/fs/cgroup/*/jsandbox/jsbt_* 2>/dev/null | grep -q .'
 check "no runtime dir left" sh -c "! ls '$JSB_RUN/run' 2>/dev/null | grep -qv '^lock$'"
 rm -rf "$JSB_RUN/state" "$JSB_RUN/run"
+restore_package_config
 finish

@@ -9,15 +9,28 @@
 # Variables from CTest (tests/CMakeLists.txt):
 #   JSB_BUILD   the build directory        JSB_PREFIX  the install prefix
 #   JSB_CONF    the compiled-in config path
+#
+# JSB_INSTALLED=1 (from the caller's environment, as tests/package.sh sets
+# it) runs the same tests against the installed Debian package instead:
+# /usr/sbin/jsandboxctl, /usr/libexec/jsandbox, the module in the PAM
+# directory and its compiled-in /etc/jsandbox.conf, which the harness then
+# overwrites with its own config, keeping the package's copy aside in
+# JSB_RUN (cleanup.sh puts it back). Only on a throwaway machine.
 
 set -u
 JSB_RUN=${JSB_RUN:-$JSB_BUILD/e2e}
 export JSB_RUN
 PATH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/bin:$PATH
 JSB_CACHE=${JSB_CACHE:-$JSB_BUILD/test-cache}
+if [ "${JSB_INSTALLED:-}" = 1 ]; then
+	JSB_PREFIX=/usr
+	JSB_CONF=/etc/jsandbox.conf
+	JSB_PAM=$(dpkg-query -L jsandbox 2>/dev/null | grep '/security/pam_jsandbox\.so$' | head -1)
+else
+	JSB_PAM=$(find "$JSB_PREFIX" -name pam_jsandbox.so -print -quit 2>/dev/null)
+fi
 JSB_SHELL=$JSB_PREFIX/libexec/jsandbox/jsandbox-shell
 JSB_CTL=$JSB_PREFIX/sbin/jsandboxctl
-JSB_PAM=$(find "$JSB_PREFIX" -name pam_jsandbox.so -print -quit 2>/dev/null)
 JSB_IMAGE_PKGS=rsync,tmux,python3-minimal
 SVC=${JSB_SVC:-sshd-jsbtest}
 
@@ -26,6 +39,12 @@ SVC=${JSB_SVC:-sshd-jsbtest}
 
 need_root() {
 	[ "$(id -u)" = 0 ] || skip "needs root"
+	if [ "${JSB_INSTALLED:-}" = 1 ]; then
+		[ "$(dpkg-query -W -f '${Status}' jsandbox 2>/dev/null)" = "install ok installed" ] ||
+			skip "JSB_INSTALLED=1 but the jsandbox package is not installed"
+		[ -n "$JSB_PAM" ] || skip "the jsandbox package has no pam_jsandbox.so"
+		return 0
+	fi
 	[ -x "$JSB_SHELL" ] || skip "not installed under $JSB_PREFIX (run cmake --install first)"
 	case "$JSB_CONF" in
 	/etc/jsandbox.conf) skip "this build uses the system config path; configure with -DJSANDBOX_CONFIG=... for tests" ;;
@@ -75,7 +94,22 @@ remove_user() {
 
 # JSB_DEFAULT_SANDBOX=no leaves everyone but the sections in the extra text
 # unsandboxed (the demo sandboxes one group).
+# The package's /etc/jsandbox.conf, kept aside while the tests use the path.
+keep_package_config() {
+	if [ "${JSB_INSTALLED:-}" = 1 ] && [ -f "$JSB_CONF" ] && [ ! -e "$JSB_RUN/jsandbox.conf.package" ]; then
+		install -d -m 0755 "$JSB_RUN"
+		cp -p "$JSB_CONF" "$JSB_RUN/jsandbox.conf.package"
+	fi
+}
+restore_package_config() {
+	if [ "${JSB_INSTALLED:-}" = 1 ] && [ -f "$JSB_RUN/jsandbox.conf.package" ]; then
+		cp -p "$JSB_RUN/jsandbox.conf.package" "$JSB_CONF"
+		rm -f "$JSB_RUN/jsandbox.conf.package"
+	fi
+}
+
 write_config() { # extra text appended after the defaults
+	keep_package_config
 	install -d -m 0755 "$(dirname "$JSB_CONF")"
 	cat >"$JSB_CONF.tmp" <<EOF
 [global]

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "jsutil.h"
 #include "policy.h"
 
 #include <errno.h>
@@ -1626,9 +1627,9 @@ static void test_key_names(void **state)
 	js_config_free(c);
 }
 
-static char *read_example(void)
+static char *read_text(const char *path)
 {
-	FILE *f = fopen(JSANDBOX_EXAMPLE_CONF, "re");
+	FILE *f = fopen(path, "re");
 	assert_non_null(f);
 	static char text[64 * 1024];
 	size_t n = fread(text, 1, sizeof text - 1, f);
@@ -1636,6 +1637,60 @@ static char *read_example(void)
 	text[n] = '\0';
 	fclose(f);
 	return text;
+}
+
+static char *read_example(void)
+{
+	return read_text(JSANDBOX_EXAMPLE_CONF);
+}
+
+/* The policy the package installs as /etc/jsandbox.conf sandboxes nobody
+ * but members of group "jsandbox" (jsandboxctl enable), who get the
+ * built-in defaults otherwise. */
+/* Log field values (lib/util.c js_kv_quote): one plain word as is,
+ * anything else quoted with '"' and '\\' escaped, control characters as
+ * '?', and a value too long cut with "..." inside the quotes. */
+static void test_kv_quote(void **state)
+{
+	(void)state;
+	char b[32];
+	assert_string_equal(js_kv_quote("alice", b, sizeof b), "alice");
+	assert_string_equal(js_kv_quote("", b, sizeof b), "\"\"");
+	assert_string_equal(js_kv_quote("a b", b, sizeof b), "\"a b\"");
+	assert_string_equal(js_kv_quote("x=y", b, sizeof b), "\"x=y\"");
+	assert_string_equal(js_kv_quote("say \"hi\" \\o/", b, sizeof b), "\"say \\\"hi\\\" \\\\o/\"");
+	assert_string_equal(js_kv_quote("line\nfeed", b, sizeof b), "\"line?feed\"");
+	const char *q = js_kv_quote("0123456789012345678901234567890123456789", b, sizeof b);
+	assert_true(strlen(q) < sizeof b);
+	assert_memory_equal(q + strlen(q) - 3, "...", 3);
+	q = js_kv_quote("0123456789 012345678901234567890123456789", b, sizeof b);
+	assert_true(strlen(q) < sizeof b && q[0] == '"');
+	assert_memory_equal(q + strlen(q) - 4, "...\"", 4);
+	assert_string_equal(js_kv_quote("x", b, 4), "?");
+}
+
+static void test_package_default_config(void **state)
+{
+	(void)state;
+	struct js_config *c = load_clean(read_text(JSANDBOX_DEFAULT_CONF));
+	struct js_config *empty = load_clean("");
+	struct js_policy p, d;
+	char err[512], a[2048], b[2048];
+	assert_int_equal(resolve(c, "alice", NULL, NULL, &p, err, sizeof err), 0);
+	assert_false(p.sandbox);
+	assert_int_equal(resolve(c, "alice", "gpu", "students", &p, err, sizeof err), 0);
+	assert_false(p.sandbox);
+	assert_int_equal(resolve(c, "alice", "gpu", "jsandbox", &p, err, sizeof err), 0);
+	assert_true(p.sandbox);
+	assert_string_equal(p.origin[JS_KEY_SANDBOX], "[group:jsandbox]");
+	assert_int_equal(resolve(empty, "alice", NULL, NULL, &d, err, sizeof err), 0);
+	for (int k = 0; k < JS_KEY__COUNT; k++) {
+		assert_int_equal(js_policy_format(&p, (enum js_key)k, a, sizeof a), 0);
+		assert_int_equal(js_policy_format(&d, (enum js_key)k, b, sizeof b), 0);
+		assert_string_equal(a, b);
+	}
+	js_config_free(c);
+	js_config_free(empty);
 }
 
 static void test_example_config(void **state)
@@ -1759,6 +1814,8 @@ int main(void)
 	    cmocka_unit_test(test_format_roundtrip),
 	    cmocka_unit_test(test_key_names),
 	    cmocka_unit_test(test_example_config),
+	    cmocka_unit_test(test_package_default_config),
+	    cmocka_unit_test(test_kv_quote),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
