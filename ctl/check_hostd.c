@@ -114,7 +114,8 @@ static const char *show_value(const char *dump, const char *key, char *val, size
 
 /* Does systemd's user@UID.service run the gate, as root, for this uid
  * before it starts? ExecConditionEx lists each command as
- * "{ path=P ; argv[]=P UID ; flags=full-privileges ; ... }". */
+ * "{ path=P ; argv[]=P UID ; flags=privileged ; ... }" (systemd 252;
+ * "privileged" is the "+" prefix: run as root, not as the user). */
 static bool gate_in_effect(const char *exec, uid_t uid)
 {
 	char want[PATH_MAX + 64];
@@ -124,7 +125,7 @@ static bool gate_in_effect(const char *exec, uid_t uid)
 		return false;
 	p += strlen(want);
 	size_t l = strcspn(p, " ;}");
-	return l == strlen("full-privileges") && !strncmp(p, "full-privileges", l);
+	return l == strlen("privileged") && !strncmp(p, "privileged", l);
 }
 
 static void check_user_managers(struct ctl_check *ck)
