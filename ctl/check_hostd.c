@@ -19,7 +19,9 @@
  *   - a display manager: a graphical login runs ~/.xsession* on the host
  *     and does not go through sshd's PAM stack at all.
  *
- * ~/.pam_environment is the auth line's (check_wiring.c). */
+ * ~/.pam_environment is the auth line's (check_wiring.c). And, for the
+ * container's scope (lib/sdscope.h): a user with linger = yes needs
+ * logind's lingering too. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -170,6 +172,17 @@ static void check_user_managers(struct ctl_check *ck)
 				    "their ~/.config/systemd/user units outside the container; stop it "
 				    "(systemctl stop %s)",
 				    unit, name, v, unit);
+		/* The container's scope is bound to user-runtime-dir@UID, which
+		 * logind stops a few seconds after the last logout unless
+		 * logind lingers for the user (lib/sdscope.h). */
+		char lf[PATH_MAX];
+		snprintf(lf, sizeof lf, "/var/lib/systemd/linger/%s", name);
+		if (pol->linger && access(lf, F_OK) < 0)
+			ctl_problem(
+			    ck,
+			    "systemd: user %s has linger = yes but logind does not linger for them: logind stops "
+			    "their container's scope after their last logout (loginctl enable-linger %s)",
+			    name, name);
 		if (!gate_in_effect(show_value(dump, "ExecConditionEx", v, sizeof v), pw->pw_uid)) {
 			if (!open_users++)
 				js_strlcpy(first, name, sizeof first);
