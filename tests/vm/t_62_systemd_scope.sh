@@ -26,6 +26,7 @@ t62_hold() {
 t62_gone() {
 	vm_ssh "for i in \$(seq 100); do
 		! pgrep -u $uid_a >/dev/null && ! pgrep -x jsandbox-init >/dev/null && [ ! -e $scope_dir ] &&
+			[ ! -e /sys/fs/cgroup/jsandbox/$USER_A ] &&
 			[ \"\$(systemctl is-active $scope)\" != active ] && exit 0
 		sleep 0.2
 	done; exit 1"
