@@ -72,3 +72,17 @@ out=$(vm_ssh "mv $dropin $dropin.off && systemctl daemon-reload && jsandboxctl c
 check "t_60: without the drop-in, check names the open user manager" \
 	grep -q "^systemd: user@.service does not run \"+/usr/libexec/jsandbox/jsandbox-user-gate %i\" as its ExecCondition for $USER_A" <<<"$out"
 check "t_60: with it back, check is content" vm_ssh "jsandboxctl check >/dev/null 2>&1"
+
+# The other host daemons that act on the user's files: check names each
+# one present (the guest has none; each is put in place, then removed).
+out=$(vm_ssh "set -e
+mkdir -p /var/spool/cron/crontabs && install -o $USER_A -m 0600 /dev/null /var/spool/cron/crontabs/$USER_A
+printf '#!/bin/sh\n' >/usr/sbin/exim4 && chmod 0755 /usr/sbin/exim4
+mkdir -p /etc/X11 && echo /usr/sbin/exim4 >/etc/X11/default-display-manager
+jsandboxctl check 2>/dev/null || true
+rm -f /var/spool/cron/crontabs/$USER_A /usr/sbin/exim4 /etc/X11/default-display-manager")
+check "t_60: check names a sandboxed user's host crontab" \
+	grep -q "^cron: /var/spool/cron/crontabs/$USER_A is a crontab of sandboxed user $USER_A" <<<"$out"
+check "t_60: check names an MTA that reads ~/.forward" grep -q '^mail: exim4 .* is installed' <<<"$out"
+check "t_60: check names a display manager" grep -q '^login: a display manager' <<<"$out"
+check "t_60: with them gone, check is content again" vm_ssh "jsandboxctl check >/dev/null 2>&1"

@@ -64,8 +64,16 @@ t62_release
 # loginctl terminate-user stops the container (through BindsTo= on
 # user-runtime-dir@UID.service, which logind stops).
 if t62_hold; then
+	vm_ssh "systemctl show -p BindsTo -p After -p ActiveState $scope; systemctl is-active user-runtime-dir@$uid_a.service" |
+		sed 's/^/#   before terminate-user: /'
 	vm_ssh "loginctl terminate-user $USER_A"
-	check "t_62: loginctl terminate-user stops the container" t62_gone
+	if t62_gone; then
+		ok "t_62: loginctl terminate-user stops the container"
+	else
+		not_ok "t_62: loginctl terminate-user stops the container"
+		vm_ssh "systemctl status --no-pager $scope user-runtime-dir@$uid_a.service; loginctl user-status --no-pager $USER_A; journalctl -q --no-pager -n 25" 2>&1 |
+			sed 's/^/#   after terminate-user: /'
+	fi
 else
 	not_ok "t_62: cannot open a session for terminate-user"
 fi
