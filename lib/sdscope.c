@@ -90,13 +90,20 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *unuse
 	return 0;
 }
 
-/* StartTransientUnit jsandbox-UID.scope with pid in it; wait for its job. */
+/* StartTransientUnit jsandbox-UID.scope with pid in it; wait for its job.
+ * `loginctl terminate-user` (and logind's own stop of a user after the
+ * last logout) stops user@UID.service on systemd 252, and from 256 on
+ * user-runtime-dir@UID.service, which user@ is bound to: PartOf= the first
+ * and BindsTo= the second stop the scope either way. BindsTo= also keeps
+ * user-runtime-dir@ (and /run/user/UID) up while the container runs: it
+ * stops when unneeded, and the gated user@ does not need it. */
 static int start_scope(uid_t uid, const char *name, pid_t pid, struct js_err *err)
 {
-	char unit[64], slice[64], rtdir[80], desc[128];
+	char unit[64], slice[64], rtdir[80], mgr[64], desc[128];
 	snprintf(unit, sizeof unit, "jsandbox-%u.scope", (unsigned)uid);
 	snprintf(slice, sizeof slice, "user-%u.slice", (unsigned)uid);
 	snprintf(rtdir, sizeof rtdir, "user-runtime-dir@%u.service", (unsigned)uid);
+	snprintf(mgr, sizeof mgr, "user@%u.service", (unsigned)uid);
 	snprintf(desc, sizeof desc, "jsandbox container of %s", name);
 
 	sd_bus *bus = NULL;
@@ -124,10 +131,11 @@ static int start_scope(uid_t uid, const char *name, pid_t pid, struct js_err *er
 	if (r >= 0)
 		r = sd_bus_message_open_container(m, 'a', "(sv)");
 	if (r >= 0)
-		r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc, "Slice", "s",
-					  slice, "Delegate", "b", 1, "PIDs", "au", 1, (uint32_t)pid, "BindsTo", "as", 1,
-					  rtdir, "After", "as", 1, rtdir, "CollectMode", "s", "inactive-or-failed",
-					  "TimeoutStopUSec", "t", (uint64_t)SCOPE_STOP_TIMEOUT);
+		r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc, "Slice",
+					  "s", slice, "Delegate", "b", 1, "PIDs", "au", 1, (uint32_t)pid, "BindsTo",
+					  "as", 1, rtdir, "After", "as", 1, rtdir, "PartOf", "as", 1, mgr,
+					  "CollectMode", "s", "inactive-or-failed", "TimeoutStopUSec", "t",
+					  (uint64_t)SCOPE_STOP_TIMEOUT);
 	if (r >= 0)
 		r = sd_bus_message_close_container(m);
 	if (r >= 0)
