@@ -88,3 +88,20 @@ else
 fi
 t62_release
 check "t_62: the user logs in again afterwards" [ "$(ussh id -u 2>/dev/null)" = "$uid_a" ]
+
+# linger = yes: the scope follows the user's units, so the container
+# outlives the last logout only where logind lingers for the user too
+# (check names the missing piece).
+vm_ssh "printf '\n[user:$USER_A]\nlinger = yes\n' >>/etc/jsandbox.conf"
+check "t_62: check names linger = yes without logind's linger" \
+	vm_ssh "jsandboxctl check 2>/dev/null | grep -q '^systemd: user $USER_A has linger = yes but logind does not linger'"
+vm_ssh "loginctl enable-linger $USER_A"
+ussh true
+# bounded: logind has the user as lingering once the login is gone
+vm_ssh "for i in \$(seq 150); do [ \"\$(loginctl show-user -P State $USER_A 2>/dev/null)\" = lingering ] && exit 0; sleep 0.2; done; exit 1"
+check "t_62: with logind lingering, the container outlives the last logout in its scope" \
+	vm_ssh "[ \"\$(loginctl show-user -P State $USER_A)\" = lingering ] && jsandboxctl status $USER_A | grep -qw running &&
+		[ \"\$(systemctl is-active $scope)\" = active ]"
+check "t_62: and check is content" vm_ssh "jsandboxctl check >/dev/null 2>&1"
+vm_ssh "jsandboxctl stop $USER_A; loginctl disable-linger $USER_A; sed -i '/^\[user:$USER_A\]\$/,\$d' /etc/jsandbox.conf" >/dev/null 2>&1
+check "t_62: stopped again, nothing left" t62_gone
