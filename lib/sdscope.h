@@ -13,8 +13,9 @@
  * user's slice, PartOf=user@UID.service and BindsTo=user-runtime-dir@UID
  * .service, one of which logind stops on `loginctl terminate-user` (252:
  * user@, 256 on: user-runtime-dir@), so the container stops with the user,
- * and gone when its last process is (jsandboxctl stop, the last logout). jsandbox writes only below the scope (its cgroup.subtree_control
- * and the NAME group), never systemd's own groups.
+ * and gone when its last process is (jsandboxctl stop, the last logout).
+ * jsandbox writes only below the scope (its cgroup.subtree_control and the
+ * NAME group), never systemd's own groups.
  *
  * Everywhere else (no systemd as PID 1, a hybrid or v1 tree) nothing here
  * applies and cgroup.c keeps jsandbox/NAME at each hierarchy's root. */
