@@ -8,7 +8,8 @@
  * pam_env builds from ~/.pam_environment), the session line required and
  * required; no pam_env reading user files in the auth stack (that
  * environment bypasses the strip); on a host booted with systemd, no
- * pam_systemd (a host-side systemd --user runs the user's own unit files).
+ * pam_systemd after the session line (the user manager it starts is
+ * check_hostd.c's).
  *
  * sshd's effective configuration for each sandboxed user (sshd -T -C):
  * the ForceCommand, and no setting that lets a sandboxed user make sshd
@@ -218,15 +219,17 @@ static void check_pam_stack(struct ctl_check *ck)
 				    "auth line strips its variables: a user's LD_PRELOAD reaches xauth on the host",
 				    l->where);
 		/* Only where systemd runs (sd_booted): elsewhere the module
-		 * does nothing. */
-		if (!strcmp(l->module, "pam_systemd.so") && !strcmp(l->type, "session") &&
+		 * does nothing. Before pam_jsandbox's session line it is what
+		 * INSTALL.md wants (logind's session, XDG_RUNTIME_DIR; the user
+		 * manager it would start is gated: check_hostd.c); after it,
+		 * logind moves sshd's session process into its session scope,
+		 * out of the user's container cgroup. */
+		if (!strcmp(l->module, "pam_systemd.so") && !strcmp(l->type, "session") && js_sess && i > sess_at &&
 		    access("/run/systemd/system", F_OK) == 0)
 			ctl_problem(ck,
-				    "PAM %s: pam_systemd starts a systemd --user manager on the host for sandboxed "
-				    "users, which runs their own unit files (~/.config/systemd/user) outside the "
-				    "container%s",
-				    l->where,
-				    js_sess && i > sess_at ? ", and moves the session out of the user's cgroup" : "");
+				    "PAM %s: pam_systemd runs after pam_jsandbox's session line: it moves the session "
+				    "out of the user's cgroup (put it before, as common-session does)",
+				    l->where);
 	}
 }
 

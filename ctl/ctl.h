@@ -93,6 +93,9 @@ struct ctl_check {
 
 /* The sshd and PAM wiring for sandboxed users (check_wiring.c). */
 void ctl_check_wiring(struct ctl_check *ck);
+/* Host daemons that act on files a sandboxed user controls: systemd's user
+ * manager, mail, cron/at, display managers (check_hostd.c). */
+void ctl_check_host_daemons(struct ctl_check *ck);
 /* The kernel features, tried on this host (check_kernel.c). */
 void ctl_check_kernel(struct ctl_check *ck);
 /* The range of regular accounts (login.defs UID_MIN/UID_MAX). */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "cgroup.h"
+#include "sdscope.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
@@ -194,28 +195,46 @@ static void v2_enable_controllers(int dfd)
 	}
 }
 
+/* The directory below a hierarchy's mount that holds the user's group:
+ * jsandbox, or on a systemd host's v2 tree the user's delegated scope
+ * (sdscope.h). */
+static int user_parent(const struct js_cgroup_hier *h, const char *name, char *parent, size_t len, struct js_err *err)
+{
+	if (h->v2 && js_sd_manages(h->mountpoint))
+		return js_sd_scope_path(name, parent, len, err);
+	return js_strlcpy(parent, JS_CGROUP_PARENT, len) < 0 ? js_fail(err, ENAMETOOLONG, "name too long") : 0;
+}
+
 static int open_user_dir(struct js_cgroup_hier *h, const char *name, bool create, struct js_err *err)
 {
 	_cleanup_close_ int mfd = open(h->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (mfd < 0)
 		return js_failm(err, errno, "cannot open \"%s\"", h->mountpoint);
-	if (create && mkdirat(mfd, JS_CGROUP_PARENT, 0755) < 0 && errno != EEXIST)
-		return js_failm(err, errno, "cannot create \"%s/%s\"", h->mountpoint, JS_CGROUP_PARENT);
-	_cleanup_close_ int pfd = openat(mfd, JS_CGROUP_PARENT, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char parent[128];
+	bool sd = h->v2 && js_sd_manages(h->mountpoint);
+	int r = user_parent(h, name, parent, sizeof parent, err);
+	if (r < 0)
+		return r == -ENOENT && !create ? -ENOENT : r;
+	if (create && sd && (r = js_sd_scope_ensure(h->mountpoint, name, err)) < 0)
+		return r;
+	if (create && !sd && mkdirat(mfd, parent, 0755) < 0 && errno != EEXIST)
+		return js_failm(err, errno, "cannot create \"%s/%s\"", h->mountpoint, parent);
+	_cleanup_close_ int pfd = openat(mfd, parent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (pfd < 0)
-		return errno == ENOENT ? -ENOENT
-				       : js_failm(err, errno, "cannot open \"%s/%s\"", h->mountpoint, JS_CGROUP_PARENT);
+		return errno == ENOENT ? -ENOENT : js_failm(err, errno, "cannot open \"%s/%s\"", h->mountpoint, parent);
 	if (create && h->v2) {
-		v2_enable_controllers(mfd);
+		/* systemd enables the controllers down to a delegated scope;
+		 * the root's cgroup.subtree_control is its own */
+		if (!sd)
+			v2_enable_controllers(mfd);
 		v2_enable_controllers(pfd);
 	}
 	if (create && mkdirat(pfd, name, 0755) < 0 && errno != EEXIST)
-		return js_failm(err, errno, "cannot create \"%s/%s/%s\"", h->mountpoint, JS_CGROUP_PARENT, name);
+		return js_failm(err, errno, "cannot create \"%s/%s/%s\"", h->mountpoint, parent, name);
 	int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT
-			   ? -ENOENT
-			   : js_failm(err, errno, "cannot open \"%s/%s/%s\"", h->mountpoint, JS_CGROUP_PARENT, name);
+		return errno == ENOENT ? -ENOENT
+				       : js_failm(err, errno, "cannot open \"%s/%s/%s\"", h->mountpoint, parent, name);
 	return fd;
 }
 
@@ -327,15 +346,11 @@ int js_cgroup_session_files(const struct js_cgroup *cg, pid_t pid, int *fds, cha
 	return 0;
 }
 
-/* Is the calling process in a jsandbox group of the v2 hierarchy? */
+/* Is the calling process in a jsandbox group of the v2 hierarchy (either
+ * place: sdscope.h)? */
 static bool self_in_v2_jsandbox(void)
 {
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
-	char line[4096];
-	while (f && fgets(line, sizeof line, f))
-		if (!strncmp(line, "0::/" JS_CGROUP_PARENT "/", 4 + strlen(JS_CGROUP_PARENT) + 1))
-			return true;
-	return false;
+	return js_sd_self_in_user_group();
 }
 
 int js_cgroup_detach(const struct js_cgroup *cg, pid_t pid, struct js_err *err)
@@ -381,9 +396,9 @@ static bool has_members(int pfd, const char *name)
 bool js_cgroup_exists(const struct js_cgroup *cg, const char *name, char *where, size_t len)
 {
 	for (size_t i = 0; i < cg->n; i++) {
-		char path[600];
-		if (snprintf(path, sizeof path, "%s/%s/%s", cg->h[i].mountpoint, JS_CGROUP_PARENT, name) >=
-		    (int)sizeof path)
+		char path[600], parent[128];
+		if (user_parent(&cg->h[i], name, parent, sizeof parent, NULL) < 0 ||
+		    snprintf(path, sizeof path, "%s/%s/%s", cg->h[i].mountpoint, parent, name) >= (int)sizeof path)
 			continue;
 		struct stat st;
 		if (lstat(path, &st) == 0) {
@@ -404,8 +419,10 @@ int js_cgroup_remove(struct js_cgroup *cg, const char *name, struct js_err *err)
 		_cleanup_close_ int mfd = open(cg->h[i].mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (mfd < 0)
 			continue;
-		_cleanup_close_ int pfd =
-		    openat(mfd, JS_CGROUP_PARENT, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		char parent[128];
+		if (user_parent(&cg->h[i], name, parent, sizeof parent, NULL) < 0)
+			continue;
+		_cleanup_close_ int pfd = openat(mfd, parent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (pfd < 0)
 			continue;
 		/* EBUSY right after the last member was killed: the kernel
@@ -421,8 +438,8 @@ int js_cgroup_remove(struct js_cgroup *cg, const char *name, struct js_err *err)
 			r = unlinkat(pfd, name, AT_REMOVEDIR);
 		}
 		if (r < 0 && errno != ENOENT && ret == 0)
-			ret = js_failm(err, errno, "cannot remove cgroup \"%s/%s/%s\"", cg->h[i].mountpoint,
-				       JS_CGROUP_PARENT, name);
+			ret = js_failm(err, errno, "cannot remove cgroup \"%s/%s/%s\"", cg->h[i].mountpoint, parent,
+				       name);
 	}
 	return ret;
 }

@@ -4,6 +4,7 @@
 # vm_boot DISK_DIR WORK_DIR: boot a copy-on-write overlay of DISK_DIR's
 #   disk.raw with QEMU (TCG unless JSB_VM_ACCEL says otherwise) and wait,
 #   bounded, until the guest's sshd answers as root. Sets VM_PORT, VM_PID.
+# vm_reboot: reboot the guest, wait for its shutdown and boot it again.
 # vm_ssh ARGS...: ssh to the guest as root.
 # vm_stop: power the guest off and wait for QEMU (bounded), then kill it.
 
@@ -11,6 +12,7 @@ VM_PID=
 VM_PORT=
 VM_KEY=
 VM_WORK=
+VM_DISK=
 
 vm_free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -32,13 +34,20 @@ vm_boot() {
 	local disk
 	disk=$(realpath "$1")
 	VM_WORK=$2
+	VM_DISK=$disk
 	VM_KEY=$VM_WORK/id_ed25519
 	install -m 0600 "$disk/id_ed25519" "$VM_KEY"
 	qemu-img create -q -f qcow2 -F raw -b "$disk/disk.raw" "$VM_WORK/disk.qcow2"
 	VM_PORT=$(vm_free_port)
+	vm_start
+}
+
+# vm_start: start QEMU on the overlay vm_boot made (again, after a reboot:
+# -no-reboot makes a guest's reboot end QEMU) and wait for sshd.
+vm_start() {
 	local accel=${JSB_VM_ACCEL:-tcg,thread=multi}
 	qemu-system-x86_64 -machine q35 -accel "$accel" -cpu max -smp "${JSB_VM_CPUS:-2}" -m 2048 \
-		-kernel "$disk/vmlinuz" -initrd "$disk/initrd.img" \
+		-kernel "$VM_DISK/vmlinuz" -initrd "$VM_DISK/initrd.img" \
 		-append "root=/dev/vda rw console=ttyS0 net.ifnames=0" \
 		-drive "file=$VM_WORK/disk.qcow2,if=virtio,format=qcow2" \
 		-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$VM_PORT-:22" -device virtio-net-pci,netdev=n0 \
@@ -50,6 +59,27 @@ vm_boot() {
 	vm_wait_ssh "${JSB_VM_BOOT_TIMEOUT:-300}" || return 1
 	VM_BOOT_S=$((SECONDS - t0))
 	echo "vm: booted, sshd answers after ${VM_BOOT_S}s (port $VM_PORT)"
+}
+
+# vm_reboot: reboot the guest; wait (bounded) until its QEMU ends, which
+# -no-reboot makes happen when the guest's shutdown is complete; start it
+# again. Sets VM_SHUTDOWN_S (reboot command to QEMU's end).
+vm_reboot() {
+	local t0=$SECONDS
+	vm_ssh 'systemctl reboot' >/dev/null 2>&1
+	while kill -0 "$VM_PID" 2>/dev/null && ((SECONDS - t0 < ${JSB_VM_SHUTDOWN_TIMEOUT:-240})); do
+		sleep 1
+	done
+	if kill -0 "$VM_PID" 2>/dev/null; then
+		echo "vm: the guest did not finish its reboot's shutdown in time; console:" >&2
+		tail -n 30 "$VM_WORK/console.log" >&2
+		return 1
+	fi
+	wait "$VM_PID" 2>/dev/null
+	# shellcheck disable=SC2034 # read by the lane's tests
+	VM_SHUTDOWN_S=$((SECONDS - t0))
+	mv "$VM_WORK/console.log" "$VM_WORK/console.before-reboot.log"
+	vm_start
 }
 
 # vm_wait_ssh SECONDS: poll, bounded, until the guest's sshd lets root in
