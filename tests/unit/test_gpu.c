@@ -438,7 +438,7 @@ static void test_select_unknown(void **state)
 	struct js_dev_list n = {0};
 	struct js_err e = {0};
 	discover(root, &l);
-	struct js_dev_rule keep = {'c', 1, 3, JS_DEV_READ, "/dev/null"};
+	struct js_dev_rule keep = {'c', 1, 3, JS_DEV_READ, "/dev/null", false};
 	assert_int_equal(js_dev_list_add(&n, &keep, &e), 0);
 
 	struct js_gpu_sel s = sel_of("0,13");
@@ -500,16 +500,16 @@ static void test_rule_format(void **state)
 {
 	(void)state;
 	char b[64];
-	struct js_dev_rule r = {'c', 195, 0, JS_DEV_READ | JS_DEV_WRITE, ""};
+	struct js_dev_rule r = {'c', 195, 0, JS_DEV_READ | JS_DEV_WRITE, "", false};
 	assert_int_equal(js_dev_rule_format(&r, b, sizeof b), 0);
 	assert_string_equal(b, "c 195:0 rw");
-	r = (struct js_dev_rule){'c', 136, -1, JS_DEV_READ | JS_DEV_WRITE, ""};
+	r = (struct js_dev_rule){'c', 136, -1, JS_DEV_READ | JS_DEV_WRITE, "", false};
 	js_dev_rule_format(&r, b, sizeof b);
 	assert_string_equal(b, "c 136:* rw");
-	r = (struct js_dev_rule){'a', -1, -1, JS_DEV_READ | JS_DEV_WRITE | JS_DEV_MKNOD, ""};
+	r = (struct js_dev_rule){'a', -1, -1, JS_DEV_READ | JS_DEV_WRITE | JS_DEV_MKNOD, "", false};
 	js_dev_rule_format(&r, b, sizeof b);
 	assert_string_equal(b, "a *:* rwm");
-	r = (struct js_dev_rule){'b', 8, -1, JS_DEV_MKNOD | JS_DEV_READ, ""};
+	r = (struct js_dev_rule){'b', 8, -1, JS_DEV_MKNOD | JS_DEV_READ, "", false};
 	js_dev_rule_format(&r, b, sizeof b);
 	assert_string_equal(b, "b 8:* rm");
 	assert_int_equal(js_dev_rule_format(&r, b, 4), -ENAMETOOLONG);
@@ -520,7 +520,7 @@ static void test_list_dedup_and_conflict(void **state)
 	(void)state;
 	struct js_dev_list l = {0};
 	struct js_err e = {0};
-	struct js_dev_rule a = {'c', 195, 0, JS_DEV_READ, "/dev/nvidia0"};
+	struct js_dev_rule a = {'c', 195, 0, JS_DEV_READ, "/dev/nvidia0", false};
 	assert_int_equal(js_dev_list_add(&l, &a, &e), 0);
 	a.access = JS_DEV_WRITE;
 	assert_int_equal(js_dev_list_add(&l, &a, &e), 0);
@@ -531,19 +531,19 @@ static void test_list_dedup_and_conflict(void **state)
 	assert_int_equal(js_dev_list_add(&l, &a, &e), 0);
 	assert_int_equal(l.n, 2);
 	/* One name, two devices: refused. */
-	struct js_dev_rule b = {'c', 195, 5, JS_DEV_READ, "/dev/nvidia0"};
+	struct js_dev_rule b = {'c', 195, 5, JS_DEV_READ, "/dev/nvidia0", false};
 	assert_int_equal(js_dev_list_add(&l, &b, &e), -EEXIST);
 	assert_non_null(strstr(e.msg, "/dev/nvidia0"));
 	/* Unresolved and malformed rules. */
-	struct js_dev_rule u = {0, -1, -1, JS_DEV_READ, "/dev/fuse"};
+	struct js_dev_rule u = {0, -1, -1, JS_DEV_READ, "/dev/fuse", false};
 	assert_int_equal(js_dev_list_add(&l, &u, &e), -EINVAL);
-	struct js_dev_rule w = {'c', -1, 3, JS_DEV_READ, "/dev/x"};
+	struct js_dev_rule w = {'c', -1, 3, JS_DEV_READ, "/dev/x", false};
 	assert_int_equal(js_dev_list_add(&l, &w, &e), -EINVAL);
-	struct js_dev_rule big = {'c', 4096, 0, JS_DEV_READ, ""};
+	struct js_dev_rule big = {'c', 4096, 0, JS_DEV_READ, "", false};
 	assert_int_equal(js_dev_list_add(&l, &big, &e), -EINVAL);
-	big = (struct js_dev_rule){'c', 1, 1L << 20, JS_DEV_READ, ""};
+	big = (struct js_dev_rule){'c', 1, 1L << 20, JS_DEV_READ, "", false};
 	assert_int_equal(js_dev_list_add(&l, &big, &e), -EINVAL);
-	struct js_dev_rule none = {'c', 1, 3, 0, ""};
+	struct js_dev_rule none = {'c', 1, 3, 0, "", false};
 	assert_int_equal(js_dev_list_add(&l, &none, &e), -EINVAL);
 	assert_int_equal(l.n, 2);
 	/* Matching: one entry must cover every requested bit. */
@@ -591,7 +591,12 @@ static void test_build(void **state)
 	assert_int_equal(js_devices_build(root, &p, &l, &e), 0);
 	assert_node(&l, "/dev/nvidia1", 195, 1);
 	assert_node(&l, "/dev/dri/renderD132", 226, 132);
-	assert_node(&l, "/dev/nvidiactl", 195, 255);
+	/* The shared nodes are optional: the fake tree has no dev/, so they
+	 * are left out (rule and node); the GPUs' own nodes stay, and fail
+	 * when opened (test_open_nodes). */
+	assert_null(find_path(&l, "/dev/nvidiactl"));
+	assert_null(find_path(&l, "/dev/nvidia-uvm-tools"));
+	assert_false(js_dev_list_allows(&l, 'c', 195, 255, JS_DEV_READ));
 	assert_null(find_path(&l, "/dev/kfd"));
 	assert_non_null(find_path(&l, "/dev/fuse"));
 	assert_true(js_dev_list_allows(&l, 'c', 10, 229, JS_DEV_MKNOD));
@@ -662,7 +667,7 @@ static void test_real_nodes(void **state)
 	/* The nodes the container gets: cloned only when the node is a
 	 * device of exactly the rule's type and numbers. */
 	struct js_dev_list want = {0};
-	struct js_dev_rule fuse = {'c', 10, 229, JS_DEV_READ | JS_DEV_WRITE, "/dev/fuse"};
+	struct js_dev_rule fuse = {'c', 10, 229, JS_DEV_READ | JS_DEV_WRITE, "/dev/fuse", false};
 	assert_int_equal(js_dev_list_add(&want, &fuse, &e), 0);
 	assert_int_equal(js_devices_add_defaults(&want, &e), 0);
 	struct js_dev_nodes nodes = {0};
@@ -680,20 +685,20 @@ static void test_real_nodes(void **state)
 	js_dev_nodes_close(&nodes);
 	js_dev_list_free(&want);
 
-	struct js_dev_rule wrong = {'c', 10, 230, JS_DEV_READ, "/dev/fuse"};
+	struct js_dev_rule wrong = {'c', 10, 230, JS_DEV_READ, "/dev/fuse", false};
 	assert_int_equal(js_dev_list_add(&want, &wrong, &e), 0);
 	assert_int_equal(js_devices_open_nodes(root, &want, &nodes, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "is not c 10:230"));
 	js_dev_nodes_close(&nodes);
 	js_dev_list_free(&want);
 
-	struct js_dev_rule blk = {'c', 7, 9, JS_DEV_READ, "/dev/loop9"}; /* a block node listed as char */
+	struct js_dev_rule blk = {'c', 7, 9, JS_DEV_READ, "/dev/loop9", false}; /* a block node listed as char */
 	assert_int_equal(js_dev_list_add(&want, &blk, &e), 0);
 	assert_int_equal(js_devices_open_nodes(root, &want, &nodes, &e), -EINVAL);
 	js_dev_nodes_close(&nodes);
 	js_dev_list_free(&want);
 
-	struct js_dev_rule gone = {'c', 195, 9, JS_DEV_READ, "/dev/nvidia9"};
+	struct js_dev_rule gone = {'c', 195, 9, JS_DEV_READ, "/dev/nvidia9", false};
 	assert_int_equal(js_dev_list_add(&want, &gone, &e), 0);
 	assert_int_equal(js_devices_open_nodes(root, &want, &nodes, &e), -ENOENT);
 	assert_non_null(strstr(e.msg, "/dev/nvidia9"));
@@ -703,7 +708,7 @@ static void test_real_nodes(void **state)
 	/* A symlink anywhere on the way is never followed. */
 	FMT(path, "%s/dev/linkdir", root);
 	assert_int_equal(symlink(".", path), 0);
-	struct js_dev_rule via = {'c', 10, 229, JS_DEV_READ, "/dev/linkdir/fuse"};
+	struct js_dev_rule via = {'c', 10, 229, JS_DEV_READ, "/dev/linkdir/fuse", false};
 	assert_int_equal(js_dev_list_add(&want, &via, &e), 0);
 	assert_int_equal(js_devices_open_nodes(root, &want, &nodes, &e), -ELOOP);
 	js_dev_nodes_close(&nodes);
@@ -853,11 +858,11 @@ static void test_ebpf_decodes_rules(void **state)
 
 	/* A rule allowing everything ends the program: nothing after it
 	 * is emitted (the verifier refuses unreachable code). */
-	struct js_dev_rule r1 = {'c', 195, 0, JS_DEV_READ, ""}, all = {'a', -1, -1, 7, ""};
+	struct js_dev_rule r1 = {'c', 195, 0, JS_DEV_READ, "", false}, all = {'a', -1, -1, 7, "", false};
 	assert_int_equal(js_dev_list_add(&l, &r1, &e), 0);
 	assert_int_equal(js_dev_list_add(&l, &all, &e), 0);
 	assert_int_equal(js_dev_list_add(&l, &r1, &e), 0);
-	struct js_dev_rule r2 = {'b', 8, 0, JS_DEV_READ, ""};
+	struct js_dev_rule r2 = {'b', 8, 0, JS_DEV_READ, "", false};
 	assert_int_equal(js_dev_list_add(&l, &r2, &e), 0);
 	assert_int_equal(js_ebpf_build(&l, &prog, &e), 0);
 	/* prologue 6, rule c 195:0 r: 1 + 3 + 1 + 1 + 2 = 8, allow-all: 2 */
@@ -868,7 +873,7 @@ static void test_ebpf_decodes_rules(void **state)
 	js_dev_list_free(&l);
 
 	/* Type 'a' with limited access. */
-	struct js_dev_rule ar = {'a', -1, -1, JS_DEV_READ, ""};
+	struct js_dev_rule ar = {'a', -1, -1, JS_DEV_READ, "", false};
 	assert_int_equal(js_dev_list_add(&l, &ar, &e), 0);
 	check_prog_matches_list(&l);
 	js_dev_list_free(&l);
