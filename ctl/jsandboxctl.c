@@ -39,7 +39,9 @@ static const struct ctl_command commands[] = {
     {"status", "[USER]", "show running containers (or USER's)", cmd_status, CTL_CONFIG | CTL_ROOT},
     {"stop", "USER", "end USER's container and everything in it now", cmd_stop, CTL_CONFIG | CTL_ROOT},
     {"reset", "USER", "stop USER's container and drop their writable layer", cmd_reset, CTL_CONFIG | CTL_ROOT},
-    {"gpus", "", "list the host's GPUs, their nodes and which policy sections grant them", cmd_gpus, CTL_CONFIG},
+    {"gpus", "[--usage [--json]]",
+     "list the host's GPUs, their nodes and which policy sections grant them; --usage: who holds each open", cmd_gpus,
+     CTL_CONFIG},
     {"apply", "USER", "apply the current policy's limits and device rules to USER's running container", cmd_apply,
      CTL_CONFIG | CTL_ROOT},
 };

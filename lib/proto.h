@@ -120,7 +120,8 @@ static inline bool js_node_ok(const struct js_node *m)
 	case JS_NODE_DEV:
 		return js_dev_path_ok(m->name);
 	case JS_NODE_NVPROC:
-		return js_node_plain_name(m->name, strlen(m->name)) && !m->target[0];
+		/* a PCI address as the driver names its directory */
+		return m->name[0] && m->name[0] != '.' && !strchr(m->name, '/') && !m->target[0];
 	case JS_NODE_FILE:
 		return js_node_file_ok(m->name) && !m->target[0];
 	case JS_NODE_LINK:
