@@ -14,7 +14,27 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef SMI
+#if defined(CUDAPROBE)
+#include <dlfcn.h>
+
+/* What a CUDA program does first: load the driver by its soname through
+ * the ld cache, initialise, count the devices. */
+int main(void)
+{
+	void *h = dlopen("libcuda.so.1", RTLD_NOW);
+	if (!h) {
+		printf("dlopen: %s\n", dlerror());
+		return 1;
+	}
+	int (*init)(unsigned) = (int (*)(unsigned))dlsym(h, "cuInit");
+	int (*count)(int *) = (int (*)(int *))dlsym(h, "cuDeviceGetCount");
+	int n = -1;
+	if (!init || !count || init(0) != 0 || count(&n) != 0)
+		return 1;
+	printf("cuda devices: %d\n", n);
+	return 0;
+}
+#elif !defined(SMI)
 const char *fake_driver_version(void)
 {
 	return FAKE_VERSION;
@@ -47,26 +67,6 @@ int cuDeviceGetCount(int *count)
 {
 	int m[64];
 	*count = fake_gpus(m, 64);
-	return 0;
-}
-#elif defined(CUDAPROBE)
-#include <dlfcn.h>
-
-/* What a CUDA program does first: load the driver by its soname through
- * the ld cache, initialise, count the devices. */
-int main(void)
-{
-	void *h = dlopen("libcuda.so.1", RTLD_NOW);
-	if (!h) {
-		printf("dlopen: %s\n", dlerror());
-		return 1;
-	}
-	int (*init)(unsigned) = (int (*)(unsigned))dlsym(h, "cuInit");
-	int (*count)(int *) = (int (*)(int *))dlsym(h, "cuDeviceGetCount");
-	int n = -1;
-	if (!init || !count || init(0) != 0 || count(&n) != 0)
-		return 1;
-	printf("cuda devices: %d\n", n);
 	return 0;
 }
 #else
