@@ -670,7 +670,7 @@ int js_devnodes_driver(int rootfd, const struct js_node *nodes, size_t n, bool *
 			*ldconfig = true;
 		return 0;
 	}
-	const char *drv = JS_DRIVER_DIR + 1;
+	const char *drv = &JS_DRIVER_DIR[1];
 	int r = ensure_parents(drv);
 	if (r == 0)
 		r = ensure_dir(drv, 0755);

@@ -26,8 +26,10 @@
 #include "devices.h"
 #include "ebpf.h"
 #include "gpu.h"
+#include "gpudrv.h"
 #include "policy.h"
 #include "proto.h"
+#include "safefs.h"
 
 /* snprintf that fails the test instead of truncating. */
 #define FMT(buf, ...) assert_true(snprintf((buf), sizeof(buf), __VA_ARGS__) < (int)sizeof(buf))
@@ -905,6 +907,94 @@ static void test_ebpf_load(void **state)
 	js_dev_list_free(&l);
 }
 
+/* The driver's version from proc/driver/nvidia/version, both the
+ * proprietary and the open kernel module's wording. */
+static void test_drv_version(void **state)
+{
+	(void)state;
+	char v[32];
+	assert_true(js_drv_parse_version("NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.104.05  Sat Aug 19 "
+					 "01:15:15 UTC 2023\nGCC version:  gcc version 12.2.0\n",
+					 v, sizeof v));
+	assert_string_equal(v, "535.104.05");
+	assert_true(js_drv_parse_version("NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  550.54.14  Release "
+					 "Build  (dvs-builder@U16)  Thu Feb 22 01:25:25 UTC 2024\n",
+					 v, sizeof v));
+	assert_string_equal(v, "550.54.14");
+	assert_false(js_drv_parse_version("GCC version:  gcc version 12.2.0\n", v, sizeof v));
+	assert_false(js_drv_parse_version("NVRM version: NVIDIA UNIX x86_64 Kernel Module  unknown\n", v, sizeof v));
+	assert_false(js_drv_parse_version("NVRM version: 1234567890.1234567890.1234567890.123\n", v, sizeof v));
+}
+
+/* js_open_rootowned_beneath: links followed only out of directories root
+ * alone can write, never above the root; a directory or file a user owns
+ * or can write is refused, naming it. */
+static void test_rootowned_beneath(void **state)
+{
+	(void)state;
+	JS_SKIP_IF(geteuid() != 0, "root-owned trees need root (chown)");
+	char t[PATH_MAX], p[PATH_MAX];
+	FMT(t, "%s/trusted", tmpdir);
+	put(t, "usr/lib/x86_64-linux-gnu/libcuda.so.1.2", "lib");
+	FMT(p, "%s/lib", t);
+	assert_int_equal(symlink("usr/lib", p), 0);
+	FMT(p, "%s/usr/lib/x86_64-linux-gnu/libcuda.so.1", t);
+	assert_int_equal(symlink("libcuda.so.1.2", p), 0);
+	FMT(p, "%s/usr/lib/up", t);
+	assert_int_equal(symlink("../../../../../../usr/lib/x86_64-linux-gnu/libcuda.so.1.2", p), 0);
+	put(t, "user/libcuda.so.1.2", "evil");
+	FMT(p, "%s/user", t);
+	assert_int_equal(chown(p, 1, 1), 0);
+	FMT(p, "%s/usr/lib/touser", t);
+	assert_int_equal(symlink("/user/libcuda.so.1.2", p), 0);
+	put(t, "open/libcuda.so.1.2", "evil");
+	FMT(p, "%s/open", t);
+	assert_int_equal(chmod(p, 0777), 0);
+	put(t, "usr/lib/writable.so", "x");
+	FMT(p, "%s/usr/lib/writable.so", t);
+	assert_int_equal(chmod(p, 0666), 0);
+	chmod(t, 0755);
+	int rootfd = open(t, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(rootfd >= 0);
+	struct js_err e = {0};
+	char res[PATH_MAX];
+	/* through /lib -> usr/lib and the soname link */
+	int fd = js_open_rootowned_beneath(rootfd, "lib/x86_64-linux-gnu/libcuda.so.1", O_PATH, res, sizeof res, &e);
+	assert_true(fd >= 0);
+	assert_string_equal(res, "usr/lib/x86_64-linux-gnu/libcuda.so.1.2");
+	close(fd);
+	/* readable when asked, the same file */
+	fd = js_open_rootowned_beneath(rootfd, "/lib/x86_64-linux-gnu/libcuda.so.1", O_RDONLY, NULL, 0, &e);
+	assert_true(fd >= 0);
+	char buf[8] = "";
+	assert_int_equal(read(fd, buf, sizeof buf - 1), 3);
+	assert_string_equal(buf, "lib");
+	close(fd);
+	/* ".." never above the root */
+	fd = js_open_rootowned_beneath(rootfd, "usr/lib/up", O_PATH, res, sizeof res, &e);
+	assert_true(fd >= 0);
+	assert_string_equal(res, "usr/lib/x86_64-linux-gnu/libcuda.so.1.2");
+	close(fd);
+	/* a link into a directory of uid 1 */
+	assert_int_equal(js_open_rootowned_beneath(rootfd, "usr/lib/touser", O_PATH, NULL, 0, &e), -EPERM);
+	assert_non_null(strstr(e.msg, "\"user\" is not owned by root"));
+	/* a world-writable directory, a writable file */
+	assert_int_equal(js_open_rootowned_beneath(rootfd, "open/libcuda.so.1.2", O_PATH, NULL, 0, &e), -EPERM);
+	assert_non_null(strstr(e.msg, "\"open\" is writable by group or other"));
+	assert_int_equal(js_open_rootowned_beneath(rootfd, "usr/lib/writable.so", O_PATH, NULL, 0, &e), -EPERM);
+	/* a directory where a file is wanted, a missing file */
+	assert_int_equal(js_open_rootowned_beneath(rootfd, "usr/lib", O_PATH, NULL, 0, &e), -EPERM);
+	assert_int_equal(js_open_rootowned_beneath(rootfd, "usr/lib/nothing", O_PATH, NULL, 0, &e), -ENOENT);
+	fd = js_open_rootowned_beneath(rootfd, "usr/lib", O_PATH | O_DIRECTORY, NULL, 0, &e);
+	assert_true(fd >= 0);
+	close(fd);
+	/* a loop of links ends */
+	FMT(p, "%s/usr/lib/loop", t);
+	assert_int_equal(symlink("loop", p), 0);
+	assert_int_equal(js_open_rootowned_beneath(rootfd, "usr/lib/loop", O_PATH, NULL, 0, &e), -ELOOP);
+	close(rootfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -921,6 +1011,8 @@ int main(void)
 	    cmocka_unit_test(test_dev_path_ok),
 	    cmocka_unit_test(test_ebpf_decodes_rules),
 	    cmocka_unit_test(test_ebpf_load),
+	    cmocka_unit_test(test_drv_version),
+	    cmocka_unit_test(test_rootowned_beneath),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
