@@ -273,7 +273,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "jsandbox-init: started by pam_jsandbox only\n");
 		return 2;
 	}
-	openlog("jsandbox-init", LOG_PID, LOG_AUTHPRIV);
+	/* Connected now: a warning after pivot_root (the ld cache, helper/rootfs.c)
+	 * still reaches the host's /dev/log. The socket is close-on-exec. */
+	openlog("jsandbox-init", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
 	struct js_err err = {0};
 	int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (exe < 0) {

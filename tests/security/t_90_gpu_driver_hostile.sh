@@ -98,5 +98,5 @@ rm -f "$FAKE/$LIBDIR/libcuda.so.1" "$FAKE/$LIBDIR/libcuda.so.$V"
 ldconfig -r "$FAKE"
 refused "an ld cache entry in a directory alice owns" "srv-alice.*not owned by root"
 out=$("$JSB_CTL" gpus 2>&1)
-check "jsandboxctl gpus still lists the GPU" sh -c "printf '%s\n' '$out' | grep -q '^gpu 0: pci 0000:3b:00.0'"
+has "jsandboxctl gpus still lists the GPU" "$out" -- "^gpu 0: pci 0000:3b:00.0"
 finish
