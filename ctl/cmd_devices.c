@@ -1,15 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /* jsandboxctl gpus: the host's GPUs as jsandbox numbers them, their device
  * nodes, and which sections of the policy grant each one.
+ * jsandboxctl gpus --usage [--json]: per GPU, the processes that hold its
+ * node open (root's view of /proc) and whose container they are in.
  * jsandboxctl apply USER: the policy as it is now, applied to USER's
  * running container (limits and device rules), nothing killed.
  *
  * Both use the library calls the PAM module uses (js_gpu_discover,
  * js_gpu_resolve, js_devices_build, js_container_apply), so what they show
  * or do is what a login gets. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "cgroup.h"
 #include "container.h"
@@ -62,14 +71,224 @@ int ctl_section_policy(const struct js_config *c, const char *sec, struct js_pol
 	return 1; /* [global]: no policy */
 }
 
+/* ---- gpus --usage: who holds which GPU open ---- */
+
+struct holder {
+	size_t gpu; /* index into the GPU list */
+	pid_t pid;
+	uid_t uid;
+	char user[64];	   /* the container's user, else the passwd name, else "" */
+	bool container;	   /* in jsandbox's cgroup of that user */
+	char command[256]; /* the command line, spaces between arguments */
+};
+
+struct holders {
+	size_t n, cap;
+	struct holder *v;
+};
+
+/* Which GPU's own node (not a shared one: every CUDA process holds
+ * nvidiactl) a character device is. */
+static long gpu_of(const struct js_gpu_list *all, dev_t rdev)
+{
+	for (size_t i = 0; i < all->n; i++)
+		for (size_t k = 0; k < all->gpu[i].nnodes; k++) {
+			const struct js_dev_rule *r = &all->gpu[i].node[k];
+			if (r->type == 'c' && (long)major(rdev) == r->major && (long)minor(rdev) == r->minor)
+				return (long)i;
+		}
+	return -1;
+}
+
+/* The user whose jsandbox cgroup the process is in ("…/jsandbox/<user>"
+ * in any line of /proc/<pid>/cgroup), else "". */
+static void container_user(int pidfd, char *out, size_t len)
+{
+	char buf[4096];
+	out[0] = '\0';
+	if (js_read_file_at(pidfd, "cgroup", buf, sizeof buf, NULL) < 0)
+		return;
+	const char *p = strstr(buf, "/jsandbox/");
+	if (!p)
+		return;
+	p += 10;
+	size_t l = strcspn(p, "/\n");
+	if (l && l < len) {
+		memcpy(out, p, l);
+		out[l] = '\0';
+	}
+}
+
+static int add_holder(struct holders *h, const struct holder *x)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (h->v[i].gpu == x->gpu && h->v[i].pid == x->pid)
+			return 0;
+	if (h->n == h->cap) {
+		size_t nc = h->cap ? h->cap * 2 : 16;
+		struct holder *v = realloc(h->v, nc * sizeof *v);
+		if (!v)
+			return -ENOMEM;
+		h->v = v;
+		h->cap = nc;
+	}
+	h->v[h->n++] = *x;
+	return 0;
+}
+
+/* Every process with a GPU's node open, from this (root's) view of /proc:
+ * fstatat on /proc/<pid>/fd/<n> follows the magic link to the inode
+ * without opening it, so no driver is called. */
+static int scan_holders(const struct js_gpu_list *all, struct holders *h)
+{
+	_cleanup_closedir_ DIR *proc = opendir("/proc");
+	if (!proc)
+		return -errno;
+	struct dirent *pe;
+	while ((pe = readdir(proc))) {
+		char *end;
+		long pid = strtol(pe->d_name, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		_cleanup_close_ int pfd = openat(dirfd(proc), pe->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (pfd < 0)
+			continue; /* gone */
+		int ffd = openat(pfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (ffd < 0)
+			continue;
+		_cleanup_closedir_ DIR *fds = fdopendir(ffd);
+		if (!fds) {
+			close(ffd);
+			continue;
+		}
+		struct dirent *fe;
+		while ((fe = readdir(fds))) {
+			struct stat st;
+			if (fe->d_name[0] == '.' || fstatat(dirfd(fds), fe->d_name, &st, 0) < 0 || !S_ISCHR(st.st_mode))
+				continue;
+			long gi = gpu_of(all, st.st_rdev);
+			if (gi < 0)
+				continue;
+			struct holder x = {.gpu = (size_t)gi, .pid = (pid_t)pid};
+			struct stat ps;
+			x.uid = fstat(pfd, &ps) == 0 ? ps.st_uid : (uid_t)-1;
+			container_user(pfd, x.user, sizeof x.user);
+			x.container = x.user[0] != '\0';
+			if (!x.container) {
+				struct passwd *pw = getpwuid(x.uid);
+				if (pw)
+					js_strlcpy(x.user, pw->pw_name, sizeof x.user);
+			}
+			int n = js_read_file_at(pfd, "cmdline", x.command, sizeof x.command, NULL);
+			for (int k = 0; k + 1 < n; k++)
+				if (x.command[k] == '\0')
+					x.command[k] = ' ';
+			if (n <= 0 || !x.command[0])
+				js_read_file_at(pfd, "comm", x.command, sizeof x.command, NULL);
+			x.command[strcspn(x.command, "\n")] = '\0';
+			if (add_holder(h, &x) < 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			printf("\\%c", *c);
+		else if (*c < 0x20 || *c == 0x7f)
+			printf("\\u%04x", *c);
+		else
+			putchar(*c);
+	}
+	putchar('"');
+}
+
+static int print_usage(const struct js_gpu_list *all, bool json)
+{
+	struct holders h = {0};
+	int r = scan_holders(all, &h);
+	if (r < 0) {
+		free(h.v);
+		ctl_error("cannot read /proc: %s", strerror(-r));
+		return CTL_EXIT_FAIL;
+	}
+	if (json)
+		printf("{\"gpus\":[");
+	for (size_t i = 0; i < all->n; i++) {
+		const struct js_gpu *gp = &all->gpu[i];
+		if (json) {
+			printf("%s{\"index\":%u,\"pci\":", i ? "," : "", gp->index);
+			json_str(gp->pci);
+			printf(",\"vendor\":");
+			json_str(js_gpu_vendor_name(gp->vendor));
+			printf(",\"uuid\":");
+			json_str(gp->uuid);
+			printf(",\"node\":");
+			json_str(gp->nnodes ? gp->node[0].path : "");
+			printf(",\"processes\":[");
+		} else {
+			printf("gpu %u: pci %s %s\n", gp->index, gp->pci, gp->nnodes ? gp->node[0].path : "");
+		}
+		size_t k = 0;
+		for (size_t j = 0; j < h.n; j++) {
+			const struct holder *x = &h.v[j];
+			if (x->gpu != i)
+				continue;
+			if (json) {
+				printf("%s{\"pid\":%d,\"uid\":%ld,\"user\":", k ? "," : "", (int)x->pid,
+				       x->uid == (uid_t)-1 ? -1L : (long)x->uid);
+				json_str(x->user);
+				printf(",\"container\":%s,\"command\":", x->container ? "true" : "false");
+				json_str(x->command);
+				putchar('}');
+			} else {
+				printf("  %s pid %d%s: %s\n", x->user[0] ? x->user : "?", (int)x->pid,
+				       x->container ? " (container)" : " (host, not sandboxed)", x->command);
+			}
+			k++;
+		}
+		if (json)
+			printf("]}");
+		else if (!k)
+			printf("  nobody\n");
+	}
+	if (json)
+		printf("]}\n");
+	free(h.v);
+	return CTL_EXIT_OK;
+}
+
 int cmd_gpus(int argc, char **argv, const struct js_config *c)
 {
-	int r = ctl_parse_no_options(argc, argv);
-	if (r >= 0)
-		return r;
-	if (argc - optind != 0)
-		return ctl_usage_error("gpus: takes no operand");
+	bool usage = false, json = false;
+	for (int a = 1; a < argc; a++) {
+		if (!strcmp(argv[a], "--usage"))
+			usage = true;
+		else if (!strcmp(argv[a], "--json"))
+			json = true;
+		else if (!strcmp(argv[a], "-h") || !strcmp(argv[a], "--help"))
+			return ctl_help();
+		else
+			return ctl_usage_error("gpus: unknown argument \"%s\" (gpus [--usage [--json]])", argv[a]);
+	}
+	if (json && !usage)
+		return ctl_usage_error("gpus: --json goes with --usage");
 	const struct js_global *g = js_config_global(c);
+	if (usage) {
+		struct js_gpu_list all;
+		struct js_err err = {0};
+		if (js_gpu_discover(g->host_root, &all, &err) < 0) {
+			ctl_error_js(&err, "GPU discovery under \"%s\"", g->host_root);
+			return CTL_EXIT_FAIL;
+		}
+		int st = print_usage(&all, json);
+		js_gpu_list_free(&all);
+		return st;
+	}
 	struct js_gpu_list all;
 	struct js_err err = {0};
 	if (js_gpu_discover(g->host_root, &all, &err) < 0) {

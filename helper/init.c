@@ -279,7 +279,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "jsandbox-init: started by pam_jsandbox only\n");
 		return 2;
 	}
-	openlog("jsandbox-init", LOG_PID, LOG_AUTHPRIV);
+	/* Connected now: a warning after pivot_root (the ld cache, helper/rootfs.c)
+	 * still reaches the host's /dev/log. The socket is close-on-exec. */
+	openlog("jsandbox-init", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
 	struct js_err err = {0};
 	int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (exe < 0) {
@@ -305,31 +307,27 @@ int main(int argc, char **argv)
 	}
 	int image_fd = fds[0], ctl_fd = fds[1];
 	linger = s.linger;
-	static struct js_rootfs_node nodes[JS_SETUP_NODES_MAX];
+	static struct js_node nodes[JS_SETUP_NODES_MAX];
 	if (s.nnodes > JS_SETUP_NODES_MAX) {
 		reply(sock, -EPROTO, JS_PHASE_FORKED, 0, "bad set-up message");
 		return 1;
 	}
 	for (uint32_t i = 0; i < s.nnodes; i++) {
-		struct js_setup_node m;
+		struct js_node *m = &nodes[i];
+		int fd = -1;
 		size_t one = 1;
-		n = js_recv_msg(sock, &m, sizeof m, &nodes[i].fd, &one);
-		m.name[sizeof m.name - 1] = '\0';
-		bool ok = n == (long)sizeof m && m.magic == JS_SETUP_MAGIC && one == 1;
-		if (ok && m.kind == JS_NODE_DEV)
-			ok = js_dev_path_ok(m.name);
-		else if (ok && m.kind == JS_NODE_NVPROC)
-			ok = m.name[0] && m.name[0] != '.' && !strchr(m.name, '/');
-		else
-			ok = false;
+		n = js_recv_msg(sock, m, sizeof *m, &fd, &one);
+		m->name[sizeof m->name - 1] = '\0';
+		m->target[sizeof m->target - 1] = '\0';
+		m->fd = fd;
+		/* A link travels without an fd, everything else with one. */
+		bool ok = n == (long)sizeof *m && m->magic == JS_SETUP_MAGIC &&
+			  one == (m->kind == JS_NODE_LINK ? 0 : 1) && js_node_ok(m);
 		if (!ok) {
 			reply(sock, -EPROTO, JS_PHASE_FORKED, 0, "bad device node message");
 			return 1;
 		}
-		nodes[i].kind = m.kind;
-		memcpy(nodes[i].name, m.name, sizeof nodes[i].name);
 	}
-	js_rootfs_use_nodes(nodes, s.nnodes);
 
 	/* Root inside (the first subordinate id on the host). */
 	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
@@ -360,10 +358,11 @@ int main(int argc, char **argv)
 	prctl(PR_SET_NAME, "jsandbox-init");
 	if (s.net_none)
 		loopback_up();
-	int r = js_rootfs_build(&s, image_fd, &err);
+	int r = js_rootfs_build(&s, image_fd, nodes, s.nnodes, &err);
 	close(image_fd);
 	for (uint32_t i = 0; i < s.nnodes; i++)
-		close(nodes[i].fd);
+		if (nodes[i].fd >= 0)
+			close(nodes[i].fd);
 	if (r < 0) {
 		syslog(LOG_ERR, "user %s: %s", s.user.name, err.msg);
 		reply(sock, r, JS_PHASE_READY, 0, err.msg);

@@ -18,11 +18,16 @@
 #include "rootfs.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/mount.h>
+#include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -39,7 +44,8 @@ static int mount_overlay(const struct js_setup *s, struct js_err *err)
 
 /* Make sure dir exists in a filesystem set-up itself just mounted in the
  * new root (the /dev and /run tmpfs, procfs): never the user's layer,
- * which goes through rootfd (prepare_layer). */
+ * which goes through rootfd (prepare_layer). Returns 0 or -errno (errno is
+ * not the reason: -ENOTDIR comes from the check, not a call). */
 static int ensure_dir(const char *path, mode_t mode)
 {
 	if (mkdir(path, mode) < 0 && errno != EEXIST)
@@ -138,7 +144,7 @@ static int mask_kernel_paths(struct js_err *err)
 	return 0;
 }
 
-static int setup_dev(const struct js_setup *s, struct js_err *err)
+static int setup_dev(const struct js_setup *s, const struct js_node *nodes, size_t nnodes, struct js_err *err)
 {
 	if (mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=512k,nr_inodes=4096") < 0)
 		return js_failm(err, errno, "mount /dev");
@@ -146,13 +152,18 @@ static int setup_dev(const struct js_setup *s, struct js_err *err)
 	 * allow-list exist: the module checked and cloned each (standard
 	 * nodes, granted GPUs, policy `devices`) and the cgroup enforces the
 	 * same list (lib/devices.h). ptmx and the ptys are our devpts. */
-	int r = js_devnodes_attach_dev(err);
+	int r = js_devnodes_attach_dev(nodes, nnodes, err);
 	if (r >= 0)
-		r = js_devnodes_nvidia_proc(err);
+		r = js_devnodes_nvidia_proc(nodes, nnodes, err);
 	if (r < 0)
 		return r;
-	if (ensure_dir("dev/pts", 0755) < 0 || ensure_dir("dev/shm", 01777) < 0 || ensure_dir("dev/mqueue", 0755) < 0)
-		return js_failm(err, errno, "create /dev directories");
+	static const struct {
+		const char *dir;
+		mode_t mode;
+	} devdirs[] = {{"dev/pts", 0755}, {"dev/shm", 01777}, {"dev/mqueue", 0755}};
+	for (size_t i = 0; i < JS_ARRAY_SIZE(devdirs); i++)
+		if ((r = ensure_dir(devdirs[i].dir, devdirs[i].mode)) < 0)
+			return js_failm(err, -r, "cannot create /%s", devdirs[i].dir);
 	/* Our own devpts: ptys opened inside are invisible to the host and
 	 * host ptys invisible here. gid 5 is the image's tty group. Every
 	 * devpts but the host's draws on one pool (kernel.pty.max less
@@ -435,7 +446,8 @@ static int home_mountpoint(const struct js_setup *s, int rootfd, struct js_err *
 	return fd;
 }
 
-int js_rootfs_build(const struct js_setup *s, int image_fd, struct js_err *err)
+int js_rootfs_build(const struct js_setup *s, int image_fd, const struct js_node *nodes, size_t nnodes,
+		    struct js_err *err)
 {
 	/* Nothing we mount may travel back to the host, nor host mounts in. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -472,7 +484,7 @@ int js_rootfs_build(const struct js_setup *s, int image_fd, struct js_err *err)
 	r = mask_kernel_paths(err);
 	if (r < 0)
 		return r;
-	r = setup_dev(s, err);
+	r = setup_dev(s, nodes, nnodes, err);
 	if (r < 0)
 		return r;
 	char opts[64];
@@ -481,8 +493,12 @@ int js_rootfs_build(const struct js_setup *s, int image_fd, struct js_err *err)
 		return js_failm(err, errno, "mount /tmp");
 	if (mount("tmpfs", "run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64m") < 0)
 		return js_failm(err, errno, "mount /run");
-	if (ensure_dir("run/lock", 01777) < 0)
-		return js_failm(err, errno, "create /run/lock");
+	if ((r = ensure_dir("run/lock", 01777)) < 0)
+		return js_failm(err, -r, "cannot create /run/lock");
+	bool ldconfig = false;
+	r = js_devnodes_driver(rootfd, nodes, nnodes, &ldconfig, err);
+	if (r < 0)
+		return r;
 
 	for (size_t i = 0; i < JS_ARRAY_SIZE(etc_binds); i++) {
 		if (etc_fds[i] < 0)
@@ -508,20 +524,15 @@ int js_rootfs_build(const struct js_setup *s, int image_fd, struct js_err *err)
 		return js_failm(err, errno, "detach the host's root");
 	if (chdir("/") < 0)
 		return js_failm(err, errno, "chdir /");
+	if (ldconfig && js_devnodes_ldconfig(err) < 0) {
+		/* The login goes on: what fails is finding the driver's
+		 * libraries by name, and the reason is in syslog. */
+		syslog(LOG_WARNING, "user %s: %s", s->user.name, err ? err->msg : "ldconfig failed");
+	}
 	return 0;
 }
 
 /* ---- device nodes and the NVIDIA proc view (devnodes.h) ---- */
-
-/* The granted nodes, received from the module with the set-up. */
-static const struct js_rootfs_node *granted;
-static size_t ngranted;
-
-void js_rootfs_use_nodes(const struct js_rootfs_node *nodes, size_t n)
-{
-	granted = nodes;
-	ngranted = n;
-}
 
 /* mkdir -p the directories of a path relative to the new root ("dev/dri"
  * for "dev/dri/renderD128"); the names were checked by the init. */
@@ -558,7 +569,7 @@ static int attach_at(int fd, const char *rel, bool dir, struct js_err *err)
  * module. On a host whose kernel has no NVIDIA driver (a fake discovery
  * tree) the directory does not exist in procfs and cannot be made there,
  * so the tmpfs goes over the nearest directory that does exist. */
-int js_devnodes_nvidia_proc(struct js_err *err)
+int js_devnodes_nvidia_proc(const struct js_node *granted, size_t ngranted, struct js_err *err)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < ngranted; i++)
@@ -592,7 +603,7 @@ int js_devnodes_nvidia_proc(struct js_err *err)
 	return 0;
 }
 
-int js_devnodes_attach_dev(struct js_err *err)
+int js_devnodes_attach_dev(const struct js_node *granted, size_t ngranted, struct js_err *err)
 {
 	for (size_t i = 0; i < ngranted; i++) {
 		if (granted[i].kind != JS_NODE_DEV)
@@ -602,4 +613,152 @@ int js_devnodes_attach_dev(struct js_err *err)
 			return r;
 	}
 	return 0;
+}
+
+/* ---- the GPU driver's files (devnodes.h) ---- */
+
+#define DRIVER_CONF "000-jsandbox-driver.conf"
+#define DRIVER_CONF_TEXT                                                                                               \
+	"# written by jsandbox at each container start: the GPU driver's libraries\n" JS_DRIVER_DIR "\n"
+
+/* Bind a driver tool (a JS_NODE_FILE outside JS_DRIVER_DIR, "/usr/bin/x")
+ * over its place in the new root: the image's file when it has a regular
+ * one there, else an empty placeholder made in the user's layer (anything
+ * else there, a link included, is the user's own and is replaced). The
+ * bind is what the container sees: the layer never holds the driver's
+ * bytes, and a file the user leaves there is covered. */
+static int bind_tool(int rootfd, const struct js_node *m, struct js_err *err)
+{
+	const char *base = strrchr(m->name, '/');
+	char dir[JS_NODE_NAME_MAX];
+	size_t dl = (size_t)(base - m->name);
+	memcpy(dir, m->name + 1, dl - 1);
+	dir[dl - 1] = '\0';
+	base++;
+	_cleanup_close_ int dfd = js_mkdir_beneath(rootfd, dir, 0755, err);
+	if (dfd < 0)
+		return dfd;
+	struct stat st;
+	int r = fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW);
+	if (r == 0 && !S_ISREG(st.st_mode) && unlinkat(dfd, base, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0)
+		return js_failm(err, errno, "cannot replace \"%s\"", m->name);
+	if (r < 0 || !S_ISREG(st.st_mode)) {
+		int fd = js_openat_beneath(dfd, base, O_WRONLY | O_CREAT | O_EXCL, 0755);
+		if (fd < 0)
+			return js_failm(err, -fd, "cannot create \"%s\"", m->name);
+		close(fd);
+	}
+	_cleanup_close_ int tfd = js_openat_beneath(dfd, base, O_PATH, 0);
+	if (tfd < 0)
+		return js_failm(err, -tfd, "cannot open \"%s\"", m->name);
+	if (syscall(SYS_move_mount, m->fd, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return js_failm(err, errno, "cannot attach \"%s\"", m->name);
+	return 0;
+}
+
+int js_devnodes_driver(int rootfd, const struct js_node *nodes, size_t n, bool *ldconfig, struct js_err *err)
+{
+	bool any = false;
+	for (size_t i = 0; i < n; i++)
+		any = any || nodes[i].kind == JS_NODE_FILE || nodes[i].kind == JS_NODE_LINK;
+	*ldconfig = false;
+	if (!any) {
+		/* No GPU (any more): no entry for a directory that is not
+		 * there, and an ld cache without the driver's names. */
+		_cleanup_close_ int cfd = js_openat_beneath(rootfd, "etc/ld.so.conf.d", O_RDONLY | O_DIRECTORY, 0);
+		if (cfd >= 0 && unlinkat(cfd, DRIVER_CONF, 0) == 0)
+			*ldconfig = true;
+		return 0;
+	}
+	const char *drv = &JS_DRIVER_DIR[1];
+	int r = ensure_parents(drv);
+	if (r == 0)
+		r = ensure_dir(drv, 0755);
+	if (r < 0)
+		return js_failm(err, -r, "cannot create \"%s\"", JS_DRIVER_DIR);
+	if (mount("tmpfs", drv, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k,nr_inodes=4096") < 0)
+		return js_failm(err, errno, "mount a tmpfs on %s", JS_DRIVER_DIR);
+	_cleanup_close_ int dfd = open(drv, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return js_failm(err, errno, "cannot open %s", JS_DRIVER_DIR);
+	size_t pl = strlen(JS_DRIVER_DIR "/");
+	for (size_t i = 0; i < n; i++) {
+		const struct js_node *m = &nodes[i];
+		if (m->kind == JS_NODE_LINK) {
+			if (symlinkat(m->target, dfd, m->name) < 0)
+				return js_failm(err, errno, "cannot link %s/%s", JS_DRIVER_DIR, m->name);
+		} else if (m->kind == JS_NODE_FILE && !strncmp(m->name, JS_DRIVER_DIR "/", pl)) {
+			if ((r = attach_at(m->fd, m->name + 1, false, err)) < 0)
+				return r;
+		} else if (m->kind == JS_NODE_FILE) {
+			if ((r = bind_tool(rootfd, m, err)) < 0)
+				return r;
+		}
+	}
+	/* Each file is a read-only bind of its own; the directory holding
+	 * them and the links goes read-only too. */
+	if (mount(NULL, drv, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+		return js_failm(err, errno, "remount %s read-only", JS_DRIVER_DIR);
+	_cleanup_close_ int cfd = js_mkdir_beneath(rootfd, "etc/ld.so.conf.d", 0755, err);
+	if (cfd < 0)
+		return cfd;
+	if (unlinkat(cfd, DRIVER_CONF, 0) < 0 && errno != ENOENT)
+		return js_failm(err, errno, "cannot replace \"/etc/ld.so.conf.d/%s\"", DRIVER_CONF);
+	_cleanup_close_ int fd = js_openat_beneath(cfd, DRIVER_CONF, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (fd < 0)
+		return js_failm(err, -fd, "cannot write \"/etc/ld.so.conf.d/%s\"", DRIVER_CONF);
+	if (js_write_all(fd, DRIVER_CONF_TEXT, strlen(DRIVER_CONF_TEXT)) < 0)
+		return js_failm(err, errno, "cannot write \"/etc/ld.so.conf.d/%s\"", DRIVER_CONF);
+	*ldconfig = true;
+	return 0;
+}
+
+/* How long the image's ldconfig may take before the start goes on
+ * without it. */
+#define LDCONFIG_TIMEOUT_MS 30000
+
+int js_devnodes_ldconfig(struct js_err *err)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return js_failm(err, errno, "fork");
+	if (pid == 0) {
+		/* The image's binary, maybe the user's own: it gets what a
+		 * process of the user's root has at most, here nothing (no
+		 * capability, bounding set included, no_new_privs). */
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0)
+			_exit(126);
+		for (int c = 0; c <= CAP_LAST_CAP; c++)
+			if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+				_exit(126);
+		struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+		struct __user_cap_data_struct d[2];
+		memset(d, 0, sizeof d);
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || syscall(SYS_capset, &h, d) < 0)
+			_exit(126);
+		char *argv[] = {(char *)"ldconfig", (char *)"-X", NULL};
+		char *envp[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+		execve("/sbin/ldconfig", argv, envp);
+		_exit(127);
+	}
+	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd p = {.fd = pfd, .events = POLLIN};
+	if (pfd >= 0 && poll(&p, 1, LDCONFIG_TIMEOUT_MS) == 0)
+		kill(pid, SIGKILL);
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return js_failm(err, errno, "waitpid");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFEXITED(status))
+		return js_fail(err, EIO,
+			       "the image's /sbin/ldconfig exited with %d: the GPU driver's libraries are "
+			       "not in the ld cache",
+			       WEXITSTATUS(status));
+	return js_fail(err, ETIMEDOUT,
+		       "the image's /sbin/ldconfig was killed (signal %d): the GPU driver's libraries "
+		       "are not in the ld cache",
+		       WTERMSIG(status));
 }

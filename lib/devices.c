@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <linux/mount.h>
-#include <linux/openat2.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +13,7 @@
 #include "devnode.h"
 #include "ebpf.h"
 #include "gpu.h"
+#include "safefs.h"
 
 #define RW	(JS_DEV_READ | JS_DEV_WRITE)
 #define ACC_ALL (JS_DEV_READ | JS_DEV_WRITE | JS_DEV_MKNOD)
@@ -45,6 +45,7 @@ int js_dev_list_add(struct js_dev_list *l, const struct js_dev_rule *r, struct j
 				       r->path, e->type, e->major, e->minor, r->type, r->major, r->minor);
 		if (same_numbers(e, r) && !strcmp(e->path, r->path)) {
 			e->access |= r->access;
+			e->optional = e->optional && r->optional; /* required by one: required */
 			return 0;
 		}
 	}
@@ -84,14 +85,14 @@ bool js_dev_list_allows(const struct js_dev_list *l, char type, long major, long
  * in the kernel). ptmx and the ptys belong to the container's devpts
  * instance, so they have no host node to bind. */
 static const struct js_dev_rule defaults[] = {
-    {'c', 1, 3, RW, "/dev/null"},
-    {'c', 1, 5, RW, "/dev/zero"},
-    {'c', 1, 7, RW, "/dev/full"},
-    {'c', 1, 8, RW, "/dev/random"},
-    {'c', 1, 9, RW, "/dev/urandom"},
-    {'c', 5, 0, RW, "/dev/tty"},
-    {'c', 5, 2, RW, ""},    /* /dev/ptmx -> pts/ptmx */
-    {'c', 136, -1, RW, ""}, /* /dev/pts/N: UNIX98_PTY_SLAVE_MAJOR */
+    {'c', 1, 3, RW, "/dev/null", false},
+    {'c', 1, 5, RW, "/dev/zero", false},
+    {'c', 1, 7, RW, "/dev/full", false},
+    {'c', 1, 8, RW, "/dev/random", false},
+    {'c', 1, 9, RW, "/dev/urandom", false},
+    {'c', 5, 0, RW, "/dev/tty", false},
+    {'c', 5, 2, RW, "", false},	   /* /dev/ptmx -> pts/ptmx */
+    {'c', 136, -1, RW, "", false}, /* /dev/pts/N: UNIX98_PTY_SLAVE_MAJOR */
 };
 
 bool js_devices_is_default(const struct js_dev_rule *r)
@@ -128,13 +129,9 @@ int js_devices_resolve_rule(const char *host_root, const struct js_dev_rule *in,
 	 * planted there must not turn "/dev/shm/x" into /dev/sda. No
 	 * symlink is followed, the final one included, and the lookup
 	 * cannot leave host_root. */
-	struct open_how how = {
-	    .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	_cleanup_close_ int fd = (int)syscall(SYS_openat2, rootfd, in->path + 1, &how, sizeof how);
+	_cleanup_close_ int fd = js_openat_beneath(rootfd, in->path + 1, O_PATH, 0);
 	if (fd < 0)
-		return js_failm(err, errno, "device %s", in->path);
+		return js_failm(err, -fd, "device %s", in->path);
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return js_failm(err, errno, "device %s", in->path);
@@ -144,6 +141,30 @@ int js_devices_resolve_rule(const char *host_root, const struct js_dev_rule *in,
 	out->type = S_ISCHR(st.st_mode) ? 'c' : 'b';
 	out->major = (long)major(st.st_rdev);
 	out->minor = (long)minor(st.st_rdev);
+	return 0;
+}
+
+/* Leave out, rule and node, each optional node host_root/dev lacks. What
+ * is there stays, and is checked like any other when it is opened. */
+static int drop_absent(const char *host_root, struct js_dev_list *l, struct js_err *err)
+{
+	_cleanup_close_ int rootfd = -1;
+	size_t k = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct js_dev_rule *r = &l->r[i];
+		if (r->optional && r->path[0] && rootfd < 0 &&
+		    (rootfd = open(host_root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+			return js_failm(err, errno, "cannot open device discovery root \"%s\"", host_root);
+		if (r->optional && r->path[0]) {
+			int fd = js_openat_beneath(rootfd, r->path + 1, O_PATH, 0);
+			if (fd == -ENOENT)
+				continue;
+			if (fd >= 0)
+				close(fd);
+		}
+		l->r[k++] = l->r[i];
+	}
+	l->n = k;
 	return 0;
 }
 
@@ -163,9 +184,13 @@ int js_devices_build(const char *host_root, const struct js_gpu_sel *sel, const 
 	for (size_t i = 0; r >= 0 && i < ndevices; i++) {
 		struct js_dev_rule rule;
 		r = js_devices_resolve_rule(host_root, &devices[i], &rule, err);
-		if (r >= 0)
+		if (r >= 0) {
+			rule.optional = false;
 			r = js_dev_list_add(out, &rule, err);
+		}
 	}
+	if (r >= 0)
+		r = drop_absent(host_root, out, err);
 	if (r < 0)
 		js_dev_list_free(out);
 	return r < 0 ? r : 0;
@@ -182,25 +207,50 @@ void js_dev_nodes_close(struct js_dev_nodes *n)
 	memset(n, 0, sizeof *n);
 }
 
-int js_dev_nodes_add(struct js_dev_nodes *n, char kind, const char *name, int fd, struct js_err *err)
+static struct js_node *nodes_push(struct js_dev_nodes *n, struct js_err *err)
 {
 	if (n->n == n->cap) {
 		size_t nc = n->cap ? n->cap * 2 : 16;
-		struct js_dev_node *v = realloc(n->v, nc * sizeof *v);
+		struct js_node *v = realloc(n->v, nc * sizeof *v);
 		if (!v) {
-			close(fd);
-			return js_fail(err, ENOMEM, "out of memory");
+			js_fail(err, ENOMEM, "out of memory");
+			return NULL;
 		}
 		n->v = v;
 		n->cap = nc;
 	}
-	struct js_dev_node *e = &n->v[n->n];
+	struct js_node *e = &n->v[n->n];
+	memset(e, 0, sizeof *e);
+	e->magic = JS_SETUP_MAGIC;
+	e->fd = -1;
+	return e;
+}
+
+int js_dev_nodes_add(struct js_dev_nodes *n, char kind, const char *name, int fd, struct js_err *err)
+{
+	struct js_node *e = nodes_push(n, err);
+	if (!e) {
+		close(fd);
+		return -ENOMEM;
+	}
 	e->kind = kind;
-	e->fd = fd;
 	if (js_strlcpy(e->name, name, sizeof e->name) < 0) {
 		close(fd);
 		return js_fail(err, ENAMETOOLONG, "name \"%s\" too long", name);
 	}
+	e->fd = fd;
+	n->n++;
+	return 0;
+}
+
+int js_dev_nodes_add_link(struct js_dev_nodes *n, const char *name, const char *target, struct js_err *err)
+{
+	struct js_node *e = nodes_push(n, err);
+	if (!e)
+		return -ENOMEM;
+	e->kind = JS_NODE_LINK;
+	if (js_strlcpy(e->name, name, sizeof e->name) < 0 || js_strlcpy(e->target, target, sizeof e->target) < 0)
+		return js_fail(err, ENAMETOOLONG, "link \"%s\" too long", name);
 	n->n++;
 	return 0;
 }
@@ -213,13 +263,9 @@ static int find_node(int rootfd, const char *root, const struct js_dev_rule *r, 
 		return js_fail(err, EINVAL, "device path \"%s\" is not a plain name under /dev/", r->path);
 	/* The same walk as js_devices_resolve_rule: no symlink anywhere, the
 	 * last component included, and never out of the root. */
-	struct open_how how = {
-	    .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	_cleanup_close_ int fd = (int)syscall(SYS_openat2, rootfd, r->path + 1, &how, sizeof how);
+	_cleanup_close_ int fd = js_openat_beneath(rootfd, r->path + 1, O_PATH, 0);
 	if (fd < 0)
-		return js_failm(err, errno, "device node %s (under \"%s\")", r->path, root);
+		return js_failm(err, -fd, "device node %s (under \"%s\")", r->path, root);
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return js_failm(err, errno, "device node %s", r->path);

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "devnode.h"
 #include "devrule.h"
 #include "jsutil.h"
 
@@ -66,22 +67,21 @@ int js_devices_build(const char *host_root, const struct js_gpu_sel *sel, const 
 bool js_devices_is_default(const struct js_dev_rule *r);
 
 /* What the container gets bound: each granted node (and each granted
- * NVIDIA GPU's /proc/driver/nvidia/gpus entry) as a detached mount made by
- * root, to be attached by the init at `name`. */
-struct js_dev_node {
-	char kind; /* JS_NODE_DEV or JS_NODE_NVPROC (devnode.h) */
-	char name[64];
-	int fd;
-};
-
+ * NVIDIA GPU's /proc/driver/nvidia/gpus entry, and the driver's files) as
+ * a detached mount made by root, to be attached by the init at `name`
+ * (struct js_node, devnode.h). */
 struct js_dev_nodes {
 	size_t n, cap;
-	struct js_dev_node *v;
+	struct js_node *v;
 };
 
 void js_dev_nodes_close(struct js_dev_nodes *n);
 
+/* Append a node of `kind` with its fd (taken: closed on failure too). */
 int js_dev_nodes_add(struct js_dev_nodes *n, char kind, const char *name, int fd, struct js_err *err);
+
+/* Append a JS_NODE_LINK: the symlink `name` -> `target` in JS_DRIVER_DIR. */
+int js_dev_nodes_add_link(struct js_dev_nodes *n, const char *name, const char *target, struct js_err *err);
 
 /* For every entry of the list with a path: find the node (standard nodes
  * under "/", the others under host_root) without following any link,

@@ -6,6 +6,7 @@
 #ifndef JSANDBOX_DEVRULE_H
 #define JSANDBOX_DEVRULE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define JS_GPU_MAX 64 /* entries in one gpus = list */
@@ -43,6 +44,11 @@ struct js_dev_rule {
 	long major, minor;
 	unsigned access; /* JS_DEV_* bits, never 0 */
 	char path[64];	 /* "" or an absolute path under /dev */
+	/* A node the container gets only when the host has it (a GPU's
+	 * shared or MIG nodes: nvidia-modeset, nvidia-uvm-tools,
+	 * nvidia-caps/...): js_devices_build leaves it out, rule and node,
+	 * when host_root/dev lacks it. Never set by the policy parser. */
+	bool optional;
 };
 
 #endif

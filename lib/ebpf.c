@@ -252,10 +252,10 @@ int js_ebpf_query(int cgfd, uint32_t *ids, size_t max, struct js_err *err)
 		if (fd == -ENOENT)
 			continue; /* detached and freed since the query */
 		if (fd < 0)
-			return js_fail(err, -fd, "cannot open device program %u: %s", all[i], strerror(-fd));
+			return js_failm(err, -fd, "cannot open device program %u", all[i]);
 		int r = prog_info(fd, &info);
 		if (r < 0)
-			return js_fail(err, -r, "cannot inspect device program %u: %s", all[i], strerror(-r));
+			return js_failm(err, -r, "cannot inspect device program %u", all[i]);
 		if (!is_ours(&info))
 			continue;
 		if (n < max)
@@ -310,7 +310,7 @@ int js_ebpf_attach(int cgfd, int prog_fd, struct js_err *err)
 		else if (r == -EINVAL)
 			break; /* no BPF_F_REPLACE (before 5.6): attach, then detach */
 		else if (r != -ENOENT)
-			return js_fail(err, -r, "cannot replace the device eBPF program: %s", strerror(-r));
+			return js_failm(err, -r, "cannot replace the device eBPF program");
 		/* ENOENT: that program left the cgroup meanwhile; next. */
 	}
 	if (replaced < 0 && (r = attach(cgfd, prog_fd, -1)) < 0) {
@@ -319,7 +319,7 @@ int js_ebpf_attach(int cgfd, int prog_fd, struct js_err *err)
 				       "cannot attach the device eBPF program: %s (another program is attached "
 				       "without BPF_F_ALLOW_MULTI, or no CAP_SYS_ADMIN)",
 				       strerror(EPERM));
-		return js_fail(err, -r, "cannot attach the device eBPF program: %s", strerror(-r));
+		return js_failm(err, -r, "cannot attach the device eBPF program");
 	}
 	/* The new program is enforcing: every old one still attached can
 	 * only narrow what it allows, and can go. */
@@ -330,16 +330,16 @@ int js_ebpf_attach(int cgfd, int prog_fd, struct js_err *err)
 		if (ofd == -ENOENT)
 			continue;
 		if (ofd < 0)
-			return js_fail(err, -ofd, "cannot open old device program %u: %s", old[i], strerror(-ofd));
+			return js_failm(err, -ofd, "cannot open old device program %u", old[i]);
 		r = detach(cgfd, ofd);
 		if (r < 0 && r != -ENOENT)
-			return js_fail(err, -r, "cannot detach old device program %u: %s", old[i], strerror(-r));
+			return js_failm(err, -r, "cannot detach old device program %u", old[i]);
 	}
 
 	/* Check the outcome as the kernel sees it: exactly our new one. */
 	struct bpf_prog_info info;
 	if ((r = prog_info(prog_fd, &info)) < 0)
-		return js_fail(err, -r, "cannot inspect the device program: %s", strerror(-r));
+		return js_failm(err, -r, "cannot inspect the device program");
 	uint32_t now[2];
 	int n = js_ebpf_query(cgfd, now, JS_ARRAY_SIZE(now), err);
 	if (n < 0)

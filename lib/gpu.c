@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 
 #include "devnode.h"
+#include "gpudrv.h"
 
 /* NVIDIA's character major is fixed (NV_MAJOR_DEVICE_NUMBER in the open
  * kernel modules); nvidiactl and nvidia-modeset are its two top minors.
@@ -250,6 +251,7 @@ static int add_cap_node(int rootfd, struct js_gpu *g, long caps_major, long mino
 	 * to open it, which is the safe side. */
 	if (!node_rule(rootfd, path, caps_major, minor, &r))
 		return 0;
+	r.optional = true; /* a host without /dev/nvidia-caps still logs in */
 	return gpu_add_node(g, &r, err);
 }
 
@@ -320,7 +322,7 @@ static int discover_nvidia(int rootfd, const char *devices, struct js_gpu_list *
 	if (dfd == -ENOENT)
 		return 0; /* no NVIDIA driver loaded */
 	if (dfd < 0)
-		return js_fail(err, -dfd, "cannot open \"%s\": %s", dir, strerror(-dfd));
+		return js_failm(err, -dfd, "cannot open \"%s\"", dir);
 	_cleanup_closedir_ DIR *d = fdopendir(dfd);
 	if (!d) {
 		close(dfd);
@@ -337,7 +339,7 @@ static int discover_nvidia(int rootfd, const char *devices, struct js_gpu_list *
 		_cleanup_close_ int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		int n = fd < 0 ? -errno : js_read_file_at(fd, "information", info, sizeof info, NULL);
 		if (n < 0)
-			return js_fail(err, -n, "cannot read \"%s\": %s", path, strerror(-n));
+			return js_failm(err, -n, "cannot read \"%s\"", path);
 		struct js_gpu *g;
 		int r = add_gpu(l, cap, &g, err);
 		if (r < 0)
@@ -387,8 +389,12 @@ static int discover_nvidia(int rootfd, const char *devices, struct js_gpu_list *
 	for (size_t i = 0; i < JS_ARRAY_SIZE(shared); i++) {
 		struct js_dev_rule r;
 		int rc;
-		if (node_rule(rootfd, shared[i].path, shared[i].major, shared[i].minor, &r) &&
-		    (rc = js_dev_list_add(sh, &r, err)) < 0)
+		if (!node_rule(rootfd, shared[i].path, shared[i].major, shared[i].minor, &r))
+			continue;
+		/* Only a granted GPU's own node is required; a host without
+		 * modeset or uvm-tools (headless servers) still logs in. */
+		r.optional = true;
+		if ((rc = js_dev_list_add(sh, &r, err)) < 0)
 			return rc;
 	}
 	return 0;
@@ -422,7 +428,7 @@ static int discover_drm(int rootfd, const char *devices, struct js_gpu_list *l, 
 	if (dfd == -ENOENT)
 		return 0;
 	if (dfd < 0)
-		return js_fail(err, -dfd, "cannot open \"%s\": %s", dir, strerror(-dfd));
+		return js_failm(err, -dfd, "cannot open \"%s\"", dir);
 	_cleanup_closedir_ DIR *d = fdopendir(dfd);
 	if (!d) {
 		close(dfd);
@@ -500,8 +506,10 @@ static int discover_drm(int rootfd, const char *devices, struct js_gpu_list *l, 
 		 * it can open (the kfd checks render-node access). */
 		struct js_dev_rule r;
 		int rc;
-		if (node_rule(rootfd, "/dev/kfd", proc_char_major(devices, "kfd"), 0, &r) &&
-		    (rc = js_dev_list_add(&l->shared[JS_GPU_AMD], &r, err)) < 0)
+		if (!node_rule(rootfd, "/dev/kfd", proc_char_major(devices, "kfd"), 0, &r))
+			return 0;
+		r.optional = true;
+		if ((rc = js_dev_list_add(&l->shared[JS_GPU_AMD], &r, err)) < 0)
 			return rc;
 	}
 	return 0;
@@ -638,9 +646,10 @@ int js_gpu_select(const struct js_gpu_list *all, const struct js_gpu_sel *sel, s
 	return r < 0 ? r : 0;
 }
 
-int js_gpu_open_proc(const char *host_root, const struct js_gpu_sel *sel, struct js_dev_nodes *nodes,
+static int open_proc(const char *host_root, const struct js_gpu_sel *sel, struct js_dev_nodes *nodes, bool *nvidia,
 		     struct js_err *err)
 {
+	*nvidia = false;
 	if (sel->kind == JS_GPUS_NONE)
 		return 0;
 	struct js_gpu_list all;
@@ -658,13 +667,14 @@ int js_gpu_open_proc(const char *host_root, const struct js_gpu_sel *sel, struct
 	for (size_t i = 0; r >= 0 && i < all.n; i++) {
 		if (!granted[i] || all.gpu[i].vendor != JS_GPU_NVIDIA)
 			continue;
+		*nvidia = true;
 		char path[96];
 		snprintf(path, sizeof path, "proc/driver/nvidia/gpus/%s", all.gpu[i].procdir);
 		/* Same root-confined walk as discovery; the clone is of what
 		 * root found, the init never looks a host path up. */
 		_cleanup_close_ int dfd = root_open(rootfd, path, O_PATH | O_DIRECTORY | O_NOFOLLOW);
 		if (dfd < 0) {
-			r = js_fail(err, -dfd, "cannot open \"%s/%s\": %s", host_root, path, strerror(-dfd));
+			r = js_failm(err, -dfd, "cannot open \"%s/%s\"", host_root, path);
 			break;
 		}
 		int tree = (int)syscall(SYS_open_tree, dfd, "",
@@ -683,5 +693,31 @@ int js_gpu_open_proc(const char *host_root, const struct js_gpu_sel *sel, struct
 		r = js_dev_nodes_add(nodes, JS_NODE_NVPROC, all.gpu[i].procdir, tree, err);
 	}
 	js_gpu_list_free(&all);
+	return r < 0 ? r : 0;
+}
+
+int js_gpu_open_proc(const char *host_root, const struct js_gpu_sel *sel, struct js_dev_nodes *nodes,
+		     struct js_err *err)
+{
+	bool nvidia;
+	return open_proc(host_root, sel, nodes, &nvidia, err);
+}
+
+int js_gpu_open_host_files(const char *host_root, const struct js_gpu_sel *sel, struct js_dev_nodes *nodes,
+			   struct js_err *err)
+{
+	bool nvidia;
+	int r = open_proc(host_root, sel, nodes, &nvidia, err);
+	if (r < 0 || !nvidia)
+		return r;
+	/* Read at every start: a driver upgraded on the host is what the
+	 * next container gets. */
+	struct js_drv *drv = malloc(sizeof *drv);
+	if (!drv)
+		return js_fail(err, ENOMEM, "out of memory");
+	r = js_drv_discover(host_root, drv, err);
+	if (r >= 0)
+		r = js_drv_open(host_root, drv, nodes, err);
+	free(drv);
 	return r < 0 ? r : 0;
 }

@@ -87,4 +87,11 @@ int js_gpu_select(const struct js_gpu_list *all, const struct js_gpu_sel *sel, s
 int js_gpu_open_proc(const char *host_root, const struct js_gpu_sel *sel, struct js_dev_nodes *nodes,
 		     struct js_err *err);
 
+/* What a container granted GPUs gets from the host besides the device
+ * nodes: js_gpu_open_proc's entries and, when an NVIDIA GPU is granted,
+ * the driver's user-space files (lib/gpudrv.h: JS_NODE_FILE and
+ * JS_NODE_LINK entries), found afresh at each call. */
+int js_gpu_open_host_files(const char *host_root, const struct js_gpu_sel *sel, struct js_dev_nodes *nodes,
+			   struct js_err *err);
+
 #endif

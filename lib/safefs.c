@@ -395,3 +395,144 @@ int js_write_atomic_at(int dirfd, const char *name, const char *data, mode_t mod
 	}
 	return 0;
 }
+
+/* How deep and how many links js_open_rootowned_beneath goes. */
+#define TRUSTED_DEPTH 48
+#define TRUSTED_HOPS  40
+
+static const char *untrusted(const struct stat *st)
+{
+	if (st->st_uid != 0)
+		return "is not owned by root";
+	if (st->st_mode & 022)
+		return "is writable by group or other";
+	return NULL;
+}
+
+int js_open_rootowned_beneath(int rootfd, const char *rel, int flags, char *resolved, size_t rlen, struct js_err *err)
+{
+	/* rest: what is still to walk; a link's target is put in front. */
+	char rest[2 * PATH_MAX], tmp[2 * PATH_MAX];
+	if (js_strlcpy(rest, rel, sizeof rest) < 0)
+		return js_fail(err, ENAMETOOLONG, "\"/%s\": path too long", rel);
+	int fds[TRUSTED_DEPTH];
+	static __thread char names[TRUSTED_DEPTH][NAME_MAX + 1];
+	size_t d = 0;
+	int hops = 0, r = 0, out = -1;
+	fds[0] = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+	if (fds[0] < 0)
+		return js_failm(err, errno, "dup");
+	char *p = rest;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		if (!*p) {
+			r = js_fail(err, EISDIR, "\"/%s\" names a directory", rel);
+			break;
+		}
+		char *e = strchrnul(p, '/');
+		char c[NAME_MAX + 1];
+		if ((size_t)(e - p) > NAME_MAX) {
+			r = js_fail(err, ENAMETOOLONG, "\"/%s\": name too long", rel);
+			break;
+		}
+		memcpy(c, p, (size_t)(e - p));
+		c[e - p] = '\0';
+		p = e;
+		while (*p == '/')
+			p++;
+		bool last = !*p;
+		if (!strcmp(c, ".") && !last)
+			continue;
+		if (!strcmp(c, "..") && last) {
+			r = js_fail(err, EINVAL, "\"/%s\" ends in \"..\"", rel);
+			break;
+		}
+		if (!strcmp(c, "..")) {
+			if (d > 0)
+				close(fds[d--]); /* never above the root, like RESOLVE_IN_ROOT */
+			continue;
+		}
+		int fd = openat(fds[d], c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			r = js_failm(err, errno, "\"/%s\"", rel);
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			/* In a directory only root can write (checked when it
+			 * was entered): the link is root's. Its target is
+			 * walked the same way, from the root when absolute. */
+			char target[PATH_MAX];
+			ssize_t n = readlinkat(fd, "", target, sizeof target - 1);
+			close(fd);
+			if (n <= 0 || ++hops > TRUSTED_HOPS) {
+				r = js_fail(err, ELOOP, "\"/%s\": unreadable link or too many links", rel);
+				break;
+			}
+			target[n] = '\0';
+			if (js_snprintf(tmp, sizeof tmp, "%s/%s", target, p) < 0) {
+				r = js_fail(err, ENAMETOOLONG, "\"/%s\": path too long", rel);
+				break;
+			}
+			memcpy(rest, tmp, sizeof rest);
+			p = rest;
+			if (target[0] == '/')
+				while (d > 0)
+					close(fds[d--]);
+			continue;
+		}
+		bool want_dir = !last || (flags & O_DIRECTORY);
+		const char *bad = want_dir && !S_ISDIR(st.st_mode)    ? "is not a directory"
+				  : !want_dir && !S_ISREG(st.st_mode) ? "is not a regular file"
+								      : untrusted(&st);
+		if (bad) {
+			close(fd);
+			r = js_fail(err, EPERM, "\"/%s\": \"%s\" %s", rel, c, bad);
+			break;
+		}
+		if (d + 1 == TRUSTED_DEPTH) {
+			close(fd);
+			r = js_fail(err, ENAMETOOLONG, "\"/%s\": too deep", rel);
+			break;
+		}
+		fds[++d] = fd;
+		memcpy(names[d], c, sizeof c);
+		if (!last)
+			continue;
+		if (resolved) {
+			size_t off = 0;
+			resolved[0] = '\0';
+			for (size_t k = 1; k <= d && r == 0; k++) {
+				int w = snprintf(resolved + off, rlen - off, "%s%s", k > 1 ? "/" : "", names[k]);
+				if (w < 0 || (size_t)w >= rlen - off)
+					r = js_fail(err, ENAMETOOLONG, "\"/%s\": resolved path too long", rel);
+				else
+					off += (size_t)w;
+			}
+		}
+		if (r == 0 && !(flags & O_PATH)) {
+			/* The O_PATH fd checked is the inode; open that one. */
+			char self[64];
+			snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+			int o = open(self, (flags & ~O_DIRECTORY) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+			if (o < 0)
+				r = js_failm(err, errno, "\"/%s\"", rel);
+			else {
+				fds[d] = o;
+				close(fd);
+			}
+		}
+		if (r == 0) {
+			out = fds[d];
+			fds[d] = -1;
+		}
+		break;
+	}
+	for (size_t k = 0; k <= d; k++)
+		if (fds[k] >= 0)
+			close(fds[k]);
+	return out >= 0 ? out : r < 0 ? r : -EIO;
+}

@@ -40,6 +40,18 @@ int js_remove_tree_at(int dirfd, const char *name, struct js_err *err);
  * or -errno. For trees a user controls (the container's layer). */
 int js_mkdir_beneath(int rootfd, const char *rel, mode_t mode, struct js_err *err);
 
+/* Open the file (or with O_DIRECTORY in flags, the directory) `rel`
+ * under rootfd as if rootfd were "/", one component at a time: a symlink
+ * is followed only from a directory found trustworthy, never above
+ * rootfd; every directory entered and the result must be owned by root
+ * and not writable by group or other (nothing a user can write decides
+ * what is opened), the result a regular file or a directory. flags: O_PATH
+ * or O_RDONLY, with O_DIRECTORY for a directory. With `resolved`, the path
+ * reached (relative to rootfd, no link in it). Returns the fd or -errno
+ * with err naming the component at fault. For host files root hands to a
+ * container (the GPU driver's). */
+int js_open_rootowned_beneath(int rootfd, const char *rel, int flags, char *resolved, size_t rlen, struct js_err *err);
+
 /* Write data to dirfd/name atomically (temp file + rename), owned by root. */
 int js_write_atomic_at(int dirfd, const char *name, const char *data, mode_t mode, struct js_err *err);
 

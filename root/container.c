@@ -559,7 +559,7 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 	if (r >= 0)
 		r = js_devices_open_nodes(b->g->host_root, &devs, &nodes, err);
 	if (r >= 0)
-		r = js_gpu_open_proc(b->g->host_root, &p->gpus, &nodes, err);
+		r = js_gpu_open_host_files(b->g->host_root, &p->gpus, &nodes, err);
 	if (r < 0)
 		return r;
 	if (nodes.n > JS_SETUP_NODES_MAX)
@@ -619,11 +619,10 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 			js_failm(err, -r, "cannot send the set-up to the container init");
 	}
 	for (size_t i = 0; r >= 0 && i < nodes.n; i++) {
-		struct js_setup_node m = {.magic = JS_SETUP_MAGIC, .kind = nodes.v[i].kind};
-		js_strlcpy(m.name, nodes.v[i].name, sizeof m.name);
-		r = js_send_msg(sock, &m, sizeof m, &nodes.v[i].fd, 1);
+		const struct js_node *m = &nodes.v[i];
+		r = js_send_msg(sock, m, sizeof *m, &m->fd, m->fd >= 0 ? 1 : 0);
 		if (r < 0)
-			js_failm(err, -r, "cannot send device node %s to the container init", m.name);
+			js_failm(err, -r, "cannot send device node %s to the container init", m->name);
 	}
 	if (r >= 0) {
 		r = recv_reply(sock, &rep, deadline, err);

@@ -13,7 +13,6 @@
 #include "devnode.h"
 #include "userinfo.h"
 
-#define JS_SETUP_MAGIC 0x6a736231u /* "jsb1" */
 #define JS_INIT_NAME   "jsandbox-init"
 
 /* fd numbers the init finds at exec */
@@ -30,17 +29,13 @@ struct js_setup {
 	char root_dir[PATH_MAX];  /* staging point for the overlay (host path) */
 	char upper_dir[PATH_MAX];
 	char work_dir[PATH_MAX];
-	/* How many struct js_setup_node messages follow the set-up. */
+	/* How many struct js_node messages follow the set-up. */
 	uint32_t nnodes;
 };
 /* sent with the setup: [0] the idmapped image mount, [1] the ctl listener */
 
-/* One granted node (lib/devnode.h), sent after the set-up with its fd. */
-struct js_setup_node {
-	uint32_t magic;
-	char kind;
-	char name[64];
-};
+/* After the set-up: nnodes struct js_node messages (lib/devnode.h), each
+ * with its fd but JS_NODE_LINK. */
 
 /* JS_PHASE_COMMIT goes the other way: the module tells the init that the
  * runtime state naming it is written (struct js_setup_reply, status 0).

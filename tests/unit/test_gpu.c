@@ -27,7 +27,9 @@
 #include "devnode.h"
 #include "ebpf.h"
 #include "gpu.h"
+#include "gpudrv.h"
 #include "policy.h"
+#include "safefs.h"
 
 /* snprintf that fails the test instead of truncating. */
 #define FMT(buf, ...) assert_true(snprintf((buf), sizeof(buf), __VA_ARGS__) < (int)sizeof(buf))
@@ -438,7 +440,7 @@ static void test_select_unknown(void **state)
 	struct js_dev_list n = {0};
 	struct js_err e = {0};
 	discover(root, &l);
-	struct js_dev_rule keep = {'c', 1, 3, JS_DEV_READ, "/dev/null"};
+	struct js_dev_rule keep = {'c', 1, 3, JS_DEV_READ, "/dev/null", false};
 	assert_int_equal(js_dev_list_add(&n, &keep, &e), 0);
 
 	struct js_gpu_sel s = sel_of("0,13");
@@ -500,16 +502,16 @@ static void test_rule_format(void **state)
 {
 	(void)state;
 	char b[64];
-	struct js_dev_rule r = {'c', 195, 0, JS_DEV_READ | JS_DEV_WRITE, ""};
+	struct js_dev_rule r = {'c', 195, 0, JS_DEV_READ | JS_DEV_WRITE, "", false};
 	assert_int_equal(js_dev_rule_format(&r, b, sizeof b), 0);
 	assert_string_equal(b, "c 195:0 rw");
-	r = (struct js_dev_rule){'c', 136, -1, JS_DEV_READ | JS_DEV_WRITE, ""};
+	r = (struct js_dev_rule){'c', 136, -1, JS_DEV_READ | JS_DEV_WRITE, "", false};
 	js_dev_rule_format(&r, b, sizeof b);
 	assert_string_equal(b, "c 136:* rw");
-	r = (struct js_dev_rule){'a', -1, -1, JS_DEV_READ | JS_DEV_WRITE | JS_DEV_MKNOD, ""};
+	r = (struct js_dev_rule){'a', -1, -1, JS_DEV_READ | JS_DEV_WRITE | JS_DEV_MKNOD, "", false};
 	js_dev_rule_format(&r, b, sizeof b);
 	assert_string_equal(b, "a *:* rwm");
-	r = (struct js_dev_rule){'b', 8, -1, JS_DEV_MKNOD | JS_DEV_READ, ""};
+	r = (struct js_dev_rule){'b', 8, -1, JS_DEV_MKNOD | JS_DEV_READ, "", false};
 	js_dev_rule_format(&r, b, sizeof b);
 	assert_string_equal(b, "b 8:* rm");
 	assert_int_equal(js_dev_rule_format(&r, b, 4), -ENAMETOOLONG);
@@ -520,7 +522,7 @@ static void test_list_dedup_and_conflict(void **state)
 	(void)state;
 	struct js_dev_list l = {0};
 	struct js_err e = {0};
-	struct js_dev_rule a = {'c', 195, 0, JS_DEV_READ, "/dev/nvidia0"};
+	struct js_dev_rule a = {'c', 195, 0, JS_DEV_READ, "/dev/nvidia0", false};
 	assert_int_equal(js_dev_list_add(&l, &a, &e), 0);
 	a.access = JS_DEV_WRITE;
 	assert_int_equal(js_dev_list_add(&l, &a, &e), 0);
@@ -531,19 +533,19 @@ static void test_list_dedup_and_conflict(void **state)
 	assert_int_equal(js_dev_list_add(&l, &a, &e), 0);
 	assert_int_equal(l.n, 2);
 	/* One name, two devices: refused. */
-	struct js_dev_rule b = {'c', 195, 5, JS_DEV_READ, "/dev/nvidia0"};
+	struct js_dev_rule b = {'c', 195, 5, JS_DEV_READ, "/dev/nvidia0", false};
 	assert_int_equal(js_dev_list_add(&l, &b, &e), -EEXIST);
 	assert_non_null(strstr(e.msg, "/dev/nvidia0"));
 	/* Unresolved and malformed rules. */
-	struct js_dev_rule u = {0, -1, -1, JS_DEV_READ, "/dev/fuse"};
+	struct js_dev_rule u = {0, -1, -1, JS_DEV_READ, "/dev/fuse", false};
 	assert_int_equal(js_dev_list_add(&l, &u, &e), -EINVAL);
-	struct js_dev_rule w = {'c', -1, 3, JS_DEV_READ, "/dev/x"};
+	struct js_dev_rule w = {'c', -1, 3, JS_DEV_READ, "/dev/x", false};
 	assert_int_equal(js_dev_list_add(&l, &w, &e), -EINVAL);
-	struct js_dev_rule big = {'c', 4096, 0, JS_DEV_READ, ""};
+	struct js_dev_rule big = {'c', 4096, 0, JS_DEV_READ, "", false};
 	assert_int_equal(js_dev_list_add(&l, &big, &e), -EINVAL);
-	big = (struct js_dev_rule){'c', 1, 1L << 20, JS_DEV_READ, ""};
+	big = (struct js_dev_rule){'c', 1, 1L << 20, JS_DEV_READ, "", false};
 	assert_int_equal(js_dev_list_add(&l, &big, &e), -EINVAL);
-	struct js_dev_rule none = {'c', 1, 3, 0, ""};
+	struct js_dev_rule none = {'c', 1, 3, 0, "", false};
 	assert_int_equal(js_dev_list_add(&l, &none, &e), -EINVAL);
 	assert_int_equal(l.n, 2);
 	/* Matching: one entry must cover every requested bit. */
@@ -591,7 +593,12 @@ static void test_build(void **state)
 	assert_int_equal(js_devices_build(root, &p.gpus, p.devices, p.ndevices, &l, &e), 0);
 	assert_node(&l, "/dev/nvidia1", 195, 1);
 	assert_node(&l, "/dev/dri/renderD132", 226, 132);
-	assert_node(&l, "/dev/nvidiactl", 195, 255);
+	/* The shared nodes are optional: the fake tree has no dev/, so they
+	 * are left out (rule and node); the GPUs' own nodes stay, and fail
+	 * when opened (test_open_nodes). */
+	assert_null(find_path(&l, "/dev/nvidiactl"));
+	assert_null(find_path(&l, "/dev/nvidia-uvm-tools"));
+	assert_false(js_dev_list_allows(&l, 'c', 195, 255, JS_DEV_READ));
 	assert_null(find_path(&l, "/dev/kfd"));
 	assert_non_null(find_path(&l, "/dev/fuse"));
 	assert_true(js_dev_list_allows(&l, 'c', 10, 229, JS_DEV_MKNOD));
@@ -662,7 +669,7 @@ static void test_real_nodes(void **state)
 	/* The nodes the container gets: cloned only when the node is a
 	 * device of exactly the rule's type and numbers. */
 	struct js_dev_list want = {0};
-	struct js_dev_rule fuse = {'c', 10, 229, JS_DEV_READ | JS_DEV_WRITE, "/dev/fuse"};
+	struct js_dev_rule fuse = {'c', 10, 229, JS_DEV_READ | JS_DEV_WRITE, "/dev/fuse", false};
 	assert_int_equal(js_dev_list_add(&want, &fuse, &e), 0);
 	assert_int_equal(js_devices_add_defaults(&want, &e), 0);
 	struct js_dev_nodes nodes = {0};
@@ -680,20 +687,20 @@ static void test_real_nodes(void **state)
 	js_dev_nodes_close(&nodes);
 	js_dev_list_free(&want);
 
-	struct js_dev_rule wrong = {'c', 10, 230, JS_DEV_READ, "/dev/fuse"};
+	struct js_dev_rule wrong = {'c', 10, 230, JS_DEV_READ, "/dev/fuse", false};
 	assert_int_equal(js_dev_list_add(&want, &wrong, &e), 0);
 	assert_int_equal(js_devices_open_nodes(root, &want, &nodes, &e), -EINVAL);
 	assert_non_null(strstr(e.msg, "is not c 10:230"));
 	js_dev_nodes_close(&nodes);
 	js_dev_list_free(&want);
 
-	struct js_dev_rule blk = {'c', 7, 9, JS_DEV_READ, "/dev/loop9"}; /* a block node listed as char */
+	struct js_dev_rule blk = {'c', 7, 9, JS_DEV_READ, "/dev/loop9", false}; /* a block node listed as char */
 	assert_int_equal(js_dev_list_add(&want, &blk, &e), 0);
 	assert_int_equal(js_devices_open_nodes(root, &want, &nodes, &e), -EINVAL);
 	js_dev_nodes_close(&nodes);
 	js_dev_list_free(&want);
 
-	struct js_dev_rule gone = {'c', 195, 9, JS_DEV_READ, "/dev/nvidia9"};
+	struct js_dev_rule gone = {'c', 195, 9, JS_DEV_READ, "/dev/nvidia9", false};
 	assert_int_equal(js_dev_list_add(&want, &gone, &e), 0);
 	assert_int_equal(js_devices_open_nodes(root, &want, &nodes, &e), -ENOENT);
 	assert_non_null(strstr(e.msg, "/dev/nvidia9"));
@@ -703,7 +710,7 @@ static void test_real_nodes(void **state)
 	/* A symlink anywhere on the way is never followed. */
 	FMT(path, "%s/dev/linkdir", root);
 	assert_int_equal(symlink(".", path), 0);
-	struct js_dev_rule via = {'c', 10, 229, JS_DEV_READ, "/dev/linkdir/fuse"};
+	struct js_dev_rule via = {'c', 10, 229, JS_DEV_READ, "/dev/linkdir/fuse", false};
 	assert_int_equal(js_dev_list_add(&want, &via, &e), 0);
 	assert_int_equal(js_devices_open_nodes(root, &want, &nodes, &e), -ELOOP);
 	js_dev_nodes_close(&nodes);
@@ -853,11 +860,11 @@ static void test_ebpf_decodes_rules(void **state)
 
 	/* A rule allowing everything ends the program: nothing after it
 	 * is emitted (the verifier refuses unreachable code). */
-	struct js_dev_rule r1 = {'c', 195, 0, JS_DEV_READ, ""}, all = {'a', -1, -1, 7, ""};
+	struct js_dev_rule r1 = {'c', 195, 0, JS_DEV_READ, "", false}, all = {'a', -1, -1, 7, "", false};
 	assert_int_equal(js_dev_list_add(&l, &r1, &e), 0);
 	assert_int_equal(js_dev_list_add(&l, &all, &e), 0);
 	assert_int_equal(js_dev_list_add(&l, &r1, &e), 0);
-	struct js_dev_rule r2 = {'b', 8, 0, JS_DEV_READ, ""};
+	struct js_dev_rule r2 = {'b', 8, 0, JS_DEV_READ, "", false};
 	assert_int_equal(js_dev_list_add(&l, &r2, &e), 0);
 	assert_int_equal(js_ebpf_build(&l, &prog, &e), 0);
 	/* prologue 6, rule c 195:0 r: 1 + 3 + 1 + 1 + 2 = 8, allow-all: 2 */
@@ -868,7 +875,7 @@ static void test_ebpf_decodes_rules(void **state)
 	js_dev_list_free(&l);
 
 	/* Type 'a' with limited access. */
-	struct js_dev_rule ar = {'a', -1, -1, JS_DEV_READ, ""};
+	struct js_dev_rule ar = {'a', -1, -1, JS_DEV_READ, "", false};
 	assert_int_equal(js_dev_list_add(&l, &ar, &e), 0);
 	check_prog_matches_list(&l);
 	js_dev_list_free(&l);
@@ -900,6 +907,94 @@ static void test_ebpf_load(void **state)
 	js_dev_list_free(&l);
 }
 
+/* The driver's version from proc/driver/nvidia/version, both the
+ * proprietary and the open kernel module's wording. */
+static void test_drv_version(void **state)
+{
+	(void)state;
+	char v[32];
+	assert_true(js_drv_parse_version("NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.104.05  Sat Aug 19 "
+					 "01:15:15 UTC 2023\nGCC version:  gcc version 12.2.0\n",
+					 v, sizeof v));
+	assert_string_equal(v, "535.104.05");
+	assert_true(js_drv_parse_version("NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  550.54.14  Release "
+					 "Build  (dvs-builder@U16)  Thu Feb 22 01:25:25 UTC 2024\n",
+					 v, sizeof v));
+	assert_string_equal(v, "550.54.14");
+	assert_false(js_drv_parse_version("GCC version:  gcc version 12.2.0\n", v, sizeof v));
+	assert_false(js_drv_parse_version("NVRM version: NVIDIA UNIX x86_64 Kernel Module  unknown\n", v, sizeof v));
+	assert_false(js_drv_parse_version("NVRM version: 1234567890.1234567890.1234567890.123\n", v, sizeof v));
+}
+
+/* js_open_rootowned_beneath: links followed only out of directories root
+ * alone can write, never above the root; a directory or file a user owns
+ * or can write is refused, naming it. */
+static void test_rootowned_beneath(void **state)
+{
+	(void)state;
+	JS_SKIP_IF(geteuid() != 0, "root-owned trees need root (chown)");
+	char t[PATH_MAX], p[PATH_MAX];
+	FMT(t, "%s/trusted", tmpdir);
+	put(t, "usr/lib/x86_64-linux-gnu/libcuda.so.1.2", "lib");
+	FMT(p, "%s/lib", t);
+	assert_int_equal(symlink("usr/lib", p), 0);
+	FMT(p, "%s/usr/lib/x86_64-linux-gnu/libcuda.so.1", t);
+	assert_int_equal(symlink("libcuda.so.1.2", p), 0);
+	FMT(p, "%s/usr/lib/up", t);
+	assert_int_equal(symlink("../../../../../../usr/lib/x86_64-linux-gnu/libcuda.so.1.2", p), 0);
+	put(t, "user/libcuda.so.1.2", "evil");
+	FMT(p, "%s/user", t);
+	assert_int_equal(chown(p, 1, 1), 0);
+	FMT(p, "%s/usr/lib/touser", t);
+	assert_int_equal(symlink("/user/libcuda.so.1.2", p), 0);
+	put(t, "open/libcuda.so.1.2", "evil");
+	FMT(p, "%s/open", t);
+	assert_int_equal(chmod(p, 0777), 0);
+	put(t, "usr/lib/writable.so", "x");
+	FMT(p, "%s/usr/lib/writable.so", t);
+	assert_int_equal(chmod(p, 0666), 0);
+	chmod(t, 0755);
+	int rootfd = open(t, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(rootfd >= 0);
+	struct js_err e = {0};
+	char res[PATH_MAX];
+	/* through /lib -> usr/lib and the soname link */
+	int fd = js_open_rootowned_beneath(rootfd, "lib/x86_64-linux-gnu/libcuda.so.1", O_PATH, res, sizeof res, &e);
+	assert_true(fd >= 0);
+	assert_string_equal(res, "usr/lib/x86_64-linux-gnu/libcuda.so.1.2");
+	close(fd);
+	/* readable when asked, the same file */
+	fd = js_open_rootowned_beneath(rootfd, "/lib/x86_64-linux-gnu/libcuda.so.1", O_RDONLY, NULL, 0, &e);
+	assert_true(fd >= 0);
+	char buf[8] = "";
+	assert_int_equal(read(fd, buf, sizeof buf - 1), 3);
+	assert_string_equal(buf, "lib");
+	close(fd);
+	/* ".." never above the root */
+	fd = js_open_rootowned_beneath(rootfd, "usr/lib/up", O_PATH, res, sizeof res, &e);
+	assert_true(fd >= 0);
+	assert_string_equal(res, "usr/lib/x86_64-linux-gnu/libcuda.so.1.2");
+	close(fd);
+	/* a link into a directory of uid 1 */
+	assert_int_equal(js_open_rootowned_beneath(rootfd, "usr/lib/touser", O_PATH, NULL, 0, &e), -EPERM);
+	assert_non_null(strstr(e.msg, "\"user\" is not owned by root"));
+	/* a world-writable directory, a writable file */
+	assert_int_equal(js_open_rootowned_beneath(rootfd, "open/libcuda.so.1.2", O_PATH, NULL, 0, &e), -EPERM);
+	assert_non_null(strstr(e.msg, "\"open\" is writable by group or other"));
+	assert_int_equal(js_open_rootowned_beneath(rootfd, "usr/lib/writable.so", O_PATH, NULL, 0, &e), -EPERM);
+	/* a directory where a file is wanted, a missing file */
+	assert_int_equal(js_open_rootowned_beneath(rootfd, "usr/lib", O_PATH, NULL, 0, &e), -EPERM);
+	assert_int_equal(js_open_rootowned_beneath(rootfd, "usr/lib/nothing", O_PATH, NULL, 0, &e), -ENOENT);
+	fd = js_open_rootowned_beneath(rootfd, "usr/lib", O_PATH | O_DIRECTORY, NULL, 0, &e);
+	assert_true(fd >= 0);
+	close(fd);
+	/* a loop of links ends */
+	FMT(p, "%s/usr/lib/loop", t);
+	assert_int_equal(symlink("loop", p), 0);
+	assert_int_equal(js_open_rootowned_beneath(rootfd, "usr/lib/loop", O_PATH, NULL, 0, &e), -ELOOP);
+	close(rootfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -916,6 +1011,8 @@ int main(void)
 	    cmocka_unit_test(test_dev_path_ok),
 	    cmocka_unit_test(test_ebpf_decodes_rules),
 	    cmocka_unit_test(test_ebpf_load),
+	    cmocka_unit_test(test_drv_version),
+	    cmocka_unit_test(test_rootowned_beneath),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

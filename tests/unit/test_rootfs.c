@@ -156,9 +156,8 @@ static void build(struct result *res)
 		snprintf(s.root_dir, sizeof s.root_dir, "%s/root", top);
 		snprintf(s.upper_dir, sizeof s.upper_dir, "%s/upper", top);
 		snprintf(s.work_dir, sizeof s.work_dir, "%s/work", top);
-		js_rootfs_use_nodes(NULL, 0);
 		struct js_err err = {0};
-		shared->status = js_rootfs_build(&s, image_fd, &err);
+		shared->status = js_rootfs_build(&s, image_fd, NULL, 0, &err);
 		snprintf(shared->msg, sizeof shared->msg, "%s", err.msg);
 		if (shared->status == 0) {
 			slurp("/etc/passwd", shared->passwd, sizeof shared->passwd);
