@@ -47,8 +47,8 @@ int ctl_parse_one_user(int argc, char **argv, struct js_user *u)
 
 static void print_header(void)
 {
-	printf("%-16s %7s %-8s %8s %8s %6s %-6s %s\n", "USER", "UID", "STATE", "INIT", "SESSIONS", "PROCS", "LINGER",
-	       "IMAGE");
+	printf("%-16s %7s %-8s %8s %8s %6s %-6s %-12s %s\n", "USER", "UID", "STATE", "INIT", "SESSIONS", "PROCS",
+	       "LINGER", "IMAGE", "LAYER");
 }
 
 /* One line for u; returns 1 when running, 0 when not, -1 on error. */
@@ -71,19 +71,23 @@ static int print_status(const struct js_config *c, const struct js_user *u, bool
 	 * session alike. A process left with no container is shown, never
 	 * hidden behind "stopped" (jsandboxctl stop kills it). */
 	int procs = js_container_procs(u);
+	char layer[96];
+	ctl_layer_summary(g, u->name, layer, sizeof layer);
 	if (r == -ESRCH && procs > 0) {
-		printf("%-16s %7u %-8s %8s %8s %6d %-6s %s\n", u->name, u->uid, "leftover", "-", "-", procs, "-", "-");
+		printf("%-16s %7u %-8s %8s %8s %6d %-6s %-12s %s\n", u->name, u->uid, "leftover", "-", "-", procs, "-", "-",
+		       layer);
 		return 1;
 	}
 	if (r == -ESRCH) {
 		if (!quiet_stopped)
-			printf("%-16s %7u %-8s %8s %8s %6s %-6s %s\n", u->name, u->uid, "stopped", "-", "-", "-", "-",
-			       "-");
+			printf("%-16s %7u %-8s %8s %8s %6s %-6s %-12s %s\n", u->name, u->uid, "stopped", "-", "-", "-",
+			       "-", "-", layer);
 		return 0;
 	}
 	if (r < 0) {
 		/* Alive but not answering: say so, it is what an admin must see. */
-		printf("%-16s %7u %-8s %8d %8s %6s %-6s %s\n", u->name, u->uid, "stuck", (int)pid, "?", "?", "?", "?");
+		printf("%-16s %7u %-8s %8d %8s %6s %-6s %-12s %s\n", u->name, u->uid, "stuck", (int)pid, "?", "?", "?", "?",
+		       layer);
 		ctl_error_js(&err, "%s", u->name);
 		return -1;
 	}
@@ -98,8 +102,8 @@ static int print_status(const struct js_config *c, const struct js_user *u, bool
 		if (udir >= 0 && js_state_read(udir, &st, NULL) == 0)
 			js_strlcpy(image, st.image, sizeof image);
 	}
-	printf("%-16s %7u %-8s %8d %8u %6d %-6s %s\n", u->name, u->uid, rep.shutting_down ? "stopping" : "running",
-	       (int)pid, rep.sessions, procs, linger, image);
+	printf("%-16s %7u %-8s %8d %8u %6d %-6s %-12s %s\n", u->name, u->uid,
+	       rep.shutting_down ? "stopping" : "running", (int)pid, rep.sessions, procs, linger, image, layer);
 	return 1;
 }
 

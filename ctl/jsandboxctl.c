@@ -42,6 +42,7 @@ static const struct ctl_command commands[] = {
     {"gpus", "", "list the host's GPUs, their nodes and which policy sections grant them", cmd_gpus, CTL_CONFIG},
     {"apply", "USER", "apply the current policy's limits and device rules to USER's running container", cmd_apply,
      CTL_CONFIG | CTL_ROOT},
+    {"du", "USER", "the biggest directories of USER's writable layer", cmd_du, CTL_CONFIG | CTL_ROOT},
 };
 
 __attribute__((format(printf, 1, 0))) static void vprint_error(const char *fmt, va_list ap)
