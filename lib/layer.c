@@ -544,6 +544,8 @@ int js_layer_usage(const char *state_dir, const char *name, struct js_layer_usag
 		return js_failm(err, errno, "btrfs subvolume id of %s's layer", name);
 	struct btrfs_qgroup_info_item info;
 	struct btrfs_qgroup_limit_item lim;
+	/* qgroup numbers are brought up to date when a transaction commits */
+	(void)syncfs(d);
 	if (quota_item(d, BTRFS_QGROUP_INFO_KEY, id, &info, sizeof info) == 0) {
 		out->used = le64toh(info.rfer);
 		out->used_known = true;

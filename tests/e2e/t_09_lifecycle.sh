@@ -54,7 +54,7 @@ check "alice's last session has closed" wait_for 100 sh -c "! pgrep -f '^sshd[^:
 check "with linger = yes the container stays after logout" container_pid $A
 check "and the background job survives" jssh $A 'pgrep -fx "sleep 400" >/dev/null'
 check "jsandboxctl status USER shows it running" sh -c "'$JSB_CTL' status $A | grep -Eq '^$A +$uid +running '"
-check "jsandboxctl status lists it among all containers" sh -c "'$JSB_CTL' status | grep -Eq '^$A +$uid +running +[0-9]+ +[0-9]+ +[0-9]+ +yes +jsbtest$'"
+check "jsandboxctl status lists it among all containers" sh -c "'$JSB_CTL' status | grep -Eq '^$A +$uid +running +[0-9]+ +[0-9]+ +[0-9]+ +yes +jsbtest +[^ ]+$'"
 check "jsandboxctl stop ends it" "$JSB_CTL" stop $A
 check "nothing left after stop" sh -c "! pgrep -u $A -fx 'sleep 400' >/dev/null && test ! -e '$JSB_RUN/run/$uid'"
 check "jsandboxctl status USER says stopped" sh -c "'$JSB_CTL' status $A | grep -Eq '^$A +$uid +stopped '"
