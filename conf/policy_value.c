@@ -24,8 +24,7 @@
 /* Bounds of the per-user keys, see jsandbox.conf(5). */
 #define MEMORY_MAX_MIN	 (4 * MIB) /* below this nothing, not even a shell, starts */
 #define TMP_SIZE_MIN	 MIB
-/* disk_max: an ext4 image with its journal and apt's first run need this */
-#define DISK_MAX_MIN (64 * MIB)
+#define DISK_MAX_MIN	 (64 * MIB) /* an ext4 image's journal and tables, apt's first run */
 #define SIZE_MAX_BYTES	 (1024 * TIB)
 #define PIDS_MAX_MIN	 16	 /* a login shell and a few children */
 #define PIDS_MAX_MAX	 4194304 /* PID_MAX_LIMIT on 64-bit kernels */

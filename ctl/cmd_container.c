@@ -74,8 +74,8 @@ static int print_status(const struct js_config *c, const struct js_user *u, bool
 	char layer[96];
 	ctl_layer_summary(g, u->name, layer, sizeof layer);
 	if (r == -ESRCH && procs > 0) {
-		printf("%-16s %7u %-8s %8s %8s %6d %-6s %-12s %s\n", u->name, u->uid, "leftover", "-", "-", procs, "-", "-",
-		       layer);
+		printf("%-16s %7u %-8s %8s %8s %6d %-6s %-12s %s\n", u->name, u->uid, "leftover", "-", "-", procs, "-",
+		       "-", layer);
 		return 1;
 	}
 	if (r == -ESRCH) {
@@ -86,8 +86,8 @@ static int print_status(const struct js_config *c, const struct js_user *u, bool
 	}
 	if (r < 0) {
 		/* Alive but not answering: say so, it is what an admin must see. */
-		printf("%-16s %7u %-8s %8d %8s %6s %-6s %-12s %s\n", u->name, u->uid, "stuck", (int)pid, "?", "?", "?", "?",
-		       layer);
+		printf("%-16s %7u %-8s %8d %8s %6s %-6s %-12s %s\n", u->name, u->uid, "stuck", (int)pid, "?", "?", "?",
+		       "?", layer);
 		ctl_error_js(&err, "%s", u->name);
 		return -1;
 	}

@@ -54,7 +54,8 @@ void ctl_layer_summary(const struct js_global *g, const char *name, char *buf, s
 	if (lu.used_known)
 		human(lu.used, used, sizeof used);
 	if (!lu.limit) {
-		snprintf(buf, len, "%s/unbounded(%s)", lu.kind == JS_LAYER_DIR ? "-" : used, js_layer_kind_name(lu.kind));
+		snprintf(buf, len, "%s/unbounded(%s)", lu.kind == JS_LAYER_DIR ? "-" : used,
+			 js_layer_kind_name(lu.kind));
 		return;
 	}
 	human(lu.limit, lim, sizeof lim);
@@ -110,8 +111,9 @@ void ctl_check_layers(struct ctl_check *ck)
 		if (ctl_section_policy(ck->c, sec, p, pw, sizeof pw) != 0 || !p->sandbox || p->disk_max.max ||
 		    strcmp(p->origin[JS_KEY_DISK_MAX], origin) != 0)
 			continue;
-		ctl_problem(ck, "%s disk_max: cannot be enforced on state_dir \"%s\" (%s): the logins it applies to are "
-				"refused",
+		ctl_problem(ck,
+			    "%s disk_max: cannot be enforced on state_dir \"%s\" (%s): the logins it applies to are "
+			    "refused",
 			    origin, ck->g->state_dir, why);
 	}
 }

@@ -86,7 +86,6 @@ struct ctl_check {
  * problem for each section that sets it where none can (cmd_layer.c). */
 void ctl_check_layers(struct ctl_check *ck);
 
-
 /* The sshd and PAM wiring for sandboxed users (check_wiring.c). */
 void ctl_check_wiring(struct ctl_check *ck);
 /* The kernel features, tried on this host (check_kernel.c). */

@@ -36,7 +36,7 @@
 #define FULL_SUFFIX	 ".full"
 #define LOOP_TRIES	 16
 #define EXT4_BLOCK	 4096
-#define FULL_PERCENT	 95 /* the admin's line: at or above this share */
+#define FULL_PERCENT	 95  /* the admin's line: at or above this share */
 #define BTRFS_SUBVOL_INO 256 /* BTRFS_FIRST_FREE_OBJECTID: a subvolume's root */
 
 static const char *const mkfs_paths[] = {"/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4"};
@@ -82,6 +82,8 @@ static int run_tool(char *const argv[], int keep)
 			_exit(127);
 		int keepv[1] = {keep};
 		js_close_fds_from(3, keepv, keep >= 0 ? 1 : 0);
+		if (keep >= 0 && fcntl(keep, F_SETFD, 0) < 0)
+			_exit(127);
 		char *envp[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *)"LC_ALL=C", NULL};
 		execve(argv[0], argv, envp);
 		_exit(127);
@@ -351,8 +353,8 @@ static int image_create(int layers, const char *name, uint64_t size, uid_t sid, 
 	char ext[96], path[32];
 	snprintf(ext, sizeof ext, "root_owner=%u:%u,lazy_itable_init=1,nodiscard", (unsigned)sid, (unsigned)sgid);
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	char *argv[] = {(char *)mkfs, (char *)"-q", (char *)"-F", (char *)"-m", (char *)"0",  (char *)"-E",
-			ext,	      (char *)"-L", (char *)"jsb-layer", path, NULL};
+	char *argv[] = {(char *)mkfs, (char *)"-q", (char *)"-F",	 (char *)"-m", (char *)"0", (char *)"-E",
+			ext,	      (char *)"-L", (char *)"jsb-layer", path,	       NULL};
 	int rc = run_tool(argv, fd);
 	if (rc != 0) {
 		unlinkat(layers, tmp, 0);
