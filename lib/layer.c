@@ -374,11 +374,9 @@ static int image_create(int layers, const char *name, uint64_t size, uid_t sid, 
 static void image_grow(int imgfd, int mnt, uint64_t size, const char *name)
 {
 	struct stat st;
-	struct statfs sf;
 	size -= size % EXT4_BLOCK;
-	if (fstat(imgfd, &st) < 0 || fstatfs(mnt, &sf) < 0 || sf.f_bsize <= 0)
+	if (fstat(imgfd, &st) < 0 || size == (uint64_t)st.st_size)
 		return;
-	uint64_t fs_bytes = (uint64_t)sf.f_blocks * (uint64_t)sf.f_bsize;
 	if (size < (uint64_t)st.st_size) {
 		syslog(LOG_AUTHPRIV | LOG_NOTICE,
 		       "jsandbox: %s's layer image stays at %" PRIu64 " bytes above disk_max %" PRIu64
@@ -386,15 +384,26 @@ static void image_grow(int imgfd, int mnt, uint64_t size, const char *name)
 		       name, (uint64_t)st.st_size, size, name);
 		return;
 	}
-	if (size <= fs_bytes + (uint64_t)sf.f_bsize)
-		return;
+	/* The mount fd is an O_PATH one; the ioctl needs an open directory. */
+	_cleanup_close_ int root = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct statfs sf;
 	char dev[32];
 	_cleanup_close_ int loop = loop_find(&st, dev, sizeof dev);
+	if (root < 0 || loop < 0 || fstatfs(root, &sf) < 0 || sf.f_bsize <= 0) {
+		syslog(LOG_AUTHPRIV | LOG_WARNING, "jsandbox: cannot grow %s's layer image: its mount is not found",
+		       name);
+		return;
+	}
 	uint64_t blocks = size / (uint64_t)sf.f_bsize;
-	if (loop < 0 || ftruncate(imgfd, (off_t)size) < 0 || ioctl(loop, LOOP_SET_CAPACITY, 0) < 0 ||
-	    ioctl(mnt, EXT4_IOC_RESIZE_FS, &blocks) < 0) {
-		syslog(LOG_AUTHPRIV | LOG_WARNING, "jsandbox: cannot grow %s's layer image to %" PRIu64 " bytes: %m",
-		       name, size);
+	if (ftruncate(imgfd, (off_t)size) < 0 || ioctl(loop, LOOP_SET_CAPACITY, 0) < 0 ||
+	    ioctl(root, EXT4_IOC_RESIZE_FS, &blocks) < 0) {
+		int e = errno;
+		/* Back to the size the file system has: the next start tries
+		 * again. */
+		if (ftruncate(imgfd, st.st_size) == 0)
+			(void)ioctl(loop, LOOP_SET_CAPACITY, 0);
+		syslog(LOG_AUTHPRIV | LOG_WARNING, "jsandbox: cannot grow %s's layer image to %" PRIu64 " bytes: %s",
+		       name, size, strerror(e));
 		return;
 	}
 	syslog(LOG_AUTHPRIV | LOG_NOTICE, "jsandbox: %s's layer image grown to %" PRIu64 " bytes", name, size);

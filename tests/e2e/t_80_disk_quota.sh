@@ -63,9 +63,10 @@ disk_max = 600M"
 	# alice's first session holds her container until told: the later
 	# sessions join it, and each one's close is when root looks at the
 	# layer (a container never starts on a layer full to the last block)
-	local hold=$T/$fs.hold
+	local hold
+	hold=$(getent passwd $A | cut -d: -f6)/t80-release
 	rm -f "$hold"
-	tmbg 600 jssh $A "for _ in \$(seq 3000); do [ -e '$hold' ] && break; sleep 0.1; done" >/dev/null 2>&1
+	tmbg 600 jssh $A 'for _ in $(seq 3000); do [ -e ~/t80-release ] && break; sleep 0.1; done' >/dev/null 2>&1
 	local holder=$!
 	wait_for 200 container_pid $A >/dev/null
 	# bob's apt-get runs while alice fills her layer
@@ -105,6 +106,7 @@ disk_max = 600M"
 	check "$fs: after freeing, writes work again ($(oneline "$out"))" has '^rc=0$' "$out"
 	touch "$hold"
 	wait "$holder"
+	rm -f "$hold"
 	wait_for 100 sh -c "! container_pid $A >/dev/null" 2>/dev/null
 	check "$fs: no second line while it stayed full, none after ($(oneline "$(since "$before" | grep 'layer is full')"))" \
 		[ "$(since "$before" | grep -c "$A's layer is full")" = 0 ]
