@@ -451,7 +451,8 @@ static int prepare_layer(const struct build *b, struct js_setup *su, int *layer_
 		return users;
 	/* The bounded kinds first: a btrfs layer is a subvolume made there. */
 	enum js_layer_kind kind;
-	int r = js_layer_prepare(state, users, b->p, b->u->name, sid.start, sgid.start, &kind, layer_fd, err);
+	int r =
+	    js_layer_prepare(state, users, b->p, b->u->name, b->u->uid, sid.start, sgid.start, &kind, layer_fd, err);
 	if (r < 0)
 		return r;
 	_cleanup_close_ int mine = js_mkdir_owned_at(users, b->u->name, 0700, sid.start, sgid.start, true, err);

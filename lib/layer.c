@@ -11,9 +11,12 @@
 #include <inttypes.h>
 #include <linux/btrfs.h>
 #include <linux/btrfs_tree.h>
+#include <linux/dqblk_xfs.h>
+#include <linux/fs.h>
 #include <linux/loop.h>
 #include <linux/magic.h>
 #include <linux/mount.h>
+#include <linux/quota.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -51,6 +54,8 @@ const char *js_layer_kind_name(enum js_layer_kind k)
 		return "btrfs-qgroup";
 	case JS_LAYER_IMAGE:
 		return "image";
+	case JS_LAYER_PROJECT:
+		return "project-quota";
 	case JS_LAYER_NONE:
 		break;
 	}
@@ -174,6 +179,72 @@ static int btrfs_create(int users_fd, const char *name, uid_t sid, gid_t sgid, s
 	_cleanup_close_ int d = openat(users_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (d < 0 || fchown(d, sid, sgid) < 0 || fchmod(d, 0700) < 0)
 		return js_failm(err, errno, "cannot hand the btrfs subvolume of %s's layer over", name);
+	return 0;
+}
+
+/* ---- ext4/XFS project quotas --------------------------------------------- */
+
+static int quotactl_fd(int fd, unsigned cmd, unsigned id, void *addr)
+{
+#ifdef SYS_quotactl_fd
+	return (int)syscall(SYS_quotactl_fd, fd, cmd, id, addr);
+#else
+	(void)fd, (void)cmd, (void)id, (void)addr;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/* Project quotas accounted and enforced on fd's file system (ext4 mounted
+ * with prjquota, XFS with pquota; not pqnoenforce). */
+static bool project_quota_on(int fd)
+{
+	struct fs_quota_statv sv;
+	memset(&sv, 0, sizeof sv);
+	sv.qs_version = FS_QSTATV_VERSION1;
+	if (quotactl_fd(fd, QCMD(Q_XGETQSTATV, PRJQUOTA), 0, &sv) < 0)
+		return false;
+	return (sv.qs_flags & FS_QUOTA_PDQ_ACCT) && (sv.qs_flags & FS_QUOTA_PDQ_ENFD);
+}
+
+/* Is dfd (users/<name>) tagged as project `id`, inheriting it? */
+static bool is_project_dir(int dfd, uint32_t id)
+{
+	struct fsxattr fa;
+	return ioctl(dfd, FS_IOC_FSGETXATTR, &fa) == 0 && fa.fsx_projid == id && (fa.fsx_xflags & FS_XFLAG_PROJINHERIT);
+}
+
+/* The project dfd is tagged with (inheriting), 0 when none. */
+static uint32_t project_of(int dfd)
+{
+	struct fsxattr fa;
+	if (ioctl(dfd, FS_IOC_FSGETXATTR, &fa) < 0 || !(fa.fsx_xflags & FS_XFLAG_PROJINHERIT))
+		return 0;
+	return fa.fsx_projid;
+}
+
+static int project_tag(int dfd, uint32_t id, const char *name, struct js_err *err)
+{
+	struct fsxattr fa;
+	if (ioctl(dfd, FS_IOC_FSGETXATTR, &fa) < 0)
+		return js_failm(err, errno, "cannot read the project of %s's layer", name);
+	fa.fsx_projid = id;
+	fa.fsx_xflags |= FS_XFLAG_PROJINHERIT;
+	if (ioctl(dfd, FS_IOC_FSSETXATTR, &fa) < 0)
+		return js_failm(err, errno, "cannot set project %u on %s's layer", id, name);
+	return 0;
+}
+
+/* The project's block limit: disk_max, or none (0) for max. */
+static int project_set_limit(int fd, uint32_t id, const struct js_amount *max, const char *name, struct js_err *err)
+{
+	struct if_dqblk q;
+	memset(&q, 0, sizeof q);
+	q.dqb_bhardlimit = max->max ? 0 : (max->value + QIF_DQBLKSIZE - 1) / QIF_DQBLKSIZE;
+	q.dqb_bsoftlimit = 0;
+	q.dqb_valid = QIF_BLIMITS;
+	if (quotactl_fd(fd, QCMD(Q_SETQUOTA, PRJQUOTA), id, &q) < 0)
+		return js_failm(err, errno, "cannot set the project quota of %s's layer (project %u)", name, id);
 	return 0;
 }
 
@@ -418,6 +489,11 @@ int js_layer_mechanism(int statefd, char *why, size_t whylen)
 			snprintf(why, whylen, "btrfs with quotas on: a subvolume per layer, bounded by its qgroup");
 			return JS_LAYER_BTRFS;
 		}
+	} else if (project_quota_on(statefd)) {
+		snprintf(why, whylen,
+			 "project quotas enforced: a directory per layer, project id = the user's uid, bounded by its "
+			 "project quota");
+		return JS_LAYER_PROJECT;
 	}
 	const char *mkfs = find_tool(mkfs_paths, JS_ARRAY_SIZE(mkfs_paths));
 	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
@@ -437,8 +513,8 @@ int js_layer_mechanism(int statefd, char *why, size_t whylen)
 	return JS_LAYER_IMAGE;
 }
 
-int js_layer_prepare(int statefd, int users_fd, const struct js_policy *p, const char *name, uid_t sid, gid_t sgid,
-		     enum js_layer_kind *kind, int *layer_fd, struct js_err *err)
+int js_layer_prepare(int statefd, int users_fd, const struct js_policy *p, const char *name, uid_t uid, uid_t sid,
+		     gid_t sgid, enum js_layer_kind *kind, int *layer_fd, struct js_err *err)
 {
 	*layer_fd = -1;
 	*kind = JS_LAYER_DIR;
@@ -459,6 +535,15 @@ int js_layer_prepare(int statefd, int users_fd, const struct js_policy *p, const
 			return js_fail(err, -m, "disk_max cannot be enforced on state_dir: %s", why);
 		if (m == JS_LAYER_BTRFS) {
 			int r = btrfs_create(users_fd, name, sid, sgid, err);
+			if (r < 0)
+				return r;
+		} else if (m == JS_LAYER_PROJECT) {
+			/* Tagged while still empty: everything made in it
+			 * later (upper/, work/, the user's files) inherits. */
+			_cleanup_close_ int d = js_mkdir_owned_at(users_fd, name, 0700, sid, sgid, true, err);
+			if (d < 0)
+				return d;
+			int r = project_tag(d, (uint32_t)uid, name, err);
 			if (r < 0)
 				return r;
 		} else {
@@ -495,6 +580,10 @@ int js_layer_prepare(int statefd, int users_fd, const struct js_policy *p, const
 	if (d >= 0 && is_subvol(d)) {
 		*kind = JS_LAYER_BTRFS;
 		return btrfs_set_limit(d, &p->disk_max, name, err);
+	}
+	if (d >= 0 && is_project_dir(d, (uint32_t)uid)) {
+		*kind = JS_LAYER_PROJECT;
+		return project_set_limit(d, (uint32_t)uid, &p->disk_max, name, err);
 	}
 	if (bounded)
 		syslog(LOG_AUTHPRIV | LOG_WARNING,
@@ -547,6 +636,18 @@ int js_layer_usage(const char *state_dir, const char *name, struct js_layer_usag
 	if (d < 0)
 		return 0;
 	out->kind = JS_LAYER_DIR;
+	uint32_t prj = project_of(d);
+	if (prj) {
+		struct if_dqblk q;
+		memset(&q, 0, sizeof q);
+		if (quotactl_fd(d, QCMD(Q_GETQUOTA, PRJQUOTA), prj, &q) < 0)
+			return 0;
+		out->kind = JS_LAYER_PROJECT;
+		out->used = q.dqb_curspace;
+		out->used_known = true;
+		out->limit = q.dqb_bhardlimit * QIF_DQBLKSIZE;
+		return 0;
+	}
 	if (!is_subvol(d))
 		return 0;
 	out->kind = JS_LAYER_BTRFS;
@@ -651,5 +752,12 @@ int js_layer_remove(int statefd, int users_fd, const char *name, struct js_err *
 			(void)ioctl(statefd, BTRFS_IOC_QGROUP_CREATE, &q);
 		return 0;
 	}
-	return js_remove_tree_at(users_fd, name, err);
+	uint32_t prj = d >= 0 ? project_of(d) : 0;
+	int r = js_remove_tree_at(users_fd, name, err);
+	if (r == 0 && prj) {
+		/* The project's limit goes with the layer. */
+		struct js_amount none = {.max = true};
+		(void)project_set_limit(statefd, prj, &none, name, NULL);
+	}
+	return r;
 }

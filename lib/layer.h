@@ -5,6 +5,10 @@
  *           of a policy without disk_max, or one made before it applied);
  *   btrfs   state_dir/users/<name> a btrfs subvolume with a qgroup limit
  *           (state_dir on btrfs with quotas enabled);
+ *   project state_dir/users/<name> a directory tagged with project id =
+ *           the user's uid (FS_XFLAG_PROJINHERIT, which nothing in a user
+ *           namespace can change) and that project's block limit (ext4 or
+ *           XFS with enforced project quotas);
  *   image   state_dir/layers/<name>.img, a sparse ext4 image of disk_max
  *           bytes made by root (mkfs.ext4), root-only, loop-mounted by root
  *           as a detached mount (nosuid, nodev) that only the user's init
@@ -23,12 +27,12 @@
 #include "jsutil.h"
 #include "policy.h"
 
-enum js_layer_kind { JS_LAYER_NONE, JS_LAYER_DIR, JS_LAYER_BTRFS, JS_LAYER_IMAGE };
+enum js_layer_kind { JS_LAYER_NONE, JS_LAYER_DIR, JS_LAYER_BTRFS, JS_LAYER_IMAGE, JS_LAYER_PROJECT };
 
 const char *js_layer_kind_name(enum js_layer_kind k);
 
 /* Which bounded kind a new layer gets on the file system of state_dir
- * (open as statefd): JS_LAYER_BTRFS or JS_LAYER_IMAGE, or -errno when no
+ * (open as statefd): JS_LAYER_BTRFS, JS_LAYER_PROJECT or JS_LAYER_IMAGE, or -errno when no
  * bound can be enforced there; why (one line) says which and why. */
 int js_layer_mechanism(int statefd, char *why, size_t whylen);
 
@@ -39,8 +43,8 @@ int js_layer_mechanism(int statefd, char *why, size_t whylen);
  * For an image layer *layer_fd is the detached mount of its file system
  * (upper/ and work/ at its root) and *kind JS_LAYER_IMAGE; otherwise
  * *layer_fd is -1 and upper/ and work/ are in users_fd/<name>. */
-int js_layer_prepare(int statefd, int users_fd, const struct js_policy *p, const char *name, uid_t sid, gid_t sgid,
-		     enum js_layer_kind *kind, int *layer_fd, struct js_err *err);
+int js_layer_prepare(int statefd, int users_fd, const struct js_policy *p, const char *name, uid_t uid, uid_t sid,
+		     gid_t sgid, enum js_layer_kind *kind, int *layer_fd, struct js_err *err);
 
 /* A layer's size and use, for jsandboxctl status: used bytes; limit bytes
  * (0: no bound); for an image its file system's size. */
