@@ -29,11 +29,6 @@
 
 #include "safefs.h"
 
-/* linux/ext4.h is not a uapi header: fs/ext4/ext4.h's number. */
-#ifndef EXT4_IOC_RESIZE_FS
-#define EXT4_IOC_RESIZE_FS _IOW('f', 16, uint64_t)
-#endif
-
 #define LAYERS_DIR	 "layers"
 #define IMG_SUFFIX	 ".img"
 #define FULL_SUFFIX	 ".full"
@@ -44,6 +39,7 @@
 
 static const char *const mkfs_paths[] = {"/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4"};
 static const char *const fsck_paths[] = {"/usr/sbin/e2fsck", "/sbin/e2fsck"};
+static const char *const resize_paths[] = {"/usr/sbin/resize2fs", "/sbin/resize2fs"};
 
 const char *js_layer_kind_name(enum js_layer_kind k)
 {
@@ -439,10 +435,13 @@ static int image_create(int layers, const char *name, uint64_t size, uid_t sid, 
 	return 0;
 }
 
-/* Grow a mounted image to `size` (the policy was raised): the file, then
- * the loop device's capacity, then the file system, online, by the
- * kernel (EXT4_IOC_RESIZE_FS). Never shrinks. */
-static void image_grow(int imgfd, int mnt, uint64_t size, const char *name)
+/* Grow an unused image to `size` (the policy was raised), before it is
+ * mounted: the file, then its file system with e2fsck -f -p and resize2fs
+ * (offline: online growth needs CAP_SYS_RESOURCE, which not every host's
+ * root keeps). Both read bytes only mkfs and the host kernel wrote. An
+ * image still in use (a loop device bound: a container ending, a
+ * jsandboxctl status) grows at a later start. Never shrinks. */
+static void image_grow(int imgfd, uint64_t size, const char *name)
 {
 	struct stat st;
 	size -= size % EXT4_BLOCK;
@@ -455,26 +454,43 @@ static void image_grow(int imgfd, int mnt, uint64_t size, const char *name)
 		       name, (uint64_t)st.st_size, size, name);
 		return;
 	}
-	/* The mount fd is an O_PATH one; the ioctl needs an open directory. */
-	_cleanup_close_ int root = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct statfs sf;
-	char dev[32];
-	_cleanup_close_ int loop = loop_find(&st, dev, sizeof dev);
-	if (root < 0 || loop < 0 || fstatfs(root, &sf) < 0 || sf.f_bsize <= 0) {
-		syslog(LOG_AUTHPRIV | LOG_WARNING, "jsandbox: cannot grow %s's layer image: its mount is not found",
-		       name);
+	const char *fsck = find_tool(fsck_paths, JS_ARRAY_SIZE(fsck_paths));
+	const char *resize = find_tool(resize_paths, JS_ARRAY_SIZE(resize_paths));
+	if (!fsck || !resize) {
+		syslog(LOG_AUTHPRIV | LOG_WARNING,
+		       "jsandbox: cannot grow %s's layer image: e2fsck or resize2fs missing", name);
 		return;
 	}
-	uint64_t blocks = size / (uint64_t)sf.f_bsize;
-	if (ftruncate(imgfd, (off_t)size) < 0 || ioctl(loop, LOOP_SET_CAPACITY, 0) < 0 ||
-	    ioctl(root, EXT4_IOC_RESIZE_FS, &blocks) < 0) {
-		int e = errno;
-		/* Back to the size the file system has: the next start tries
-		 * again. */
-		if (ftruncate(imgfd, st.st_size) == 0)
-			(void)ioctl(loop, LOOP_SET_CAPACITY, 0);
-		syslog(LOG_AUTHPRIV | LOG_WARNING, "jsandbox: cannot grow %s's layer image to %" PRIu64 " bytes: %s",
-		       name, size, strerror(e));
+	if (flock(imgfd, LOCK_EX) < 0)
+		return;
+	char dev[32];
+	_cleanup_close_ int loop = loop_find(&st, dev, sizeof dev);
+	if (loop >= 0) {
+		syslog(LOG_AUTHPRIV | LOG_NOTICE,
+		       "jsandbox: %s's layer image is in use (%s): it grows at a later start", name, dev);
+		return;
+	}
+	char path[32];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", imgfd);
+	int rc = -1;
+	if (ftruncate(imgfd, (off_t)size) == 0) {
+		char *fa[] = {(char *)fsck, (char *)"-f", (char *)"-p", path, NULL};
+		rc = run_tool(fa, imgfd);
+		if (rc >= 0 && rc < 4) {
+			char *ra[] = {(char *)resize, path, NULL};
+			rc = run_tool(ra, imgfd);
+		} else {
+			rc = rc < 0 ? rc : 1000 + rc;
+		}
+	}
+	if (rc != 0) {
+		/* Back to the size its file system has; tried again at the
+		 * next start. */
+		if (ftruncate(imgfd, st.st_size) < 0)
+			rc = -errno;
+		syslog(LOG_AUTHPRIV | LOG_WARNING,
+		       "jsandbox: cannot grow %s's layer image to %" PRIu64 " bytes (%s %d)", name, size,
+		       rc >= 1000 ? "e2fsck exit" : "resize2fs exit", rc >= 1000 ? rc - 1000 : rc);
 		return;
 	}
 	syslog(LOG_AUTHPRIV | LOG_NOTICE, "jsandbox: %s's layer image grown to %" PRIu64 " bytes", name, size);
@@ -561,11 +577,11 @@ int js_layer_prepare(int statefd, int users_fd, const struct js_policy *p, const
 		}
 	}
 	if (img >= 0) {
+		if (bounded)
+			image_grow(img, p->disk_max.value, name);
 		_cleanup_close_ int mnt = image_mount(img, name, err);
 		if (mnt < 0)
 			return mnt;
-		if (bounded)
-			image_grow(img, mnt, p->disk_max.value, name);
 		_cleanup_close_ int up = js_mkdir_owned_at(mnt, "upper", 0755, sid, sgid, true, err);
 		if (up < 0)
 			return up;
