@@ -71,8 +71,11 @@ static int print_status(const struct js_config *c, const struct js_user *u, bool
 	 * session alike. A process left with no container is shown, never
 	 * hidden behind "stopped" (jsandboxctl stop kills it). */
 	int procs = js_container_procs(u);
-	char layer[96];
-	ctl_layer_summary(g, u->name, layer, sizeof layer);
+	/* An image layer is read through a mount of it: not for lines that
+	 * are not printed. */
+	char layer[96] = "-";
+	if (!(r == -ESRCH && procs <= 0 && quiet_stopped))
+		ctl_layer_summary(g, u->name, layer, sizeof layer);
 	if (r == -ESRCH && procs > 0) {
 		printf("%-16s %7u %-8s %8s %8s %6d %-6s %-12s %s\n", u->name, u->uid, "leftover", "-", "-", procs, "-",
 		       "-", layer);
