@@ -552,7 +552,7 @@ static void check_key(struct load *L, const char *key, const char *value, unsign
 				problem(L, L->cur, line, key, false,
 					"unknown key (valid keys: sandbox, image, gpus, devices, memory_max, pids_max, "
 					"cpu_max, cpu_weight, tmp_size, network, sudo, linger, shell, nested_userns, "
-					"perf_events, pty_max, capabilities_add)");
+					"perf_events, pty_max, capabilities_add, disk_max)");
 			return;
 		}
 		slot = (unsigned)k;

@@ -39,6 +39,7 @@ enum js_key {
 	JS_KEY_PERF_EVENTS,
 	JS_KEY_PTY_MAX,
 	JS_KEY_CAPABILITIES_ADD,
+	JS_KEY_DISK_MAX,
 	JS_KEY__COUNT
 };
 
@@ -76,6 +77,9 @@ struct js_policy {
 	/* Capabilities kept in the bounding set beyond the default (rootless
 	 * podman's), a mask of 1 << CAP_*; only JS_CAPS_ADDABLE bits. */
 	uint64_t caps_add;
+	/* Bound of the user's writable layer (bytes; max: none), enforced by
+	 * the kernel where the layer lives (lib/layer.c). */
+	struct js_amount disk_max;
 	/* Where each key's value came from: "built-in", "[default]",
 	 * "[group:gpu]", "[user:alice]". */
 	char origin[JS_KEY__COUNT][JS_ORIGIN_MAX];

@@ -24,6 +24,7 @@
 /* Bounds of the per-user keys, see jsandbox.conf(5). */
 #define MEMORY_MAX_MIN	 (4 * MIB) /* below this nothing, not even a shell, starts */
 #define TMP_SIZE_MIN	 MIB
+#define DISK_MAX_MIN	 (64 * MIB) /* an ext4 image's journal and tables, apt's first run */
 #define SIZE_MAX_BYTES	 (1024 * TIB)
 #define PIDS_MAX_MIN	 16	 /* a login shell and a few children */
 #define PIDS_MAX_MAX	 4194304 /* PID_MAX_LIMIT on 64-bit kernels */
@@ -57,6 +58,7 @@ static const char *const key_names[JS_KEY__COUNT] = {
     [JS_KEY_PERF_EVENTS] = "perf_events",
     [JS_KEY_PTY_MAX] = "pty_max",
     [JS_KEY_CAPABILITIES_ADD] = "capabilities_add",
+    [JS_KEY_DISK_MAX] = "disk_max",
 };
 
 static const char *const key_nouns[JS_KEY__COUNT] = {
@@ -77,6 +79,7 @@ static const char *const key_nouns[JS_KEY__COUNT] = {
     [JS_KEY_PERF_EVENTS] = "value",
     [JS_KEY_PTY_MAX] = "number",
     [JS_KEY_CAPABILITIES_ADD] = "capability list",
+    [JS_KEY_DISK_MAX] = "size",
 };
 
 const char *js_key_name(enum js_key k)
@@ -768,6 +771,7 @@ void js_policy_defaults(struct js_policy *p)
 	p->perf_events = false;
 	p->pty_max = PTY_MAX_DEFAULT;
 	p->caps_add = 0;
+	p->disk_max = (struct js_amount){.max = true};
 	strcpy(p->shell, "/bin/bash");
 	for (unsigned k = 0; k < JS_KEY__COUNT; k++)
 		strcpy(p->origin[k], "built-in");
@@ -847,6 +851,18 @@ int js_policy_apply(struct js_policy *p, enum js_key k, const char *s, char *why
 		return r;
 	case JS_KEY_CAPABILITIES_ADD:
 		return js_parse_caps(s, &p->caps_add, why, whylen);
+	case JS_KEY_DISK_MAX: {
+		struct js_amount a;
+		r = js_parse_size(s, false, true, &a, why, whylen);
+		if (r < 0)
+			return r;
+		if (!a.max && a.value < DISK_MAX_MIN)
+			return why_fail(why, whylen, "must be at least 64M");
+		if (!a.max && a.value > SIZE_MAX_BYTES)
+			return why_fail(why, whylen, "must be at most 1024T");
+		p->disk_max = a;
+		return 0;
+	}
 	case JS_KEY__COUNT:
 		break;
 	}
@@ -976,6 +992,9 @@ int js_policy_format(const struct js_policy *p, enum js_key k, char *buf, size_t
 		break;
 	case JS_KEY_TMP_SIZE:
 		out_amount(&o, &p->tmp_size);
+		break;
+	case JS_KEY_DISK_MAX:
+		out_amount(&o, &p->disk_max);
 		break;
 	case JS_KEY_PIDS_MAX:
 		if (p->pids_max)

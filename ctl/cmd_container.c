@@ -14,6 +14,7 @@
 #include "container.h"
 #include "ctl.h"
 #include "image.h"
+#include "layer.h"
 #include "proto.h"
 #include "safefs.h"
 #include "state.h"
@@ -62,7 +63,12 @@ struct ustat {
 	char image_suite[64];
 	char image_built[40];
 	char version[32]; /* jsandbox version that started the container */
-	int64_t mem_cur, mem_max, pids_cur, pids_max, cpu_usec, cpu_max_pct, layer_bytes;
+	int64_t mem_cur, mem_max, pids_cur, pids_max, cpu_usec, cpu_max_pct;
+	/* The writable layer (lib/layer.h): its kind, use and bound (0: none);
+	 * used is -1 when unknown. */
+	struct js_layer_usage layer;
+	int64_t layer_bytes;
+	char layer_text[96]; /* "used/bound(kind)" */
 };
 
 /* A number from a cgroup file; "max" (or -1, or v1's "no limit" page
@@ -168,19 +174,31 @@ static void image_version(const struct js_global *g, struct ustat *us)
 		ctl_kv_lookup(info, "built", us->image_built, sizeof us->image_built);
 }
 
-/* Disk use of the user's writable layer, state_dir/users/USER. */
+/* The user's writable layer: its kind and bound (lib/layer.h), and its use
+ * (a plain directory's by walking state_dir/users/USER). An image layer is
+ * read through a mount of it: only for lines that are printed. */
 static void layer_size(const struct js_global *g, struct ustat *us)
 {
-	_cleanup_close_ int sd = js_open_trusted_dir(g->state_dir, false, NULL);
-	if (sd < 0)
+	struct js_err err = {0};
+	if (js_layer_usage(g->state_dir, us->u->name, &us->layer, &err) < 0) {
+		snprintf(us->layer_text, sizeof us->layer_text, "?");
 		return;
-	_cleanup_close_ int users = openat(sd, "users", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (users < 0)
-		return;
-	_cleanup_close_ int layer = openat(users, us->u->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	uint64_t bytes;
-	if (layer >= 0 && ctl_tree_usage(layer, &bytes, NULL) == 0)
-		us->layer_bytes = (int64_t)bytes;
+	}
+	if (us->layer.kind == JS_LAYER_DIR && !us->layer.used_known) {
+		_cleanup_close_ int sd = js_open_trusted_dir(g->state_dir, false, NULL);
+		_cleanup_close_ int users =
+		    sd < 0 ? -1 : openat(sd, "users", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_close_ int layer =
+		    users < 0 ? -1 : openat(users, us->u->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		uint64_t bytes;
+		if (layer >= 0 && ctl_tree_usage(layer, &bytes, NULL) == 0) {
+			us->layer.used = bytes;
+			us->layer.used_known = true;
+		}
+	}
+	if (us->layer.used_known)
+		us->layer_bytes = (int64_t)us->layer.used;
+	ctl_layer_format(&us->layer, us->layer_text, sizeof us->layer_text);
 }
 
 /* Fills us; returns 1 when running, 0 when stopped, -1 when stuck (the
@@ -198,7 +216,8 @@ static int gather(const struct js_config *c, const struct js_user *u, struct ust
 			     .pids_max = -1,
 			     .cpu_usec = -1,
 			     .cpu_max_pct = -1,
-			     .layer_bytes = -1};
+			     .layer_bytes = -1,
+			     .layer_text = "-"};
 	/* LINGER and GPUS are the policy's, which decides at logout and at
 	 * the next start, not what the init holds in its memory (root inside
 	 * can change that). */
@@ -209,7 +228,6 @@ static int gather(const struct js_config *c, const struct js_user *u, struct ust
 		if (js_policy_format(pol, JS_KEY_GPUS, us->gpus, sizeof us->gpus) < 0)
 			us->gpus[0] = '\0';
 	}
-	layer_size(g, us);
 	struct js_ctl_rep rep = {0};
 	pid_t pid = 0;
 	struct js_err err = {0};
@@ -279,8 +297,8 @@ static void human_num(int64_t v, char *buf, size_t len)
 
 static void print_header(void)
 {
-	printf("%-16s %7s %-8s %8s %8s %6s %-6s %-12s %13s %11s %s\n", "USER", "UID", "STATE", "INIT", "SESSIONS",
-	       "PROCS", "LINGER", "IMAGE", "MEMORY", "PIDS", "VERSION");
+	printf("%-16s %7s %-8s %8s %8s %6s %-6s %-12s %13s %11s %-7s %s\n", "USER", "UID", "STATE", "INIT", "SESSIONS",
+	       "PROCS", "LINGER", "IMAGE", "MEMORY", "PIDS", "VERSION", "LAYER");
 }
 
 static void print_row(const struct ustat *us)
@@ -299,9 +317,9 @@ static void print_row(const struct ustat *us)
 	snprintf(mem, sizeof mem, "%s/%s", mc, mm);
 	snprintf(pids, sizeof pids, "%s/%s", pc, pm);
 	bool up = !strcmp(us->state, "running") || !strcmp(us->state, "stopping");
-	printf("%-16s %7u %-8s %8s %8s %6s %-6s %-12s %13s %11s %s\n", us->u->name, us->u->uid, us->state, init, sess,
-	       procs, up ? us->linger : "-", us->image[0] ? us->image : "-", us->mem_cur == -1 ? "-" : mem,
-	       us->pids_cur == -1 ? "-" : pids, us->version[0] ? us->version : "-");
+	printf("%-16s %7u %-8s %8s %8s %6s %-6s %-12s %13s %11s %-7s %s\n", us->u->name, us->u->uid, us->state, init,
+	       sess, procs, up ? us->linger : "-", us->image[0] ? us->image : "-", us->mem_cur == -1 ? "-" : mem,
+	       us->pids_cur == -1 ? "-" : pids, us->version[0] ? us->version : "-", us->layer_text);
 }
 
 /* A JSON string: quotes, backslashes and control characters escaped;
@@ -380,6 +398,10 @@ static void print_json(const struct ustat *us, bool first)
 	json_opt_str(us->image_built);
 	printf(", \"layer_bytes\": ");
 	json_num(us->layer_bytes);
+	printf(", \"layer_limit_bytes\": ");
+	json_limit(us->layer.kind == JS_LAYER_NONE ? -1 : us->layer.limit ? (int64_t)us->layer.limit : -2);
+	printf(", \"layer_kind\": ");
+	json_opt_str(us->layer.kind == JS_LAYER_NONE ? "" : js_layer_kind_name(us->layer.kind));
 	printf(", \"started_by_version\": ");
 	json_opt_str(us->version);
 	printf("}");
@@ -397,6 +419,7 @@ static int print_status(const struct js_config *c, const struct js_user *u, bool
 	int r = gather(c, u, &us);
 	if (r == 0 && quiet_stopped)
 		return 0;
+	layer_size(js_config_global(c), &us);
 	if (o->json) {
 		print_json(&us, !o->any);
 		o->any = true;

@@ -37,6 +37,12 @@ ctl_cmd_fn cmd_gpus;
 ctl_cmd_fn cmd_apply;
 ctl_cmd_fn cmd_enable;
 ctl_cmd_fn cmd_disable;
+ctl_cmd_fn cmd_du;
+
+/* A user's layer for status (cmd_layer.c): "used/bound(kind)", "-" when
+ * there is none. */
+struct js_layer_usage;
+void ctl_layer_format(const struct js_layer_usage *lu, char *buf, size_t len);
 
 /* The device list a policy resolves to, one rule a line (cmd_devices.c);
  * -1 when it cannot be built (then logins are refused). */
@@ -90,6 +96,9 @@ struct ctl_check {
 	const char *pam_file;	 /* sshd's PAM service file (--pam-file) */
 	const char *sshd_config; /* sshd's configuration (--sshd-config) */
 };
+/* The layers' bound: which mechanism enforces disk_max on state_dir, and a
+ * problem for each section that sets it where none can (cmd_layer.c). */
+void ctl_check_layers(struct ctl_check *ck);
 
 /* The sshd and PAM wiring for sandboxed users (check_wiring.c). */
 void ctl_check_wiring(struct ctl_check *ck);

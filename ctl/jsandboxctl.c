@@ -50,6 +50,7 @@ static const struct ctl_command commands[] = {
      CTL_CONFIG | CTL_ROOT},
     {"disable", "USER|@GROUP... | --all", "restore the recorded login shells, stop the containers (layers kept)",
      cmd_disable, CTL_CONFIG | CTL_ROOT},
+    {"du", "USER", "the biggest directories of USER's writable layer", cmd_du, CTL_CONFIG | CTL_ROOT},
 };
 
 __attribute__((format(printf, 1, 0))) static void vprint_error(const char *fmt, va_list ap)

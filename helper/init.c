@@ -14,6 +14,7 @@
  *      ends (see link_event). */
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/mount.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -298,14 +299,15 @@ int main(int argc, char **argv)
 	reply(sock, 0, JS_PHASE_USERNS, 0, NULL);
 
 	static struct js_setup s;
-	int fds[2];
-	size_t nfds = 2;
+	int fds[3];
+	size_t nfds = 3;
 	long n = js_recv_msg(sock, &s, sizeof s, fds, &nfds);
-	if (n != (long)sizeof s || s.magic != JS_SETUP_MAGIC || nfds != 2) {
+	s.layer_dir[sizeof s.layer_dir - 1] = '\0';
+	if (n != (long)sizeof s || s.magic != JS_SETUP_MAGIC || nfds != (s.layer_dir[0] ? 3u : 2u)) {
 		reply(sock, -EPROTO, JS_PHASE_FORKED, 0, "bad set-up message");
 		return 1;
 	}
-	int image_fd = fds[0], ctl_fd = fds[1];
+	int image_fd = fds[0], ctl_fd = fds[1], layer_fd = s.layer_dir[0] ? fds[2] : -1;
 	linger = s.linger;
 	static struct js_node nodes[JS_SETUP_NODES_MAX];
 	if (s.nnodes > JS_SETUP_NODES_MAX) {
@@ -358,7 +360,17 @@ int main(int argc, char **argv)
 	prctl(PR_SET_NAME, "jsandbox-init");
 	if (s.net_none)
 		loopback_up();
-	int r = js_rootfs_build(&s, image_fd, nodes, s.nnodes, &err);
+	/* An image layer: root mounted its file system; it goes where the
+	 * overlay's upper and work directories are named, in this mount
+	 * namespace only (lib/layer.h). */
+	int r = 0;
+	if (layer_fd >= 0) {
+		if (syscall(SYS_move_mount, layer_fd, "", AT_FDCWD, s.layer_dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			r = js_failm(&err, errno, "cannot attach the layer's file system on \"%s\"", s.layer_dir);
+		close(layer_fd);
+	}
+	if (r == 0)
+		r = js_rootfs_build(&s, image_fd, nodes, s.nnodes, &err);
 	close(image_fd);
 	for (uint32_t i = 0; i < s.nnodes; i++)
 		if (nodes[i].fd >= 0)

@@ -33,6 +33,7 @@
 #include "fdpass.h"
 #include "gpu.h"
 #include "idmap.h"
+#include "layer.h"
 #include "overlay.h"
 #include "proto.h"
 #include "safefs.h"
@@ -449,7 +450,9 @@ struct build {
 	struct js_subid sid, sgid; /* checked by subid_ranges */
 };
 
-static int prepare_layer(const struct build *b, struct js_setup *su, struct js_err *err)
+/* *layer_fd: the detached mount of an image layer's file system
+ * (lib/layer.c), which the init attaches at su->layer_dir; else -1. */
+static int prepare_layer(const struct build *b, struct js_setup *su, int *layer_fd, struct js_err *err)
 {
 	const struct js_subid sid = b->sid, sgid = b->sgid;
 	_cleanup_close_ int state = js_open_trusted_dir(b->g->state_dir, true, err);
@@ -460,6 +463,12 @@ static int prepare_layer(const struct build *b, struct js_setup *su, struct js_e
 	_cleanup_close_ int users = js_mkdir_owned_at(state, "users", 0711, 0, 0, true, err);
 	if (users < 0)
 		return users;
+	/* The bounded kinds first: a btrfs layer is a subvolume made there. */
+	enum js_layer_kind kind;
+	int r = js_layer_prepare(state, users, b->p->disk_max.max ? 0 : b->p->disk_max.value, b->u->name, b->u->uid,
+				 sid.start, sgid.start, &kind, layer_fd, err);
+	if (r < 0)
+		return r;
 	_cleanup_close_ int mine = js_mkdir_owned_at(users, b->u->name, 0700, sid.start, sgid.start, true, err);
 	if (mine < 0) {
 		if (err)
@@ -467,12 +476,17 @@ static int prepare_layer(const struct build *b, struct js_setup *su, struct js_e
 				b->g->state_dir, b->u->name, err->msg, b->u->name);
 		return mine;
 	}
-	_cleanup_close_ int up = js_mkdir_owned_at(mine, "upper", 0755, sid.start, sgid.start, true, err);
-	if (up < 0)
-		return up;
-	_cleanup_close_ int wk = js_mkdir_owned_at(mine, "work", 0700, sid.start, sgid.start, true, err);
-	if (wk < 0)
-		return wk;
+	if (kind == JS_LAYER_IMAGE) {
+		if (js_snprintf(su->layer_dir, sizeof su->layer_dir, "%s/users/%s", b->g->state_dir, b->u->name) < 0)
+			return js_fail(err, ENAMETOOLONG, "state_dir path too long");
+	} else {
+		_cleanup_close_ int up = js_mkdir_owned_at(mine, "upper", 0755, sid.start, sgid.start, true, err);
+		if (up < 0)
+			return up;
+		_cleanup_close_ int wk = js_mkdir_owned_at(mine, "work", 0700, sid.start, sgid.start, true, err);
+		if (wk < 0)
+			return wk;
+	}
 	if (js_snprintf(su->upper_dir, sizeof su->upper_dir, "%s/users/%s/upper", b->g->state_dir, b->u->name) < 0 ||
 	    js_snprintf(su->work_dir, sizeof su->work_dir, "%s/users/%s/work", b->g->state_dir, b->u->name) < 0)
 		return js_fail(err, ENAMETOOLONG, "state_dir path too long");
@@ -516,7 +530,8 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 	int r = subid_ranges(u, &b->sid, &b->sgid, err);
 	if (r < 0)
 		return r;
-	r = prepare_layer(b, su, err);
+	_cleanup_close_ int layer = -1;
+	r = prepare_layer(b, su, &layer, err);
 	if (r < 0)
 		return r;
 
@@ -613,8 +628,8 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 		r = tree = idmapped_image(img, child, err);
 	js_cgroup_close(&cg);
 	if (r >= 0) {
-		int fds[2] = {tree, ctl};
-		r = js_send_msg(sock, su, sizeof *su, fds, 2);
+		int fds[3] = {tree, ctl, layer};
+		r = js_send_msg(sock, su, sizeof *su, fds, layer >= 0 ? 3 : 2);
 		if (r < 0)
 			js_failm(err, -r, "cannot send the set-up to the container init");
 	}
@@ -997,6 +1012,8 @@ static int session_close_taking_lock(const struct js_global *g, const struct js_
 	_cleanup_close_ int lock = lock_run_dir(g, u->uid, false, &rundir, err);
 	if (lock < 0)
 		return lock;
+	/* While the container still holds the layer: is it full? */
+	js_layer_note_full(g->state_dir, u->name);
 	return stop_locked(rundir, u, true, linger, session_pid, err);
 }
 
@@ -1142,7 +1159,7 @@ int js_container_reset(const struct js_global *g, const struct js_user *u, struc
 	struct stat st;
 	if (fstat(users, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022))
 		return js_fail(err, EPERM, "\"%s/users\" is not a root-owned directory", g->state_dir);
-	return js_remove_tree_at(users, u->name, err);
+	return js_layer_remove(state, users, u->name, err);
 }
 
 int js_container_apply(const struct js_global *g, const struct js_policy *p, const struct js_user *u, bool *running,

@@ -31,8 +31,12 @@ struct js_setup {
 	char work_dir[PATH_MAX];
 	/* How many struct js_node messages follow the set-up. */
 	uint32_t nnodes;
+	/* An image layer (lib/layer.h): where the init attaches its file
+	 * system, the third fd, before the overlay (host path); "" none. */
+	char layer_dir[PATH_MAX];
 };
-/* sent with the setup: [0] the idmapped image mount, [1] the ctl listener */
+/* sent with the setup: [0] the idmapped image mount, [1] the ctl listener,
+ * [2] an image layer's detached mount when layer_dir is set */
 
 /* After the set-up: nnodes struct js_node messages (lib/devnode.h), each
  * with its fd but JS_NODE_LINK. */

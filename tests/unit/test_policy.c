@@ -1222,6 +1222,27 @@ static void test_tmp_size(void **state)
 	refuse_value("tmp_size", "0%");
 }
 
+static void test_disk_max(void **state)
+{
+	(void)state;
+	struct js_policy p;
+	accept_value("disk_max", "64M", &p);
+	assert_false(p.disk_max.max);
+	assert_int_equal(p.disk_max.value, 64 * M);
+	format_is(&p, JS_KEY_DISK_MAX, "64M");
+	accept_value("disk_max", "20G", &p);
+	format_is(&p, JS_KEY_DISK_MAX, "20G");
+	accept_value("disk_max", "1024T", &p);
+	accept_value("disk_max", "max", &p);
+	assert_true(p.disk_max.max);
+	format_is(&p, JS_KEY_DISK_MAX, "max");
+	refuse_value("disk_max", "63M");
+	refuse_value("disk_max", "0");
+	refuse_value("disk_max", "50%");
+	refuse_value("disk_max", "1025T");
+	refuse_value("disk_max", "20X");
+}
+
 static void test_pty_max(void **state)
 {
 	(void)state;
@@ -1617,7 +1638,8 @@ static void test_key_names(void **state)
 			      "sandbox = yes\nimage = x\ngpus = none\ndevices = none\n"
 			      "memory_max = max\npids_max = max\ncpu_max = max\ncpu_weight = 1\n"
 			      "tmp_size = 1G\nnetwork = host\nsudo = yes\nlinger = no\nshell = /bin/sh\n"
-			      "nested_userns = no\nperf_events = no\npty_max = 128\ncapabilities_add = none\n");
+			      "nested_userns = no\nperf_events = no\npty_max = 128\ncapabilities_add = none\n"
+			      "disk_max = max\n");
 	struct js_config *c = load_clean(text);
 	struct js_policy p;
 	char err[512];
@@ -1797,6 +1819,7 @@ int main(void)
 	    cmocka_unit_test(test_cpu_max),
 	    cmocka_unit_test(test_cpu_weight),
 	    cmocka_unit_test(test_tmp_size),
+	    cmocka_unit_test(test_disk_max),
 	    cmocka_unit_test(test_pty_max),
 	    cmocka_unit_test(test_capabilities_add),
 	    cmocka_unit_test(test_network_and_shell),
