@@ -88,16 +88,20 @@ catch_in_window() {
 	tmbg 60 jssh $B 'echo in' >/dev/null 2>&1
 	bg=$!
 	# As soon as the container's PID 1 exists (the creator is waiting
-	# for its ready while it builds the root file system), stop the
-	# creator.
+	# for its ready while it builds the root file system), stop it: the
+	# creator, which exits soon after the commit, then waits for the
+	# ready for as long as we need to find and stop it. Then let PID 1
+	# go on: it reports ready to a creator that cannot act on it.
 	local stopped=
 	cre=
 	end=$((SECONDS + 30))
 	while [ -z "$stopped" ] && [ $SECONDS -lt $end ]; do
 		while read -r p; do
 			if grep -Eq '^NSpid:.*[[:space:]]1$' "/proc/$p/status" 2>/dev/null; then
+				kill -STOP "$p" 2>/dev/null || break
 				cre=$(creator_of_login "$listener")
 				[ -n "$cre" ] && kill -STOP "$cre" && stopped=1
+				kill -CONT "$p"
 				break
 			fi
 		done 2>/dev/null <"$procs"
