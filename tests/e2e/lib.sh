@@ -80,7 +80,7 @@ write_config() { # extra text appended after the defaults
 	cat >"$JSB_CONF.tmp" <<EOF
 [global]
 images_dir = $JSB_CACHE/images
-state_dir = $JSB_RUN/state
+state_dir = ${JSB_STATE_DIR:-$JSB_RUN/state}
 run_dir = $JSB_RUN/run
 
 [default]
