@@ -56,12 +56,13 @@ leak_check() {
 	[ "$1" = all ] || return 0
 	c=$(cgroup_dirs)
 	check "$2: no cgroup directory $(oneline "$c")" [ -z "$c" ]
-	check "$2: no run_dir entry $(oneline "$(ls -A "$run" 2>&1)")" [ ! -e "$run" ]
+	check "$2: no run_dir entry $(oneline "$(ls -A "$run" 2>/dev/null)")" [ ! -e "$run" ]
 }
 
 # ---- stages, observed: each sets $pid to its victim when true ----------
 listener=$(cat "$JSB_RUN/sshd.pid")
 mon=
+pid=
 st_monitor() { mon=$(pgrep -n -P "$listener") && pid=$mon; }
 # The module's child: the monitor's child while no PID 1 exists yet.
 # The module's child: the first process in the user's pids cgroup (it
