@@ -146,7 +146,7 @@ start_login() {
 "$JSB_CTL" stop $B >/dev/null 2>&1
 write_config
 leak_check all "before"
-hits=0 misses=0
+hits=0 misses=0 eligible=0 ehits=0
 declare -A tally
 for i in $(seq "$N"); do
 	v=${victims[RANDOM % ${#victims[@]}]}
@@ -161,7 +161,11 @@ for i in $(seq "$N"); do
 		continue
 	fi
 	pid=
+	# The module's child lives a few milliseconds: polling catches it in
+	# some rounds only, so those rounds do not count towards the hit rate.
+	[ "$s" = st_pamchild ] || eligible=$((eligible + 1))
 	if spin "$s"; then
+		[ "$s" = st_pamchild ] || ehits=$((ehits + 1))
 		for _ in $(seq "$extra"); do "$s" || break; done
 		[ "$v" = monitor ] && pid=$mon
 		kill -KILL "$pid" 2>/dev/null
@@ -184,7 +188,7 @@ for i in $(seq "$N"); do
 		leak_check all "$what"
 	fi
 done
-check "at least $((N * 3 / 4)) of $N rounds killed at their point ($hits: $(for k in "${!tally[@]}"; do printf '%s=%s ' "$k" "${tally[$k]}"; done)misses $misses)" [ "$hits" -ge $((N * 3 / 4)) ]
+check "at least 3/4 of the $eligible rounds not drawn at the module's child killed at their point ($ehits; all: $hits: $(for k in "${!tally[@]}"; do printf '%s=%s ' "$k" "${tally[$k]}"; done)misses $misses)" [ $((ehits * 4)) -ge $((eligible * 3)) ]
 
 # ---- stop / reset racing a login ----------------------------------------
 race_stages=(st_monitor st_pamchild st_pid1 st_serve st_state st_registered st_shell)
