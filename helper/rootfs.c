@@ -22,10 +22,13 @@
 #include <linux/mount.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -214,12 +217,63 @@ static int open_regular(int dirfd, const char *name, struct stat *st)
 	return fd;
 }
 
+/* Does name under dirfd hold exactly data (len bytes), as a regular file
+ * with the given owner and mode? Then a login need not write it: a full
+ * layer (ENOSPC) stops nothing that is already right. */
+static bool file_holds(int dirfd, const char *name, const char *data, size_t len, uid_t uid, gid_t gid, mode_t mode)
+{
+	struct stat st;
+	_cleanup_close_ int fd = open_regular(dirfd, name, &st);
+	if (fd < 0 || st.st_uid != uid || st.st_gid != gid || (st.st_mode & 07777) != mode ||
+	    (uint64_t)st.st_size != len)
+		return false;
+	_cleanup_free_ char *buf = malloc(len + 1);
+	return buf && js_read_all(fd, buf, len + 1) == (ssize_t)len && !memcmp(buf, data, len);
+}
+
+/* Write data as name under dirfd (owner, mode) through a temporary file
+ * and rename; the temporary file does not outlive a failure (it would take
+ * room in a layer that may be full). Returns 0 or -errno, err set. */
+static int replace_file(int dirfd, const char *dirname, const char *name, const char *data, size_t len, uid_t uid,
+			gid_t gid, mode_t mode, struct js_err *err)
+{
+	char tmp[NAME_MAX + 1];
+	snprintf(tmp, sizeof tmp, "%s.jsandbox-new", name);
+	if (unlinkat(dirfd, tmp, 0) < 0 && errno != ENOENT)
+		return js_failm(err, errno, "cannot remove \"/%s/%s\"", dirname, tmp);
+	int fd = js_openat_beneath(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0)
+		return js_failm(err, -fd, "cannot write \"/%s/%s\"", dirname, tmp);
+	int r = 0;
+	if (js_write_all(fd, data, len) < 0)
+		r = js_failm(err, errno, "cannot write \"/%s/%s\"", dirname, tmp);
+	else if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0)
+		r = js_failm(err, errno, "cannot set owner of \"/%s/%s\"", dirname, tmp);
+	else if (close(fd) < 0) /* NFS and quotas may report the error here */
+		r = js_failm(err, errno, "cannot write \"/%s/%s\"", dirname, tmp);
+	else
+		fd = -1;
+	if (fd >= 0)
+		close(fd);
+	/* rename replaces the entry itself, whatever it was (a link too) */
+	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+		r = js_failm(err, errno, "cannot replace \"/%s/%s\"", dirname, name);
+	if (r < 0)
+		unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+/* The largest identity file read into memory (the layer's own is the
+ * user's to fill). */
+#define DB_MAX (16u << 20)
+
 /* Rewrite a colon-separated database (passwd, group, shadow) in the
  * layer's /etc: keep the lines `keep` accepts, append `add`, and replace
  * the file by rename, with the owner and mode it had (shadow is root:shadow
- * 0640). What is read is the layer's own file when it is a regular file;
- * when the entry is a link or anything else, it is not read and the image's
- * file (image_fd, read the same way) is the starting point instead. */
+ * 0640), unless it holds exactly that already. What is read is the layer's
+ * own file when it is a regular file; when the entry is a link or anything
+ * else, it is not read and the image's file (image_fd, read the same way)
+ * is the starting point instead. */
 static int rewrite_db(int etcfd, int image_fd, const char *name, mode_t dmode,
 		      bool (*keep)(const char *line, const void *ctx), const void *ctx, const char *add,
 		      const char *user, struct js_err *err)
@@ -237,39 +291,35 @@ static int rewrite_db(int etcfd, int image_fd, const char *name, mode_t dmode,
 		if (in < 0 && in != -ENOENT)
 			return js_fail(err, -in, "the image's /etc/%s is not a regular file", name);
 	}
+	if (in >= 0 && (uint64_t)st.st_size > DB_MAX) {
+		close(in);
+		return js_fail(err, EFBIG, "/etc/%s is larger than %u MiB", name, DB_MAX >> 20);
+	}
 	_cleanup_fclose_ FILE *inf = in >= 0 ? fdopen(in, "re") : NULL;
 	if (in >= 0 && !inf) {
 		close(in);
 		return js_failm(err, errno, "fdopen");
 	}
-	char tmp[NAME_MAX + 1];
-	snprintf(tmp, sizeof tmp, "%s.jsandbox-new", name);
-	if (unlinkat(etcfd, tmp, 0) < 0 && errno != ENOENT)
-		return js_failm(err, errno, "cannot remove \"/etc/%s\"", tmp);
-	int ofd = js_openat_beneath(etcfd, tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	if (ofd < 0)
-		return js_failm(err, -ofd, "cannot write \"/etc/%s\"", tmp);
-	_cleanup_fclose_ FILE *out = fdopen(ofd, "w");
-	if (!out) {
-		close(ofd);
-		return js_failm(err, errno, "fdopen");
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	{
+		_cleanup_fclose_ FILE *out = open_memstream(&data, &len);
+		if (!out)
+			return js_failm(err, errno, "open_memstream");
+		char *line = NULL;
+		size_t cap = 0;
+		while (inf && getline(&line, &cap, inf) > 0) {
+			if (keep(line, ctx))
+				fputs(line, out);
+		}
+		free(line);
+		fputs(add, out);
+		if (fflush(out) != 0 || len > DB_MAX)
+			return js_fail(err, ENOMEM, "cannot assemble /etc/%s", name);
 	}
-	char *line = NULL;
-	size_t cap = 0;
-	while (inf && getline(&line, &cap, inf) > 0) {
-		if (keep(line, ctx))
-			fputs(line, out);
-	}
-	free(line);
-	fputs(add, out);
-	if (fchown(fileno(out), st.st_uid, st.st_gid) < 0 || fchmod(fileno(out), st.st_mode & 07777) < 0)
-		return js_failm(err, errno, "cannot set owner of \"/etc/%s\"", tmp);
-	if (fflush(out) != 0)
-		return js_failm(err, errno, "cannot write \"/etc/%s\"", tmp);
-	/* rename replaces the entry itself, whatever it was (a link too) */
-	if (renameat(etcfd, tmp, etcfd, name) < 0)
-		return js_failm(err, errno, "cannot replace \"/etc/%s\"", name);
-	return 0;
+	if (file_holds(etcfd, name, data, len, st.st_uid, st.st_gid, st.st_mode & 07777))
+		return 0;
+	return replace_file(etcfd, "etc", name, data, len, st.st_uid, st.st_gid, st.st_mode & 07777, err);
 }
 
 static bool field_eq(const char *line, int field, const char *val)
@@ -347,21 +397,21 @@ static int setup_identity(const struct js_setup *s, int rootfd, int image_fd, st
 	_cleanup_close_ int sudoers = js_mkdir_beneath(rootfd, "etc/sudoers.d", 0755, err);
 	if (sudoers < 0)
 		return sudoers;
-	if (unlinkat(sudoers, "jsandbox", 0) < 0 && errno != ENOENT)
-		return js_failm(err, errno, "cannot remove \"/etc/sudoers.d/jsandbox\"");
-	if (s->sudo) {
-		char rule[256];
-		snprintf(rule, sizeof rule,
-			 "# written by jsandbox at each container start (policy: sudo = yes)\n"
-			 "%s ALL=(ALL:ALL) NOPASSWD: ALL\n",
-			 u->name);
-		_cleanup_close_ int fd = js_openat_beneath(sudoers, "jsandbox", O_WRONLY | O_CREAT | O_EXCL, 0440);
-		if (fd < 0)
-			return js_failm(err, -fd, "cannot write \"/etc/sudoers.d/jsandbox\"");
-		if (js_write_all(fd, rule, strlen(rule)) < 0 || fchmod(fd, 0440) < 0)
-			return js_failm(err, errno, "cannot write \"/etc/sudoers.d/jsandbox\"");
+	if (!s->sudo) {
+		if (unlinkat(sudoers, "jsandbox", 0) < 0 && errno != ENOENT)
+			return js_failm(err, errno, "cannot remove \"/etc/sudoers.d/jsandbox\"");
+		return 0;
 	}
-	return 0;
+	char rule[256];
+	int rl = snprintf(rule, sizeof rule,
+			  "# written by jsandbox at each container start (policy: sudo = yes)\n"
+			  "%s ALL=(ALL:ALL) NOPASSWD: ALL\n",
+			  u->name);
+	if (rl < 0 || (size_t)rl >= sizeof rule)
+		return js_fail(err, ENAMETOOLONG, "sudoers rule too long");
+	if (file_holds(sudoers, "jsandbox", rule, (size_t)rl, 0, 0, 0440))
+		return 0;
+	return replace_file(sudoers, "etc/sudoers.d", "jsandbox", rule, (size_t)rl, 0, 0, 0440, err);
 }
 
 /* An empty regular file at etc/name to bind a host file on: a link or
@@ -446,6 +496,41 @@ static int home_mountpoint(const struct js_setup *s, int rootfd, struct js_err *
 	return fd;
 }
 
+/* Did preparing the layer fail because its file system cannot take a
+ * write (full, over quota, or the overlay came up read-only because it
+ * could not make its work directory there)? */
+static bool layer_unwritable(int r)
+{
+	return r == -ENOSPC || r == -EDQUOT || r == -EROFS;
+}
+
+/* The user's layer cannot take the few writes a start needs (its file
+ * system is full: another user, or this one, filled the shared state_dir).
+ * The container starts anyway: the overlay goes off root_dir, a tmpfs the
+ * size of /tmp goes there instead, and a new overlay on its "m" has the
+ * layer, read-only, over the image, and its upper ("u", work "w") in that
+ * memory. Changes outside the home last until the container stops. *root
+ * becomes the new root's path. */
+static int mount_in_memory(const struct js_setup *s, char *root, size_t rootsz, struct js_err *err)
+{
+	if (chdir("/") < 0)
+		return js_failm(err, errno, "chdir /");
+	if (umount2(s->root_dir, MNT_DETACH) < 0)
+		return js_failm(err, errno, "cannot detach the overlay from \"%s\"", s->root_dir);
+	char opts[64];
+	snprintf(opts, sizeof opts, "mode=0755,size=%llu", (unsigned long long)s->tmp_size);
+	if (mount("tmpfs", s->root_dir, "tmpfs", MS_NODEV, opts) < 0)
+		return js_failm(err, errno, "cannot mount a tmpfs on \"%s\"", s->root_dir);
+	char up[PATH_MAX], wk[PATH_MAX];
+	if (js_snprintf(up, sizeof up, "%s/u", s->root_dir) < 0 ||
+	    js_snprintf(wk, sizeof wk, "%s/w", s->root_dir) < 0 || js_snprintf(root, rootsz, "%s/m", s->root_dir) < 0)
+		return js_fail(err, ENAMETOOLONG, "run_dir path too long");
+	if (mkdir(up, 0755) < 0 || mkdir(wk, 0700) < 0 || mkdir(root, 0755) < 0)
+		return js_failm(err, errno, "cannot make the in-memory layer");
+	const char *const lowers[] = {s->upper_dir, s->lower_dir};
+	return js_overlay_mount_layers(lowers, 2, up, wk, root, JS_OVL_LOWER_AUTO, NULL, err);
+}
+
 int js_rootfs_build(const struct js_setup *s, int image_fd, const struct js_node *nodes, size_t nnodes,
 		    struct js_err *err)
 {
@@ -457,13 +542,51 @@ int js_rootfs_build(const struct js_setup *s, int image_fd, const struct js_node
 	int r = mount_overlay(s, err);
 	if (r < 0)
 		return r;
-	_cleanup_close_ int rootfd = open(s->root_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char root[PATH_MAX];
+	js_strlcpy(root, s->root_dir, sizeof root);
+	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (rootfd < 0 || fchdir(rootfd) < 0)
-		return js_failm(err, errno, "cannot enter the overlay at \"%s\"", s->root_dir);
+		return js_failm(err, errno, "cannot enter the overlay at \"%s\"", root);
 
 	__attribute__((cleanup(close_etc_fds))) int etc_fds[JS_ARRAY_SIZE(etc_binds)] = {-1, -1};
-	r = prepare_layer(s, rootfd, image_fd, etc_fds, err);
-	if (r < 0) {
+	/* overlayfs mounts read-only, and says so only in the kernel log,
+	 * when it cannot make its work directory (it removes and makes it
+	 * anew at each mount; a full file system has no room for that). */
+	struct statvfs vfs;
+	if (fstatvfs(rootfd, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+		r = js_fail(err, EROFS, "the overlay came up read-only: it could not make its work directory in \"%s\"",
+			    s->work_dir);
+	else
+		r = prepare_layer(s, rootfd, image_fd, etc_fds, err);
+	if (layer_unwritable(r)) {
+		char why[sizeof err->msg];
+		js_strlcpy(why, err ? err->msg : strerror(-r), sizeof why);
+		struct statvfs lv;
+		bool full =
+		    statvfs(s->upper_dir, &lv) == 0 && (lv.f_bavail * lv.f_frsize < (1u << 20) || lv.f_favail == 0);
+		syslog(LOG_WARNING,
+		       "user %s: the file system of the layer \"%s\" %s (%s); this container keeps its changes "
+		       "outside the home in memory until it stops",
+		       s->user.name, s->upper_dir, full ? "is full" : "takes no writes", why);
+		close_etc_fds(&etc_fds);
+		etc_fds[0] = etc_fds[1] = -1;
+		close(rootfd);
+		rootfd = -1;
+		r = mount_in_memory(s, root, sizeof root, err);
+		if (r == 0) {
+			rootfd = open(root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (rootfd < 0 || fchdir(rootfd) < 0)
+				return js_failm(err, errno, "cannot enter the overlay at \"%s\"", root);
+			r = prepare_layer(s, rootfd, image_fd, etc_fds, err);
+		}
+		if (r < 0) {
+			if (err)
+				js_fail(err, -r,
+					"your layer's file system %s (%s), and a container in memory failed too: %s",
+					full ? "is full" : "takes no writes", why, err->msg);
+			return r;
+		}
+	} else if (r < 0) {
 		if (err)
 			js_fail(err, -r, "in your layer: %s (an admin's jsandboxctl reset starts it anew)", err->msg);
 		return r;

@@ -16,8 +16,8 @@ static int js_fsconfig(int fd, unsigned cmd, const char *key, const void *val, i
 
 /* One attempt with one way of naming the lower layer. Sets *stage to the
  * step that failed, for the message. */
-static int try_mount(const char *lower, const char *upper, const char *work, const char *target, bool append,
-		     const char **stage)
+static int try_mount(const char *const *lowers, size_t nlower, const char *upper, const char *work, const char *target,
+		     bool append, const char **stage)
 {
 	_cleanup_close_ int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
 	if (fs < 0) {
@@ -26,10 +26,29 @@ static int try_mount(const char *lower, const char *upper, const char *work, con
 	}
 	/* userxattr: overlayfs cannot write trusted.* xattrs from a user
 	 * namespace; without it dpkg's directory renames fail with EXDEV. */
-	const char *lkey = append ? "lowerdir+" : "lowerdir";
-	if (js_fsconfig(fs, FSCONFIG_SET_STRING, lkey, lower, 0) < 0) {
-		*stage = append ? "overlay lowerdir+" : "overlay lowerdir";
-		return -errno;
+	if (append) {
+		/* one key per layer, the topmost first */
+		for (size_t i = 0; i < nlower; i++)
+			if (js_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", lowers[i], 0) < 0) {
+				*stage = "overlay lowerdir+";
+				return -errno;
+			}
+	} else {
+		/* "top:...:bottom"; legacy_safe checked that no path holds ':' */
+		char lower[2 * PATH_MAX + 2];
+		size_t off = 0;
+		for (size_t i = 0; i < nlower; i++) {
+			int w = snprintf(lower + off, sizeof lower - off, "%s%s", i ? ":" : "", lowers[i]);
+			if (w < 0 || (size_t)w >= sizeof lower - off) {
+				*stage = "overlay lowerdir (too long)";
+				return -ENAMETOOLONG;
+			}
+			off += (size_t)w;
+		}
+		if (js_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", lower, 0) < 0) {
+			*stage = "overlay lowerdir";
+			return -errno;
+		}
 	}
 	if (js_fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0) {
 		*stage = "overlay upperdir";
@@ -80,15 +99,18 @@ static void kernel_hint(char *buf, size_t sz)
 			 JS_KERNEL_MIN_MAJOR, JS_KERNEL_MIN_MINOR);
 }
 
-int js_overlay_mount(const char *lower, const char *upper, const char *work, const char *target, enum js_ovl_lower how,
-		     enum js_ovl_lower *used, struct js_err *err)
+int js_overlay_mount_layers(const char *const *lowers, size_t nlower, const char *upper, const char *work,
+			    const char *target, enum js_ovl_lower how, enum js_ovl_lower *used, struct js_err *err)
 {
 	const char *stage = "";
 	char hint[128];
 	int r;
 
+	if (nlower < 1 || nlower > 2)
+		return js_fail(err, EINVAL, "overlay with %zu lower layers (1 or 2)", nlower);
+	const char *lower = lowers[0]; /* named in messages: the topmost */
 	if (how != JS_OVL_LOWER_LEGACY) {
-		r = try_mount(lower, upper, work, target, true, &stage);
+		r = try_mount(lowers, nlower, upper, work, target, true, &stage);
 		if (r == 0) {
 			if (used)
 				*used = JS_OVL_LOWER_APPEND;
@@ -102,10 +124,12 @@ int js_overlay_mount(const char *lower, const char *upper, const char *work, con
 		/* EINVAL: a kernel without lowerdir+ (or a reason the classic
 		 * key meets too, which it then reports). */
 	}
-	if ((r = legacy_safe("lowerdir", lower, err)) < 0 || (r = legacy_safe("upperdir", upper, err)) < 0 ||
-	    (r = legacy_safe("workdir", work, err)) < 0)
+	for (size_t i = 0; i < nlower; i++)
+		if ((r = legacy_safe("lowerdir", lowers[i], err)) < 0)
+			return r;
+	if ((r = legacy_safe("upperdir", upper, err)) < 0 || (r = legacy_safe("workdir", work, err)) < 0)
 		return r;
-	r = try_mount(lower, upper, work, target, false, &stage);
+	r = try_mount(lowers, nlower, upper, work, target, false, &stage);
 	if (r < 0) {
 		kernel_hint(hint, sizeof hint);
 		return js_failm(err, -r, "%s (lower \"%s\", upper \"%s\" on \"%s\", classic lowerdir%s)%s", stage,
@@ -115,6 +139,13 @@ int js_overlay_mount(const char *lower, const char *upper, const char *work, con
 	if (used)
 		*used = JS_OVL_LOWER_LEGACY;
 	return 0;
+}
+
+int js_overlay_mount(const char *lower, const char *upper, const char *work, const char *target, enum js_ovl_lower how,
+		     enum js_ovl_lower *used, struct js_err *err)
+{
+	const char *const lowers[] = {lower};
+	return js_overlay_mount_layers(lowers, 1, upper, work, target, how, used, err);
 }
 
 int js_kernel_at_least(int major, int minor, char *rel, size_t relsz)

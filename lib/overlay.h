@@ -28,6 +28,12 @@ enum js_ovl_lower {
 int js_overlay_mount(const char *lower, const char *upper, const char *work, const char *target, enum js_ovl_lower how,
 		     enum js_ovl_lower *used, struct js_err *err);
 
+/* The same with nlower (1 or 2) lower layers, lowers[0] the topmost (a
+ * read-only view of the user's layer over the image, below an upper in
+ * memory: helper/rootfs.c when the layer's file system is full). */
+int js_overlay_mount_layers(const char *const *lowers, size_t nlower, const char *upper, const char *work,
+			    const char *target, enum js_ovl_lower how, enum js_ovl_lower *used, struct js_err *err);
+
 /* The oldest kernel jsandbox runs on: overlayfs over idmapped layers came in
  * Linux 5.19 (everything else it needs is older, or optional with a
  * fallback: cgroup.kill 5.14, Landlock scoping 6.12, lowerdir+ 6.8). */
