@@ -34,68 +34,13 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "spawn.h"
 
 #define SYSTEMCTL_PATH "/usr/bin/systemctl"
 #define POSTCONF_PATH  "/usr/sbin/postconf"
 #define GATE_PATH      JSANDBOX_LIBEXECDIR "/jsandbox-user-gate"
 #define RUN_TIMEOUT_MS 10000
 #define USERS_MAX      200
-
-/* Run argv (absolute path) with a fixed PATH, stdin and stderr /dev/null;
- * its stdout (at most len - 1 bytes, within RUN_TIMEOUT_MS) into buf.
- * Returns the exit status, or -1 when it could not run. */
-static int capture(const char *const argv[], char *buf, size_t len)
-{
-	buf[0] = '\0';
-	int out[2];
-	if (pipe2(out, O_CLOEXEC) < 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(out[0]);
-		close(out[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		dup2(out[1], 1);
-		int devnull = open("/dev/null", O_RDWR);
-		if (devnull >= 0) {
-			dup2(devnull, 0);
-			dup2(devnull, 2);
-		}
-		const char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "SYSTEMD_PAGER=", "LC_ALL=C", NULL};
-		execve(argv[0], (char *const *)argv, (char *const *)envp);
-		_exit(127);
-	}
-	close(out[1]);
-	size_t n = 0;
-	struct timespec t0, now;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	bool timed_out = false;
-	for (;;) {
-		struct pollfd p = {.fd = out[0], .events = POLLIN};
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		long left = RUN_TIMEOUT_MS - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
-			timed_out = true;
-			break;
-		}
-		ssize_t r = read(out[0], buf + n, len - 1 - n);
-		if (r <= 0 || (n += (size_t)r) == len - 1)
-			break;
-	}
-	buf[n] = '\0';
-	close(out[0]);
-	if (timed_out)
-		kill(pid, SIGKILL);
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	if (timed_out || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status);
-}
 
 /* The value of "key=" in systemctl show's output, or "". */
 static const char *show_value(const char *dump, const char *key, char *val, size_t vl)
@@ -158,7 +103,7 @@ static void check_user_managers(struct ctl_check *ck)
 			break;
 		snprintf(unit, sizeof unit, "user@%u.service", (unsigned)pw->pw_uid);
 		const char *argv[] = {SYSTEMCTL_PATH, "show", "-p", "ExecConditionEx", "-p", "ActiveState", unit, NULL};
-		if (capture(argv, dump, 64 * 1024) != 0) {
+		if (ctl_capture(argv, RUN_TIMEOUT_MS, dump, 64 * 1024) != 0) {
 			ctl_problem(ck,
 				    "systemd: %s show %s failed: cannot tell whether %s's host-side systemd --user "
 				    "manager is kept from starting",
@@ -209,7 +154,7 @@ static void check_postfix(struct ctl_check *ck)
 	char out[4096];
 	const char *argv[] = {POSTCONF_PATH,	     "-h", "forward_path", "allow_mail_to_commands",
 			      "allow_mail_to_files", NULL};
-	if (capture(argv, out, sizeof out) != 0) {
+	if (ctl_capture(argv, RUN_TIMEOUT_MS, out, sizeof out) != 0) {
 		ctl_problem(ck,
 			    "mail: postfix is installed and %s failed: cannot tell whether it runs sandboxed "
 			    "users' ~/.forward on the host",

@@ -292,8 +292,8 @@ static void check_root_helper(struct ctl_check *ck)
 
 /* The checks, in order. Append here. */
 static void (*const checks[])(struct ctl_check *) = {
-    check_global_dirs, check_root_helper, check_images, check_users, check_devices,
-    ctl_check_wiring, ctl_check_host_daemons, ctl_check_kernel, ctl_check_layers,
+    check_global_dirs, check_root_helper,      check_images,	 check_users,	   check_devices,
+    ctl_check_wiring,  ctl_check_host_daemons, ctl_check_kernel, ctl_check_layers,
 };
 
 int cmd_check(int argc, char **argv, const struct js_config *unused)

@@ -20,7 +20,26 @@
 #include "state.h"
 #include "tree.h"
 
-static int lookup_user(const char *name, struct js_user *u)
+int ctl_open_run_dir(const struct js_global *g, DIR **d)
+{
+	struct js_err err = {0};
+	int rundir = js_open_trusted_dir(g->run_dir, false, &err);
+	if (rundir == -ENOENT)
+		return -ENOENT;
+	if (rundir < 0) {
+		ctl_error_js(&err, "run_dir \"%s\"", g->run_dir);
+		return -1;
+	}
+	*d = fdopendir(rundir);
+	if (!*d) {
+		ctl_errorm(errno, "run_dir \"%s\"", g->run_dir);
+		close(rundir);
+		return -1;
+	}
+	return 0;
+}
+
+int ctl_lookup_user(const char *name, struct js_user *u)
 {
 	struct js_err err = {0};
 	/* The name becomes file names (the layer, the cgroup): the one rule
@@ -47,7 +66,7 @@ int ctl_parse_one_user(int argc, char **argv, struct js_user *u)
 		return r;
 	if (argc - optind != 1)
 		return ctl_usage_error("%s: expected one USER", argv[0]);
-	return lookup_user(argv[optind], u) < 0 ? CTL_EXIT_FAIL : -1;
+	return ctl_lookup_user(argv[optind], u) < 0 ? CTL_EXIT_FAIL : -1;
 }
 
 /* What status shows of one user. Numbers are -1 when unknown. */
@@ -464,31 +483,22 @@ int cmd_status(int argc, char **argv, const struct js_config *c)
 	const struct js_global *g = js_config_global(c);
 	if (argc - a == 1) {
 		struct js_user u;
-		if (lookup_user(argv[a], &u) < 0)
+		if (ctl_lookup_user(argv[a], &u) < 0)
 			return CTL_EXIT_FAIL;
 		begin(&o);
 		int r = print_status(c, &u, false, &o);
 		end(&o);
 		return r < 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 	}
-	struct js_err err = {0};
-	int rundir = js_open_trusted_dir(g->run_dir, false, &err);
-	if (rundir == -ENOENT) {
+	_cleanup_closedir_ DIR *d = NULL;
+	int rr = ctl_open_run_dir(g, &d);
+	if (rr == -ENOENT) {
 		begin(&o); /* nothing ever ran */
 		end(&o);
 		return CTL_EXIT_OK;
 	}
-	if (rundir < 0) {
-		ctl_error_js(&err, "run_dir \"%s\"", g->run_dir);
+	if (rr < 0)
 		return CTL_EXIT_FAIL;
-	}
-	_cleanup_closedir_ DIR *d = fdopendir(rundir);
-	if (!d) {
-		js_failm(&err, errno, "run_dir \"%s\"", g->run_dir);
-		close(rundir);
-		ctl_error_js(&err, "%s", "");
-		return CTL_EXIT_FAIL;
-	}
 	begin(&o);
 	int status = CTL_EXIT_OK;
 	struct dirent *e;

@@ -446,23 +446,15 @@ static int apply_one(const struct js_config *c, const struct js_user *u)
 static int apply_all(const struct js_config *c)
 {
 	const struct js_global *g = js_config_global(c);
-	struct js_err err = {0};
-	int rundir = js_open_trusted_dir(g->run_dir, false, &err);
-	if (rundir == -ENOENT) {
+	_cleanup_closedir_ DIR *d = NULL;
+	int rr = ctl_open_run_dir(g, &d);
+	if (rr == -ENOENT) {
 		printf("no container is running\n");
 		return CTL_EXIT_OK;
 	}
-	if (rundir < 0) {
-		ctl_error_js(&err, "run_dir \"%s\"", g->run_dir);
+	if (rr < 0)
 		return CTL_EXIT_FAIL;
-	}
-	_cleanup_closedir_ DIR *d = fdopendir(rundir);
-	if (!d) {
-		js_failm(&err, errno, "run_dir \"%s\"", g->run_dir);
-		close(rundir);
-		ctl_error_js(&err, "%s", "");
-		return CTL_EXIT_FAIL;
-	}
+	struct js_err err = {0};
 	int status = CTL_EXIT_OK;
 	size_t n = 0;
 	struct dirent *e;

@@ -225,24 +225,6 @@ static int collect(const char *operand, struct names *ns)
 	return 0;
 }
 
-static int lookup(const char *name, struct js_user *u)
-{
-	struct js_err err = {0};
-	if (js_check_name("user name", name, JS_USER_NAME_MAX - 1, &err) < 0) {
-		ctl_error_js(&err, "%s", "");
-		return -1;
-	}
-	if (js_user_by_name(name, u, &err) < 0) {
-		ctl_error_js(&err, "user \"%s\"", name);
-		return -1;
-	}
-	if (u->uid == 0) {
-		ctl_error("root is never sandboxed");
-		return -1;
-	}
-	return 0;
-}
-
 static bool in_group(const struct js_user *u, const char *group)
 {
 	for (size_t i = 0; i < u->ngroups; i++)
@@ -407,7 +389,7 @@ static int shell_listed(const char *shell)
 static int enable_one(const struct js_config *c, int dir, const char *name)
 {
 	struct js_user u;
-	if (lookup(name, &u) < 0)
+	if (ctl_lookup_user(name, &u) < 0)
 		return -1;
 	/* The policy must sandbox u, as it is or once u is in ENABLE_GROUP. */
 	const char *groups[JS_USER_GROUPS_MAX + 1];
@@ -519,7 +501,7 @@ static void default_shell(char *out, size_t len)
 static int disable_one(const struct js_config *c, int dir, const char *name)
 {
 	struct js_user u;
-	if (lookup(name, &u) < 0)
+	if (ctl_lookup_user(name, &u) < 0)
 		return -1;
 	struct record rec = {0};
 	int have = dir >= 0 ? read_record(dir, u.name, &rec) : 0;

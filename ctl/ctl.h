@@ -5,6 +5,7 @@
 #ifndef JSANDBOX_CTL_H
 #define JSANDBOX_CTL_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -75,6 +76,15 @@ int ctl_parse_no_options(int argc, char **argv);
  * returns -1 to go on with *u filled (an existing user other than root), or
  * the exit status to return (usage, unknown user: already printed). */
 int ctl_parse_one_user(int argc, char **argv, struct js_user *u);
+
+/* A user named on the command line: the name rule for names that become
+ * file names, then NSS; root is refused. -1 with the error printed. */
+int ctl_lookup_user(const char *name, struct js_user *u);
+
+/* run_dir as a directory stream for listing the users' runtime entries:
+ * 0 with *d set, -ENOENT when it does not exist (nothing ever ran), -1
+ * with the error printed. */
+int ctl_open_run_dir(const struct js_global *g, DIR **d);
 
 /* The policy a section gives, as the PAM module resolves it: a [user:]
  * section for that user (with their real groups when the account exists), a

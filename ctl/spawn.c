@@ -12,6 +12,7 @@
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -158,4 +159,57 @@ int ctl_spawn_wait(const char *const argv[], const char *const envp[], struct ct
 	if (si.si_code == CLD_EXITED)
 		return si.si_status;
 	return 128 + si.si_status;
+}
+
+int ctl_capture(const char *const argv[], int timeout_ms, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	int out[2];
+	if (pipe2(out, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(out[0]);
+		close(out[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(out[1], 1);
+		int devnull = open("/dev/null", O_RDWR);
+		if (devnull >= 0) {
+			dup2(devnull, 0);
+			dup2(devnull, 2);
+		}
+		const char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "SYSTEMD_PAGER=", "LC_ALL=C", NULL};
+		execve(argv[0], (char *const *)argv, (char *const *)envp);
+		_exit(127);
+	}
+	close(out[1]);
+	size_t n = 0;
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	bool timed_out = false;
+	for (;;) {
+		struct pollfd p = {.fd = out[0], .events = POLLIN};
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long left = timeout_ms - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
+			timed_out = true;
+			break;
+		}
+		ssize_t r = read(out[0], buf + n, len - 1 - n);
+		if (r <= 0 || (n += (size_t)r) == len - 1)
+			break;
+	}
+	buf[n] = '\0';
+	close(out[0]);
+	if (timed_out)
+		kill(pid, SIGKILL);
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (timed_out || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
 }

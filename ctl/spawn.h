@@ -39,4 +39,10 @@ void ctl_sigs_release(struct ctl_sigs *s);
  * Returns the exit status (128+N for death by signal N) or -errno. */
 int ctl_spawn_wait(const char *const argv[], const char *const envp[], struct ctl_sigs *s, struct js_err *err);
 
+/* Run argv[0] (an absolute path) with a fixed PATH, LC_ALL=C and no pager,
+ * stdin and stderr on /dev/null; its stdout (at most len - 1 bytes, within
+ * timeout_ms, then it is killed) into buf. Returns the exit status, or -1
+ * when it could not run, did not exit or ran out of time. */
+int ctl_capture(const char *const argv[], int timeout_ms, char *buf, size_t len);
+
 #endif
