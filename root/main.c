@@ -133,8 +133,8 @@ static void log_started(const struct js_user *u, const struct js_policy *pol, pi
 			break;
 		o += (size_t)w;
 	}
-	log_event(LOG_INFO, "container-start", u->name, "uid=%u session_pid=%d version=%s%s", u->uid,
-		  (int)session_pid, JSANDBOX_VERSION, fields);
+	log_event(LOG_INFO, "container-start", u->name, "uid=%u session_pid=%d version=%s%s", u->uid, (int)session_pid,
+		  JSANDBOX_VERSION, fields);
 }
 
 /* Whether the user's runtime directory is gone: the container ended. */

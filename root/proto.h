@@ -13,7 +13,7 @@
 #include "devnode.h"
 #include "userinfo.h"
 
-#define JS_INIT_NAME   "jsandbox-init"
+#define JS_INIT_NAME "jsandbox-init"
 
 /* fd numbers the init finds at exec */
 #define JS_INIT_SETUP_FD 3
