@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -40,6 +41,19 @@
 
 #define PROBE_MSG 1024
 
+/* A probe's failure: msg gets the text, ": " and strerror(errnum); returns
+ * -errnum. errnum is read before anything can change errno. */
+__attribute__((format(printf, 3, 4))) static int probe_failm(char *msg, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, PROBE_MSG, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && n < PROBE_MSG)
+		snprintf(msg + n, (size_t)(PROBE_MSG - n), ": %s", strerror(errnum));
+	return -errnum;
+}
+
 /* ---- running a probe in a child ---- */
 
 /* fn runs in a child and returns 0 or a negative errno with msg set (on
@@ -49,16 +63,14 @@ static int run_probe(int (*fn)(void *, char *), void *arg, char *msg)
 	int p[2];
 	msg[0] = 0;
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		snprintf(msg, PROBE_MSG, "pipe: %s", strerror(errno));
-		return -errno;
+		return probe_failm(msg, errno, "pipe");
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
 		close(p[0]);
 		close(p[1]);
-		snprintf(msg, PROBE_MSG, "fork: %s", strerror(e));
-		return -e;
+		return probe_failm(msg, e, "fork");
 	}
 	if (pid == 0) {
 		close(p[0]);
@@ -101,16 +113,13 @@ static int write_file(const char *path, const char *text)
 static int enter_userns(char *msg)
 {
 	if (unshare(CLONE_NEWUSER) < 0) {
-		int e = errno;
-		snprintf(msg, PROBE_MSG, "cannot create a user namespace: %s", strerror(e));
-		return -e;
+		return probe_failm(msg, errno, "cannot create a user namespace");
 	}
 	int r;
 	if ((r = write_file("/proc/self/setgroups", "deny")) < 0 ||
 	    (r = write_file("/proc/self/uid_map", "0 0 1")) < 0 ||
 	    (r = write_file("/proc/self/gid_map", "0 0 1")) < 0) {
-		snprintf(msg, PROBE_MSG, "cannot map ids in a user namespace: %s", strerror(-r));
-		return r;
+		return probe_failm(msg, -r, "cannot map ids in a user namespace");
 	}
 	return 0;
 }
@@ -157,8 +166,7 @@ static int throwaway_userns(int *nsfd, char *msg)
 		snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
 		*nsfd = open(path, O_RDONLY | O_CLOEXEC);
 		if (*nsfd < 0) {
-			r = -errno;
-			snprintf(msg, PROBE_MSG, "cannot open %s: %s", path, strerror(-r));
+			r = probe_failm(msg, errno, "cannot open %s", path);
 		}
 	}
 	close(ready[0]);
@@ -178,9 +186,7 @@ static int idmapped_clone(const char *dir, char *msg)
 		return r;
 	_cleanup_close_ int tree = (int)syscall(SYS_open_tree, AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (tree < 0) {
-		r = -errno;
-		snprintf(msg, PROBE_MSG, "open_tree \"%s\": %s (needs Linux 5.2)", dir, strerror(-r));
-		return r;
+		return probe_failm(msg, errno, "open_tree \"%s\" (needs Linux 5.2)", dir);
 	}
 	struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV,
 			       .userns_fd = (uint64_t)ns};
@@ -219,8 +225,7 @@ static int probe_overlay(void *arg, char *msg)
 	/* Our own mount namespace (root's), for the idmapped lower layer as
 	 * the module attaches the image. */
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		snprintf(msg, PROBE_MSG, "cannot make a private mount namespace: %s", strerror(errno));
-		return -errno;
+		return probe_failm(msg, errno, "cannot make a private mount namespace");
 	}
 	_cleanup_close_ int tree = idmapped_clone(s->lower, msg);
 	if (tree < 0)
@@ -231,8 +236,7 @@ static int probe_overlay(void *arg, char *msg)
 	snprintf(work, sizeof work, "%s/work", s->top);
 	snprintf(merged, sizeof merged, "%s/merged", s->top);
 	if (syscall(SYS_move_mount, tree, "", AT_FDCWD, at, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
-		snprintf(msg, PROBE_MSG, "cannot attach an idmapped mount: %s", strerror(errno));
-		return -errno;
+		return probe_failm(msg, errno, "cannot attach an idmapped mount");
 	}
 	/* As the container's init: root of a user namespace of its own, in a
 	 * mount namespace that namespace owns. */
@@ -240,8 +244,7 @@ static int probe_overlay(void *arg, char *msg)
 	if (r < 0)
 		return r;
 	if (unshare(CLONE_NEWNS) < 0) {
-		snprintf(msg, PROBE_MSG, "cannot make a mount namespace in a user namespace: %s", strerror(errno));
-		return -errno;
+		return probe_failm(msg, errno, "cannot make a mount namespace in a user namespace");
 	}
 	struct js_err err = {0};
 	enum js_ovl_lower used = JS_OVL_LOWER_AUTO;
@@ -254,15 +257,13 @@ static int probe_overlay(void *arg, char *msg)
 	snprintf(f, sizeof f, "%s/probe", merged);
 	int fd = open(f, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(msg, PROBE_MSG, "overlay: the lower layer's file is not visible: %s", strerror(errno));
-		return -errno;
+		return probe_failm(msg, errno, "overlay: the lower layer's file is not visible");
 	}
 	close(fd);
 	snprintf(f, sizeof f, "%s/written", merged);
 	fd = open(f, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		snprintf(msg, PROBE_MSG, "overlay: cannot write through it: %s", strerror(errno));
-		return -errno;
+		return probe_failm(msg, errno, "overlay: cannot write through it");
 	}
 	close(fd);
 	snprintf(msg, PROBE_MSG, "%s", used == JS_OVL_LOWER_APPEND ? "lowerdir+" : "classic lowerdir");

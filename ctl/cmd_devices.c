@@ -213,7 +213,7 @@ static int print_usage(const struct js_gpu_list *all, bool json)
 	int r = scan_holders(all, &h);
 	if (r < 0) {
 		free(h.v);
-		ctl_error("cannot read /proc: %s", strerror(-r));
+		ctl_errorm(-r, "cannot read /proc");
 		return CTL_EXIT_FAIL;
 	}
 	if (json)

@@ -112,7 +112,7 @@ static int open_records(const struct js_global *g, bool create)
 	}
 	if (flock(fd, LOCK_EX) < 0) {
 		int e = errno;
-		ctl_error("cannot lock \"%s/" RECORDS "\": %s", g->state_dir, strerror(e));
+		ctl_errorm(e, "cannot lock \"%s/" RECORDS "\"", g->state_dir);
 		close(fd);
 		return -e;
 	}
@@ -252,7 +252,7 @@ static int subid_end(const char *path, uint64_t *end)
 	}
 	ssize_t n = js_read_all(fd, text, SUBID_FILE_MAX);
 	if (n < 0) {
-		ctl_error("cannot read \"%s\": %s", path, strerror((int)-n));
+		ctl_errorm((int)-n, "cannot read \"%s\"", path);
 		return -1;
 	}
 	text[n] = '\0';

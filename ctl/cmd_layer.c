@@ -225,7 +225,7 @@ int cmd_du(int argc, char **argv, const struct js_config *c)
 	}
 	struct stat st;
 	if (fstat(up, &st) < 0) {
-		ctl_error("du %s: %s", u.name, strerror(errno));
+		ctl_errorm(errno, "du %s", u.name);
 		return CTL_EXIT_FAIL;
 	}
 	struct du d = {.dev = st.st_dev};

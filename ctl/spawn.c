@@ -87,7 +87,7 @@ __attribute__((noreturn)) static void child_exec(const char *const argv[], const
 	 * in the chroot) stay in this namespace and vanish with it, whatever
 	 * way it ends; none propagates back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		dprintf(2, CTL_PROG ": cannot make the helper's mounts private: %s\n", strerror(errno));
+		dprintf(2, CTL_PROG ": cannot make the helper's mounts private: %m\n");
 		_exit(127);
 	}
 	/* jsandboxctl killed by SIGKILL: take the build down with it rather
@@ -97,13 +97,13 @@ __attribute__((noreturn)) static void child_exec(const char *const argv[], const
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	int null = open("/dev/null", O_RDONLY);
 	if (null < 0 || dup2(null, 0) < 0) {
-		dprintf(2, CTL_PROG ": cannot open /dev/null: %s\n", strerror(errno));
+		dprintf(2, CTL_PROG ": cannot open /dev/null: %m\n");
 		_exit(127);
 	}
 	syscall(SYS_close_range, 3U, ~0U, 0U);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	execve(argv[0], (char *const *)argv, (char *const *)envp);
-	dprintf(2, CTL_PROG ": cannot run \"%s\": %s\n", argv[0], strerror(errno));
+	dprintf(2, CTL_PROG ": cannot run \"%s\": %m\n", argv[0]);
 	_exit(127);
 }
 
@@ -174,12 +174,12 @@ int ctl_capture(const char *const argv[], int timeout_ms, char *buf, size_t len)
 		return -1;
 	}
 	if (pid == 0) {
-		dup2(out[1], 1);
-		int devnull = open("/dev/null", O_RDWR);
-		if (devnull >= 0) {
-			dup2(devnull, 0);
-			dup2(devnull, 2);
-		}
+		/* stdin and stderr on /dev/null, stdout on the pipe, nothing
+		 * else: the program gets no descriptor of jsandboxctl's. */
+		int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (devnull < 0 || dup2(out[1], 1) < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 2) < 0)
+			_exit(127);
+		syscall(SYS_close_range, 3U, ~0U, 0U);
 		const char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "SYSTEMD_PAGER=", "LC_ALL=C", NULL};
 		execve(argv[0], (char *const *)argv, (char *const *)envp);
 		_exit(127);

@@ -391,8 +391,8 @@ static int image_mount(int imgfd, const char *name, struct js_err *err)
 			r = ext4_mount(dev, &mnt);
 	}
 	if (r < 0)
-		return js_fail(err, -r, "cannot mount %s's layer image: %s (jsandboxctl reset %s starts it anew)", name,
-			       strerror(-r), name);
+		return js_failm(err, -r, "cannot mount %s's layer image (jsandboxctl reset %s starts it anew)", name,
+				name);
 	return mnt;
 }
 

@@ -34,7 +34,7 @@ static int user_uid(const char *name, uid_t *uid, struct js_err *err)
 	char buf[4096];
 	int r = getpwnam_r(name, &pw, buf, sizeof buf, &res);
 	if (r != 0)
-		return js_fail(err, r, "cannot look up user \"%s\": %s", name, strerror(r));
+		return js_failm(err, r, "cannot look up user \"%s\"", name);
 	if (!res)
 		return js_fail(err, ENOENT, "no user \"%s\"", name);
 	*uid = pw.pw_uid;
@@ -114,7 +114,7 @@ static int start_scope(uid_t uid, const char *name, pid_t pid, struct js_err *er
 	char *job = NULL;
 	int r = sd_bus_open_system(&bus);
 	if (r < 0) {
-		js_fail(err, -r, "systemd: cannot connect to the system bus: %s", strerror(-r));
+		js_failm(err, -r, "systemd: cannot connect to the system bus");
 		goto out;
 	}
 	/* The match before the call: the job may end before the reply is
@@ -141,7 +141,7 @@ static int start_scope(uid_t uid, const char *name, pid_t pid, struct js_err *er
 	if (r >= 0)
 		r = sd_bus_message_append(m, "a(sa(sv))", 0);
 	if (r < 0) {
-		js_fail(err, -r, "systemd: cannot build the StartTransientUnit call: %s", strerror(-r));
+		js_failm(err, -r, "systemd: cannot build the StartTransientUnit call");
 		goto out;
 	}
 	r = sd_bus_call(bus, m, JOB_TIMEOUT_USEC, &e, &reply);
@@ -161,7 +161,7 @@ static int start_scope(uid_t uid, const char *name, pid_t pid, struct js_err *er
 	while (!w.done) {
 		r = sd_bus_process(bus, NULL);
 		if (r < 0) {
-			js_fail(err, -r, "systemd: waiting for %s: %s", unit, strerror(-r));
+			js_failm(err, -r, "systemd: waiting for %s", unit);
 			goto out;
 		}
 		if (r > 0)
@@ -173,7 +173,7 @@ static int start_scope(uid_t uid, const char *name, pid_t pid, struct js_err *er
 		}
 		r = sd_bus_wait(bus, (uint64_t)left * 1000);
 		if (r < 0) {
-			js_fail(err, -r, "systemd: waiting for %s: %s", unit, strerror(-r));
+			js_failm(err, -r, "systemd: waiting for %s", unit);
 			goto out;
 		}
 	}
