@@ -60,6 +60,16 @@ VARIANTS = {
     "podman": (PORT["pod"], POD),
 }
 LABEL = {"plain": "plain sshd", "warm": "jsandbox warm", "cold": "jsandbox cold", "podman": "podman exec"}
+COLD_USERS = {"cold": COLD}
+AGAINST = env.get("against") or ""
+if AGAINST:
+    # bench/run.sh --against REV: that revision's warm and cold logins, in
+    # the same interleaved repetitions.
+    VARIANTS["warm_base"] = (PORT["old"], env["old_warm"])
+    VARIANTS["cold_base"] = (PORT["old"], env["old_cold"])
+    LABEL["warm_base"] = f"jsandbox warm, {AGAINST}"
+    LABEL["cold_base"] = f"jsandbox cold, {AGAINST}"
+    COLD_USERS["cold_base"] = env["old_cold"]
 
 
 def log(*a):
@@ -110,14 +120,14 @@ def login(variant, cmd="true"):
     return (t1 - t0) / 1e6, p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
 
 
-def wait_cold_gone(timeout=15.0):
+def wait_cold_gone(timeout=15.0, user=COLD):
     """Cold means no container: linger = no ends it when the session closes
     (after the client has exited); wait for its runtime directory to go."""
-    d = f"{RUN_DIR}/{uid_of(COLD)}"
+    d = f"{RUN_DIR}/{uid_of(user)}"
     t_end = time.monotonic() + timeout
     while os.path.exists(d):
         if time.monotonic() > t_end:
-            subprocess.run([CTL, "stop", COLD], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run([CTL, "stop", user], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             break
         time.sleep(0.01)
     return not os.path.exists(d)
@@ -130,7 +140,7 @@ def settle(sec=0.3):
 # ---- 1. login latency ----------------------------------------------------------
 
 def bench_latency():
-    log(f"latency: {REPS_LOGIN} interleaved repetitions of plain / warm / cold / podman")
+    log(f"latency: {REPS_LOGIN} interleaved repetitions of {' / '.join(VARIANTS)}")
     # Warm-up: page cache, sshd's first fork, the warm containers of every
     # sandboxed user (linger = yes keeps them).
     for u in JS_USERS:
@@ -139,8 +149,8 @@ def bench_latency():
             raise SystemExit(f"warm-up login of {u} failed: rc {r.returncode}: {r.stderr.decode()} {r.stdout.decode()}")
     for v in VARIANTS:
         for _ in range(2):
-            if v == "cold":
-                wait_cold_gone()
+            if v in COLD_USERS:
+                wait_cold_gone(user=COLD_USERS[v])
             ms, rc, _, err = login(v)
             if rc != 0:
                 raise SystemExit(f"warm-up login ({v}) failed: rc {rc} {err}")
@@ -158,8 +168,8 @@ def bench_latency():
     for r in range(REPS_LOGIN):
         order = names[r % len(names):] + names[:r % len(names)]
         for v in order:
-            if v == "cold":
-                if not wait_cold_gone():
+            if v in COLD_USERS:
+                if not wait_cold_gone(user=COLD_USERS[v]):
                     not_cold += 1
             settle(0.05)
             ms, rc, _, err = login(v)
@@ -257,6 +267,143 @@ def bench_concurrency():
             log(f"  {n:3d} {v:5s} median {res[n][v]['median']:7.1f} ms  p99 {res[n][v]['p99']:7.1f}  "
                 f"failures {fails}/{rounds * n}  CPU {busy:.1f} s (clients {client:.1f} s)")
     return res
+
+
+# ---- 2b. a noisy neighbour ---------------------------------------------------------
+
+NB = env.get("nb_user")
+REPS_NB = int(os.environ.get("JSBB_NB_REPS", 5 if QUICK else 25))
+# What the neighbour runs inside their own container, each for one block of
+# logins of the other users. The loops restart what the kernel kills, and
+# leave a count in the neighbour's home (shared with the host) so that the
+# benchmark can show the load really ran.
+NB_LOADS = {
+    "memory hog": ("memory hog at memory_max, OOM-killed and restarted in a loop",
+                   "n=0; while :; do perl -e 'my @a; push @a, \"x\" x 1048576 while 1' 2>/dev/null; "
+                   "n=$((n+1)); echo $n >~/nb-count; done"),
+    "fork bomb": ("fork bomb at pids_max",
+                  "echo 0 >~/nb-count; b() { b | b & }; b"),
+    "tmp filler": ("/tmp (tmpfs) filled to tmp_size, emptied and refilled in a loop",
+                   "n=0; while :; do dd if=/dev/zero of=/tmp/nb-fill bs=1M 2>/dev/null; rm -f /tmp/nb-fill; "
+                   "n=$((n+1)); echo $n >~/nb-count; done"),
+}
+VICTIMS = ["plain", "warm", "cold"]
+
+
+def nb_cgroup_counter(kind):
+    """The neighbour's OOM kills or refused forks, from root's view of its
+    cgroup (v2 or v1, whichever holds the controller)."""
+    u = NB
+    if kind == "oom":
+        paths = [(f"/sys/fs/cgroup/jsandbox/{u}/memory.events", "oom_kill"),
+                 (f"/sys/fs/cgroup/memory/jsandbox/{u}/memory.oom_control", "oom_kill")]
+    else:
+        paths = [(f"/sys/fs/cgroup/jsandbox/{u}/pids.events", "max"),
+                 (f"/sys/fs/cgroup/pids/jsandbox/{u}/pids.events", "max")]
+    for path, key in paths:
+        try:
+            with open(path) as f:
+                for line in f:
+                    k, _, v = line.partition(" ")
+                    if k == key:
+                        return int(v)
+        except OSError:
+            continue
+    return None
+
+
+def nb_count():
+    try:
+        with open(f"{home_of(NB)}/nb-count") as f:
+            return int(f.read().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def nb_block(reps):
+    samples = {v: [] for v in VICTIMS}
+    fails = 0
+    for r in range(reps):
+        order = VICTIMS[r % 3:] + VICTIMS[:r % 3]
+        for v in order:
+            if v == "cold" and not wait_cold_gone():
+                log("  cold container still there")
+            ms, rc, _, err = login(v)
+            if rc != 0:
+                fails += 1
+                log(f"  {v} login failed under load: rc {rc}: {err.strip()}")
+            else:
+                samples[v].append(ms)
+    return samples, fails
+
+
+def bench_neighbour():
+    """Logins of other users (plain sshd, jsandbox warm and cold) while one
+    sandboxed user, with the benchmark's limits, runs each load in turn;
+    compared with the same logins on the idle machine, measured before and
+    after the loads."""
+    log(f"neighbour: {REPS_NB} repetitions of plain / warm / cold, idle and under each load of {NB}")
+    stop = [CTL, "stop", NB]
+    res = {"idle": None, "loads": {}}
+    idle1, f1 = nb_block(REPS_NB)
+    for name, (desc, cmd) in NB_LOADS.items():
+        subprocess.run(stop, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            os.unlink(f"{home_of(NB)}/nb-count")
+        except OSError:
+            pass
+        oom0, max0 = nb_cgroup_counter("oom"), nb_cgroup_counter("pids")
+        hog = subprocess.Popen(ssh_argv(PORT["js"], NB, cmd), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # The load is on when it has shown itself once: a restart of the
+        # hog or the filler, or the bomb's first refused fork.
+        t_end = time.monotonic() + 120
+        while time.monotonic() < t_end:
+            if name == "fork bomb":
+                m = nb_cgroup_counter("pids")
+                if m is not None and m > (max0 or 0):
+                    break
+            elif nb_count() >= 1:
+                break
+            time.sleep(0.05)
+        else:
+            hog.kill()
+            raise SystemExit(f"neighbour: the {name} did not start within 120 s")
+        c0 = nb_count()
+        oom1, max1 = nb_cgroup_counter("oom"), nb_cgroup_counter("pids")
+        samples, fails = nb_block(REPS_NB)
+        oom2, max2 = nb_cgroup_counter("oom"), nb_cgroup_counter("pids")
+        c1 = nb_count()
+        r = subprocess.run(stop, capture_output=True, text=True)
+        hog.wait(timeout=60)
+        res["loads"][name] = {
+            "description": desc, "failures": fails, "stop_rc": r.returncode,
+            "restarts_during": c1 - c0,
+            "oom_kills_during": (oom2 - oom1) if oom1 is not None and oom2 is not None else None,
+            "forks_refused_during": (max2 - max1) if max1 is not None and max2 is not None else None,
+            "victims": {v: summary(samples[v]) | {"samples": samples[v]} for v in VICTIMS}}
+        L_ = res["loads"][name]
+        log(f"  {name}: restarts {L_['restarts_during']}, OOM kills {L_['oom_kills_during']}, "
+            f"forks refused {L_['forks_refused_during']}, stop rc {r.returncode}")
+    idle2, f2 = nb_block(REPS_NB)
+    idle = {v: idle1[v] + idle2[v] for v in VICTIMS}
+    res["idle"] = {"failures": f1 + f2, "victims": {v: summary(idle[v]) | {"samples": idle[v]} for v in VICTIMS}}
+    for name, L_ in res["loads"].items():
+        for v in VICTIMS:
+            x, i = L_["victims"][v], res["idle"]["victims"][v]
+            x["median_vs_idle"] = x["median"] / i["median"]
+            x["p99_vs_idle"] = x["p99"] / i["p99"]
+            log(f"  {name:10s} {v:5s} median {x['median']:7.1f} ms (x{x['median_vs_idle']:.2f} idle)  "
+                f"p99 {x['p99']:7.1f} (x{x['p99_vs_idle']:.2f})")
+    # The neighbour's next login must work: nothing of the loads is left.
+    _, rc, out, err = login_as(NB, "cat ~/nb-count >/dev/null; echo ok")
+    res["neighbour_login_after"] = rc == 0 and out.strip() == "ok"
+    return res
+
+
+def login_as(user, cmd):
+    p = subprocess.run(ssh_argv(PORT["js"], user, cmd), stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    return 0, p.returncode, p.stdout, p.stderr
 
 
 # ---- 3. memory and disk ----------------------------------------------------------
@@ -467,6 +614,51 @@ def verdict(ok):
     return "met" if ok else "**missed**"
 
 
+def against_lines(L):
+    out = []
+    for v in ("warm", "cold"):
+        a, b = L[v], L[f"{v}_base"]
+        out.append(f"- {v}: this tree {a['paired_ratio_median']:.3f}× plain (paired), {AGAINST} "
+                   f"{b['paired_ratio_median']:.3f}×: {a['paired_ratio_median'] - b['paired_ratio_median']:+.3f}; "
+                   f"medians {a['median']:.1f} vs {b['median']:.1f} ms")
+    return out
+
+
+def neighbour_table(N):
+    out = [f"### 2b. Other users' logins while one user misbehaves in their container "
+           f"({N['idle']['victims']['plain']['n'] // 2} repetitions a block)", "",
+           f"The neighbour `{NB}` has `memory_max = {env.get('nb_memory_max', '?')}`, `pids_max = "
+           f"{env.get('nb_pids_max', '?')}`, `tmp_size = {env.get('nb_tmp_size', '?')}` and the other limits at "
+           "their defaults; idle is measured before and after the loads. Each cell: median ms / p99 ms "
+           "(× the idle figure).", "",
+           "| load | evidence it ran during the block | plain sshd | jsandbox warm | jsandbox cold | failures |",
+           "|---|---|---:|---:|---:|---:|"]
+    iv = N["idle"]["victims"]
+    out.append("| idle | | " + " | ".join(f"{iv[v]['median']:.0f} / {iv[v]['p99']:.0f}" for v in VICTIMS) +
+               f" | {N['idle']['failures']} |")
+    for name, L_ in N["loads"].items():
+        ev = []
+        if L_["oom_kills_during"] is not None and name == "memory hog":
+            ev.append(f"{L_['oom_kills_during']} OOM kills")
+        if L_["forks_refused_during"] is not None and name == "fork bomb":
+            ev.append(f"{L_['forks_refused_during']} forks refused")
+        if name != "fork bomb":
+            ev.append(f"{L_['restarts_during']} restarts")
+        cells = []
+        for v in VICTIMS:
+            x = L_["victims"][v]
+            cells.append(f"{x['median']:.0f} / {x['p99']:.0f} (×{x['median_vs_idle']:.2f} / "
+                         f"×{x['p99_vs_idle']:.2f})")
+        out.append(f"| {L_['description']} | {', '.join(ev)} | " + " | ".join(cells) + f" | {L_['failures']} |")
+    out.append("")
+    out.append(f"The neighbour logs in again afterwards: {'yes' if N['neighbour_login_after'] else '**no**'}.")
+    return out
+
+
+def nb_worst(N, key):
+    return max(N["loads"][n]["victims"][v][key] for n in N["loads"] for v in ("warm", "cold"))
+
+
 def table(r):
     L, C, M, Wk = r["latency"], r["concurrency"], r["memory_disk"], r["work"]
     m = r["machine"]
@@ -484,6 +676,9 @@ def table(r):
         out.append(f"| {LABEL[v]} | {x['median']:.1f} | {x['p99']:.1f} | {x['min']:.1f} | {x['ratio']:.3f} | "
                    f"{x['paired_ratio_median']:.3f} | {x['failures']} |")
     out.append("")
+    if AGAINST:
+        out += against_lines(L)
+        out.append("")
     out.append("### 2. Concurrent logins over 10 users (all started at once; latency of each login)")
     out.append("")
     out.append("| logins | | median ms | p99 ms | max ms | failures | p99 / single-login median | "
@@ -496,6 +691,8 @@ def table(r):
             out.append(f"| {n} | {LABEL[v]} | {x['median']:.0f} | {x['p99']:.0f} | {x['max']:.0f} | "
                        f"{x['failures']}/{x['attempts']} | {x['p99'] / base:.2f} | {x['busy_cpu_s']:.1f} "
                        f"({x['client_cpu_s']:.1f}) | {x['server_cpu_ms_per_login']:.0f} | {x['cpu_bound_s']:.1f} |")
+    out.append("")
+    out += neighbour_table(r["neighbour"])
     out.append("")
     js, pod = M["jsandbox"], M["podman"]
     out.append("### 3. Per idle user: memory kept and disk of a new user")
@@ -537,6 +734,11 @@ def table(r):
                f"{L['warm']['paired_ratio_median']:.3f}×) | {verdict(L['warm']['paired_ratio_median'] <= 1.05)} |")
     out.append(f"| cold login ≤ 1.15× plain sshd | {L['cold']['ratio']:.3f}× (paired: "
                f"{L['cold']['paired_ratio_median']:.3f}×) | {verdict(L['cold']['paired_ratio_median'] <= 1.15)} |")
+    N = r["neighbour"]
+    worst_med, worst_p99 = nb_worst(N, "median_vs_idle"), nb_worst(N, "p99_vs_idle")
+    out.append(f"| others' jsandbox logins while a neighbour hogs memory, fork-bombs or fills /tmp: median "
+               f"≤ 1.2× idle | worst {worst_med:.2f}× | {verdict(worst_med <= 1.2)} |")
+    out.append(f"| the same, p99 ≤ 1.2× idle p99 | worst {worst_p99:.2f}× | {verdict(worst_p99 <= 1.2)} |")
     c100 = C[100]["warm"]
     out.append(f"| 100 concurrent logins: zero failures | {c100['failures']} of {c100['attempts']} | "
                f"{verdict(c100['failures'] == 0)} |")
@@ -567,8 +769,8 @@ def main():
     # JSBB_ONLY=latency,memory (development): measure only those parts; no table.
     only = os.environ.get("JSBB_ONLY", "").split(",") if os.environ.get("JSBB_ONLY") else None
     r = {"machine": machine()}
-    parts = [("latency", bench_latency), ("concurrency", bench_concurrency), ("memory_disk", bench_memory_disk),
-             ("work", bench_work)]
+    parts = [("latency", bench_latency), ("concurrency", bench_concurrency), ("neighbour", bench_neighbour),
+             ("memory_disk", bench_memory_disk), ("work", bench_work)]
     for name, fn in parts:
         if only is None or name in only:
             r[name] = fn()
@@ -578,6 +780,11 @@ def main():
     if only is None:
         with open(f"{outdir}/table.md", "w") as f:
             f.write(table(r))
+    if only is not None and "latency" in r and AGAINST:
+        log("\n".join(against_lines(r["latency"])))
+    if only is not None and "neighbour" in r:
+        with open(f"{outdir}/neighbour.md", "w") as f:
+            f.write("\n".join(neighbour_table(r["neighbour"])) + "\n")
     log(f"measured in {r['elapsed_s']:.0f} s")
 
 

@@ -2,7 +2,7 @@
 # jsandbox benchmarks against a plain sshd and rootless podman, side by side
 # in one run (see docs/benchmarks.md for what is measured and the results).
 #
-#   bench/run.sh [--quick] [--keep]
+#   bench/run.sh [--quick] [--keep] [--against REV]
 #
 # On a fresh Debian 12 machine, as root, from a clone of this repository
 # (after the README's set-up: nothing else is needed, this script installs
@@ -20,6 +20,10 @@
 #
 # --quick: few repetitions, for development. The full run takes about 10 min.
 # --clean: only remove what a --keep (or interrupted) run left, then exit.
+# --against REV: also build git revision REV of this repository (into
+# build-bench/against-*), start a fourth sshd (port 41304) wired to it, and
+# measure its warm and cold logins (users jsbb_o0, jsbb_oc) in the same
+# interleaved repetitions: a before/after comparison in one run.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 BD=$src/build-bench
@@ -27,23 +31,46 @@ W=$BD/work
 QUICK=0
 KEEP=0
 CLEAN=0
-for a in "$@"; do
-	case $a in
+AGAINST=
+AGAINST_LABEL=
+usage() { echo "usage: bench/run.sh [--quick] [--keep] [--clean] [--against REV]" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+	case $1 in
 	--quick) QUICK=1 ;;
 	--keep) KEEP=1 ;;
 	--clean) CLEAN=1 ;;
-	*) echo "usage: bench/run.sh [--quick] [--keep] [--clean]" >&2; exit 2 ;;
+	--against)
+		[ $# -ge 2 ] || usage
+		AGAINST=$2
+		shift
+		;;
+	*) usage ;;
 	esac
+	shift
 done
+if [ -n "$AGAINST" ]; then
+	AGAINST_REV=$(git -C "$src" rev-parse --verify --short "$AGAINST^{commit}") || {
+		echo "bench: --against: no revision \"$AGAINST\" in $src" >&2
+		exit 2
+	}
+	AGAINST_LABEL=$AGAINST
+	case $AGAINST_REV in "$AGAINST"*) ;; *) AGAINST_LABEL="$AGAINST ($AGAINST_REV)" ;; esac
+fi
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (it makes users and starts sshd instances)" >&2; exit 1; }
 
-PORT_JS=41301 PORT_PLAIN=41302 PORT_POD=41303
-SVC_JS=sshd-jsbbench SVC_PLAIN=sshd-jsbbplain
+PORT_JS=41301 PORT_PLAIN=41302 PORT_POD=41303 PORT_OLD=41304
+SVC_JS=sshd-jsbbench SVC_PLAIN=sshd-jsbbplain SVC_OLD=sshd-jsbbold
 JS_USERS="jsbb_u0 jsbb_u1 jsbb_u2 jsbb_u3 jsbb_u4 jsbb_u5 jsbb_u6 jsbb_u7 jsbb_u8 jsbb_u9"
 COLD_USER=jsbb_c0
+# The noisy neighbour (measure.py's part 2b): sandboxed, lingering, with
+# limits small enough that its memory hog, fork bomb and /tmp filler reach
+# them within seconds; every other limit at its default.
+NB_USER=jsbb_n0 NB_MEMORY_MAX=512M NB_PIDS_MAX=256 NB_TMP_SIZE=256M
 PLAIN_USERS="jsbb_p0 jsbb_p1 jsbb_p2 jsbb_p3 jsbb_p4 jsbb_p5 jsbb_p6 jsbb_p7 jsbb_p8 jsbb_p9"
 POD_USER=jsbb_pod
-ALL_USERS="$JS_USERS $COLD_USER $PLAIN_USERS $POD_USER"
+# --against: the other revision's warm and cold users.
+OLD_WARM=jsbb_o0 OLD_COLD=jsbb_oc
+ALL_USERS="$JS_USERS $COLD_USER $NB_USER $PLAIN_USERS $POD_USER $OLD_WARM $OLD_COLD"
 IMAGE=jsbbench
 # gcc and the headers this repository's sources need (the compile job), and
 # pkg-config (the only dependency of the package the apt job installs).
@@ -78,6 +105,26 @@ cmake --install "$BD" >/dev/null
 CTL=$BD/prefix/sbin/jsandboxctl
 SHELL_BIN=$BD/prefix/libexec/jsandbox/jsandbox-shell
 PAM_MOD=$(find "$BD/prefix" -name pam_jsandbox.so -print -quit)
+OLD_SHELL=
+if [ -n "$AGAINST" ]; then
+	say "building $AGAINST ($AGAINST_REV) into $BD/against-prefix"
+	rm -rf "$BD/against-src" "$BD/against-prefix"
+	mkdir -p "$BD/against-src"
+	git -C "$src" archive "$AGAINST_REV" | tar -x -C "$BD/against-src"
+	# Its own prefix, PAM directory and libexec (compiled into its module),
+	# the same config file, so both revisions serve the same policy.
+	cmake -S "$BD/against-src" -B "$BD/against-build" -DCMAKE_INSTALL_PREFIX="$BD/against-prefix" \
+		-DPAM_MODULE_DIR="$BD/against-prefix/lib/security" -DJSANDBOX_CONFIG="$BD/jsandbox.conf" \
+		-DJSANDBOX_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build "$BD/against-build" -j"$(nproc)" >/dev/null
+	cmake --install "$BD/against-build" >/dev/null
+	OLD_SHELL=$BD/against-prefix/libexec/jsandbox/jsandbox-shell
+	OLD_PAM_MOD=$BD/against-prefix/lib/security/pam_jsandbox.so
+	if [ ! -x "$OLD_SHELL" ] || [ ! -f "$OLD_PAM_MOD" ]; then
+		echo "bench: $AGAINST did not install a shell and a module" >&2
+		exit 1
+	fi
+fi
 
 write_config() {
 	cat >"$BD/jsandbox.conf.tmp" <<EOF
@@ -99,6 +146,19 @@ $(for u in $JS_USERS; do printf '[user:%s]\nsandbox = yes\n\n' "$u"; done)
 [user:$COLD_USER]
 sandbox = yes
 linger = no
+
+[user:$NB_USER]
+sandbox = yes
+memory_max = $NB_MEMORY_MAX
+pids_max = $NB_PIDS_MAX
+tmp_size = $NB_TMP_SIZE
+
+[user:$OLD_WARM]
+sandbox = yes
+
+[user:$OLD_COLD]
+sandbox = yes
+linger = no
 EOF
 	chown root:root "$BD/jsandbox.conf.tmp"
 	chmod 0644 "$BD/jsandbox.conf.tmp"
@@ -107,10 +167,10 @@ EOF
 
 # ---- clean-up (also of a run that was interrupted) ---------------------------
 stop_all() {
-	for u in $JS_USERS $COLD_USER; do
+	for u in $JS_USERS $COLD_USER $NB_USER $OLD_WARM $OLD_COLD; do
 		if id "$u" >/dev/null 2>&1; then "$CTL" stop "$u" >/dev/null 2>&1 || true; fi
 	done
-	for s in js plain pod; do
+	for s in js plain pod old; do
 		if [ -s "$W/sshd-$s.pid" ]; then
 			kill "$(cat "$W/sshd-$s.pid")" 2>/dev/null || true
 			rm -f "$W/sshd-$s.pid"
@@ -120,7 +180,7 @@ stop_all() {
 		(cd / && runuser -u "$POD_USER" -- podman rm -f -t 0 jsbb >/dev/null 2>&1) || true
 		(cd / && runuser -u "$POD_USER" -- podman system reset -f >/dev/null 2>&1) || true
 	fi
-	rm -f "/etc/pam.d/$SVC_JS" "/etc/pam.d/$SVC_PLAIN"
+	rm -f "/etc/pam.d/$SVC_JS" "/etc/pam.d/$SVC_PLAIN" "/etc/pam.d/$SVC_OLD"
 	for u in $ALL_USERS; do
 		if id "$u" >/dev/null 2>&1; then
 			local uid
@@ -213,7 +273,12 @@ chmod 0644 "$W/keys/authorized_keys"
 idx=1
 for u in $ALL_USERS; do
 	sh=/bin/bash
-	case " $JS_USERS $COLD_USER " in *" $u "*) sh=$SHELL_BIN ;; esac
+	case " $JS_USERS $COLD_USER $NB_USER " in *" $u "*) sh=$SHELL_BIN ;; esac
+	case " $OLD_WARM $OLD_COLD " in *" $u "*)
+		[ -n "$AGAINST" ] || continue
+		sh=$OLD_SHELL
+		;;
+	esac
 	useradd -m -s "$sh" "$u"
 	usermod -p '*' "$u" # not locked (sshd refuses "!"), no password either
 	base=$((1900000000 + idx * 65536))
@@ -244,6 +309,10 @@ account    required     pam_nologin.so
 EOF
 ln -sf /usr/sbin/sshd "$W/$SVC_JS"
 ln -sf /usr/sbin/sshd "$W/$SVC_PLAIN"
+if [ -n "$AGAINST" ]; then
+	sed "s#$PAM_MOD#$OLD_PAM_MOD#" "/etc/pam.d/$SVC_JS" >"/etc/pam.d/$SVC_OLD"
+	ln -sf /usr/sbin/sshd "$W/$SVC_OLD"
+fi
 sshd_config() { # NAME PORT [ForceCommand]
 	cat <<EOF
 Port $2
@@ -276,7 +345,13 @@ mkdir -p /run/sshd
 "$W/$SVC_JS" -f "$W/sshd-js.conf" -E "$W/sshd-js.log"
 "$W/$SVC_PLAIN" -f "$W/sshd-plain.conf" -E "$W/sshd-plain.log"
 "$W/$SVC_PLAIN" -f "$W/sshd-pod.conf" -E "$W/sshd-pod.log"
-for s in js plain pod; do
+sshds="js plain pod"
+if [ -n "$AGAINST" ]; then
+	sshd_config old "$PORT_OLD" "$OLD_SHELL" >"$W/sshd-old.conf"
+	"$W/$SVC_OLD" -f "$W/sshd-old.conf" -E "$W/sshd-old.log"
+	sshds="$sshds old"
+fi
+for s in $sshds; do
 	for _ in $(seq 100); do [ -s "$W/sshd-$s.pid" ] && break; sleep 0.05; done
 	[ -s "$W/sshd-$s.pid" ] || { echo "bench: sshd $s did not start" >&2; cat "$W/sshd-$s.log" >&2; exit 1; }
 done
@@ -334,8 +409,10 @@ fi
 cat >"$W/env.json" <<EOF
 {
   "src": "$src", "bd": "$BD", "work": "$W", "quick": $QUICK,
-  "ports": {"js": $PORT_JS, "plain": $PORT_PLAIN, "pod": $PORT_POD},
+  "ports": {"js": $PORT_JS, "plain": $PORT_PLAIN, "pod": $PORT_POD, "old": $PORT_OLD},
+  "against": "$AGAINST_LABEL", "old_warm": "$OLD_WARM", "old_cold": "$OLD_COLD",
   "js_users": "$JS_USERS", "cold_user": "$COLD_USER", "plain_users": "$PLAIN_USERS",
+  "nb_user": "$NB_USER", "nb_memory_max": "$NB_MEMORY_MAX", "nb_pids_max": "$NB_PIDS_MAX", "nb_tmp_size": "$NB_TMP_SIZE",
   "pod_user": "$POD_USER", "image": "$IMAGE", "image_pkgs": "$IMAGE_PKGS",
   "ctl": "$CTL", "state_dir": "$W/state", "run_dir": "$W/run",
   "apt_pkg": "$APT_PKG", "apt_host": $APT_HOST, "compile_user": "jsbb_u0",

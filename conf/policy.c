@@ -46,8 +46,11 @@
 
 enum sec_kind { SEC_GLOBAL, SEC_DEFAULT, SEC_GROUP, SEC_USER, SEC_INVALID };
 
-enum gkey { GKEY_IMAGES_DIR, GKEY_STATE_DIR, GKEY_RUN_DIR, GKEY_HOST_ROOT, GKEY__COUNT };
-static const char *const gkey_names[GKEY__COUNT] = {"images_dir", "state_dir", "run_dir", "host_root"};
+enum gkey { GKEY_IMAGES_DIR, GKEY_STATE_DIR, GKEY_RUN_DIR, GKEY_HOST_ROOT, GKEY_CONTAINERS_CPU_WEIGHT, GKEY__COUNT };
+static const char *const gkey_names[GKEY__COUNT] = {"images_dir", "state_dir", "run_dir", "host_root",
+						    "containers_cpu_weight"};
+/* cgroup v2's cpu.weight range */
+#define CONTAINERS_CPU_WEIGHT_MAX 10000
 
 /* A section's key slots: the per-user keys (enum js_key), then [global]'s. */
 #define SLOT_GLOBAL(g) (JS_KEY__COUNT + (unsigned)(g))
@@ -540,7 +543,8 @@ static void check_key(struct load *L, const char *key, const char *value, unsign
 			else
 				problem(
 				    L, L->cur, line, key, false,
-				    "unknown key (valid keys in [global]: images_dir, state_dir, run_dir, host_root)");
+				    "unknown key (valid keys in [global]: images_dir, state_dir, run_dir, host_root, "
+				    "containers_cpu_weight)");
 			return;
 		}
 		slot = SLOT_GLOBAL(g);
@@ -570,6 +574,12 @@ static void check_key(struct load *L, const char *key, const char *value, unsign
 		if (r < 0)
 			problem(L, L->cur, line, key, false, "invalid %s \"%s\" (%s)", js_key_noun(k),
 				quoted(value, q, sizeof q), why);
+	} else if (slot == SLOT_GLOBAL(GKEY_CONTAINERS_CPU_WEIGHT)) {
+		uint64_t u;
+		r = js_parse_uint(value, 1, CONTAINERS_CPU_WEIGHT_MAX, false, &u, why, sizeof why);
+		if (r < 0)
+			problem(L, L->cur, line, key, false, "invalid weight \"%s\" (%s)", quoted(value, q, sizeof q),
+				why);
 	} else {
 		char path[PATH_MAX];
 		r = js_parse_abspath(value, path, sizeof path, why, sizeof why);
@@ -784,6 +794,12 @@ static void apply_global(struct load *L)
 		case GKEY_HOST_ROOT:
 			dst = g->host_root;
 			break;
+		case GKEY_CONTAINERS_CPU_WEIGHT: {
+			uint64_t u;
+			if (js_parse_uint(s->e[j].value, 1, CONTAINERS_CPU_WEIGHT_MAX, false, &u, why, sizeof why) == 0)
+				g->containers_cpu_weight = (uint32_t)u;
+			continue;
+		}
 		default:
 			continue;
 		}
@@ -833,6 +849,7 @@ int js_config_load_owner(const char *path, uid_t owner, struct js_config **out, 
 	strcpy(L.c->global.state_dir, "/var/lib/jsandbox");
 	strcpy(L.c->global.run_dir, "/run/jsandbox");
 	strcpy(L.c->global.host_root, "/");
+	L.c->global.containers_cpu_weight = JS_CONTAINERS_CPU_WEIGHT_DEFAULT;
 	js_policy_defaults(L.scratch);
 
 	r = read_config(&L, owner, &fd, &buf, &len);

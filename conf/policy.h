@@ -90,7 +90,13 @@ struct js_global {
 	char state_dir[PATH_MAX];  /* default /var/lib/jsandbox */
 	char run_dir[PATH_MAX];	   /* default /run/jsandbox */
 	char host_root[PATH_MAX];  /* default "/", device discovery root */
+	/* The CPU weight (1..10000, cgroup v2 scale) of the group that holds
+	 * every container, against the host's own processes, where jsandbox
+	 * makes that group (hosts without systemd); default
+	 * JS_CONTAINERS_CPU_WEIGHT_DEFAULT. */
+	uint32_t containers_cpu_weight;
 };
+#define JS_CONTAINERS_CPU_WEIGHT_DEFAULT 10
 
 /* Problems found while loading. Each message is one line that names the file
  * position, section and key: "jsandbox.conf:12: [user:bob] memory_max: ...". */

@@ -205,7 +205,24 @@ static int user_parent(const struct js_cgroup_hier *h, const char *name, char *p
 	return js_strlcpy(parent, JS_CGROUP_PARENT, len) < 0 ? js_fail(err, ENAMETOOLONG, "name too long") : 0;
 }
 
-static int open_user_dir(struct js_cgroup_hier *h, const char *name, bool create, struct js_err *err)
+/* The containers' common group against the host's own processes: a host
+ * task weighs 100 (v1: 1024 shares) on the root's run queue, and so does
+ * the whole jsandbox group unless set lower, so one user's CPU-bound
+ * processes would take a core's half from sshd and every login. */
+static void set_parent_weight(const struct js_cgroup_hier *h, int pfd, uint32_t weight)
+{
+	char v[32];
+	if (h->v2 && faccessat(pfd, "cpu.weight", F_OK, 0) == 0) {
+		snprintf(v, sizeof v, "%u", weight);
+		write_knob(pfd, "cpu.weight", v, NULL);
+	} else if (!h->v2 && has_ctrl(h, "cpu")) {
+		snprintf(v, sizeof v, "%" PRIu64, js_cpu_weight_to_shares(weight));
+		write_knob(pfd, "cpu.shares", v, NULL);
+	}
+}
+
+static int open_user_dir(struct js_cgroup_hier *h, const char *name, const struct js_cgroup_limits *create,
+			 struct js_err *err)
 {
 	_cleanup_close_ int mfd = open(h->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (mfd < 0)
@@ -229,6 +246,8 @@ static int open_user_dir(struct js_cgroup_hier *h, const char *name, bool create
 			v2_enable_controllers(mfd);
 		v2_enable_controllers(pfd);
 	}
+	if (create && !sd && create->parent_cpu_weight)
+		set_parent_weight(h, pfd, create->parent_cpu_weight);
 	if (create && mkdirat(pfd, name, 0755) < 0 && errno != EEXIST)
 		return js_failm(err, errno, "cannot create \"%s/%s/%s\"", h->mountpoint, parent, name);
 	int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -243,7 +262,7 @@ int js_cgroup_create(struct js_cgroup *cg, const char *name, const struct js_cgr
 	for (size_t i = 0; i < cg->n; i++) {
 		struct js_cgroup_hier *h = &cg->h[i];
 		if (h->fd < 0) {
-			int fd = open_user_dir(h, name, true, err);
+			int fd = open_user_dir(h, name, lim, err);
 			if (fd < 0)
 				return fd;
 			h->fd = fd;
@@ -260,7 +279,7 @@ int js_cgroup_open(struct js_cgroup *cg, const char *name, struct js_err *err)
 	for (size_t i = 0; i < cg->n; i++) {
 		if (cg->h[i].fd >= 0)
 			continue;
-		int fd = open_user_dir(&cg->h[i], name, false, err);
+		int fd = open_user_dir(&cg->h[i], name, NULL, err);
 		if (fd < 0 && fd != -ENOENT)
 			return fd;
 		cg->h[i].fd = fd;

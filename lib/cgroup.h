@@ -18,6 +18,10 @@ struct js_cgroup_limits {
 	uint64_t pids_max;   /* 0 = no limit */
 	uint32_t cpu_max;    /* percent of one CPU, 0 = no limit */
 	uint32_t cpu_weight; /* 1..10000 */
+	/* The weight of the group holding every container (jsandbox/) against
+	 * the host's own processes, 1..10000 (v2 scale); 0 leaves it. Not
+	 * used where systemd holds the containers (sdscope.h). */
+	uint32_t parent_cpu_weight;
 };
 
 struct js_cgroup_hier {

@@ -227,9 +227,10 @@ int js_check_login_shell(const char *shell, struct js_err *err)
 
 /* ---- the policy's limits and device rules ----------------------------- */
 
-static struct js_cgroup_limits policy_limits(const struct js_policy *p)
+static struct js_cgroup_limits policy_limits(const struct js_global *g, const struct js_policy *p)
 {
 	return (struct js_cgroup_limits){
+	    .parent_cpu_weight = g->containers_cpu_weight,
 	    .memory_max = p->memory_max.max	  ? 0
 			  : p->memory_max.percent ? js_host_memory() / 100 * p->memory_max.value
 						  : p->memory_max.value,
@@ -266,7 +267,7 @@ static int apply_cgroup_policy(const struct js_global *g, const struct js_policy
 	}
 	r = js_devices_apply(&cg, &devs, err);
 	js_dev_list_free(&devs);
-	struct js_cgroup_limits lim = policy_limits(p);
+	struct js_cgroup_limits lim = policy_limits(g, p);
 	if (r >= 0)
 		r = js_cgroup_create(&cg, u->name, &lim, err);
 	js_cgroup_close(&cg);
@@ -585,7 +586,7 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 	r = js_cgroup_discover(&cg, err);
 	if (r < 0)
 		return r;
-	struct js_cgroup_limits lim = policy_limits(p);
+	struct js_cgroup_limits lim = policy_limits(b->g, p);
 	r = js_cgroup_create(&cg, u->name, &lim, err);
 	/* Rules in place before the init joins the cgroup: from its first
 	 * moment there it can open only what the list allows. */

@@ -116,6 +116,7 @@ write_config() { # extra text appended after the defaults
 images_dir = $JSB_CACHE/images
 state_dir = ${JSB_STATE_DIR:-$JSB_RUN/state}
 run_dir = $JSB_RUN/run
+${JSB_GLOBAL_EXTRA:-}
 
 [default]
 sandbox = ${JSB_DEFAULT_SANDBOX:-yes}

@@ -148,4 +148,31 @@ fi
 printf '  | burner: %.2f s of CPU in 5 s (cpu_max 20%%), nr_throttled %s -> %s\n' "$used" "$thr_before" "$thr_after"
 check "cpu.stat nr_throttled grew ($thr_before -> $thr_after)" [ "$thr_after" -gt "$thr_before" ]
 check "the burner got at most ~30% of a CPU over 5 s (used $used s)" [ "$(calc "$used < 1.6")" = 1 ]
+
+# --- the containers' common group weighs less than a host process ------------
+# containers_cpu_weight (default 10) on the group that holds every container,
+# so a busy container leaves a core to sshd and other users' logins. (On a
+# systemd host the containers live in the users' slices instead.)
+parent_weight() { # the jsandbox group's CPU weight on the v2 scale, v1 or v2
+	if [ -e /sys/fs/cgroup/cpu/jsandbox/cpu.shares ]; then
+		awk '{ print int(($1 * 100 + 512) / 1024) }' /sys/fs/cgroup/cpu/jsandbox/cpu.shares
+	else
+		cat /sys/fs/cgroup/jsandbox/cpu.weight
+	fi
+}
+if [ -d /run/systemd/system ] && [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+	echo "  | systemd host: the containers live in the users' slices; no jsandbox group to weigh"
+else
+	"$JSB_CTL" stop $A >/dev/null 2>&1
+	echo 1024 >/sys/fs/cgroup/cpu/jsandbox/cpu.shares 2>/dev/null || echo 100 >/sys/fs/cgroup/jsandbox/cpu.weight
+	tm 60 jssh $A true
+	w=$(parent_weight)
+	check "a container start sets the containers' group to weight 10 ($w)" [ "$w" = 10 ]
+	"$JSB_CTL" stop $A >/dev/null 2>&1
+	JSB_GLOBAL_EXTRA="containers_cpu_weight = 50" write_config "[user:$A]
+memory_max = 64M"
+	tm 60 jssh $A true
+	w=$(parent_weight)
+	check "containers_cpu_weight = 50 in [global] sets weight 50 ($w)" [ "$w" = 50 ]
+fi
 finish

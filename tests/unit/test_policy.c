@@ -235,6 +235,7 @@ static void test_empty_file_defaults(void **state)
 	assert_string_equal(g->state_dir, "/var/lib/jsandbox");
 	assert_string_equal(g->run_dir, "/run/jsandbox");
 	assert_string_equal(g->host_root, "/");
+	assert_int_equal(g->containers_cpu_weight, JS_CONTAINERS_CPU_WEIGHT_DEFAULT);
 	js_config_free(c);
 }
 
@@ -763,6 +764,22 @@ static void test_global_section_keys(void **state)
 	assert_string_equal(g->run_dir, "/run/js");
 	assert_string_equal(g->host_root, "/");
 	js_config_free(c);
+
+	c = load_clean("[global]\ncontainers_cpu_weight = 250\n");
+	assert_int_equal(js_config_global(c)->containers_cpu_weight, 250);
+	js_config_free(c);
+	static const char *const bad_weight[] = {"0", "10001", "-5", "ten", "1.5", ""};
+	for (size_t i = 0; i < sizeof bad_weight / sizeof bad_weight[0]; i++) {
+		char text[256];
+		struct js_problems pr = {0};
+		snprintf(text, sizeof text, "[global]\ncontainers_cpu_weight = \"%s\"\n", bad_weight[i]);
+		c = load_ok(text, &pr);
+		expect_problem(&pr, ":2: ", "[global] containers_cpu_weight: invalid weight", NULL);
+		assert_true(js_config_has_global_problem(c));
+		assert_int_equal(js_config_global(c)->containers_cpu_weight, JS_CONTAINERS_CPU_WEIGHT_DEFAULT);
+		js_problems_free(&pr);
+		js_config_free(c);
+	}
 
 	static const char *const bad[] = {"relative/path", "/srv/../etc", "", "/srv/with space", "~/x"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
