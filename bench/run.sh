@@ -70,7 +70,9 @@ PLAIN_USERS="jsbb_p0 jsbb_p1 jsbb_p2 jsbb_p3 jsbb_p4 jsbb_p5 jsbb_p6 jsbb_p7 jsb
 POD_USER=jsbb_pod
 # --against: the other revision's warm and cold users.
 OLD_WARM=jsbb_o0 OLD_COLD=jsbb_oc
-ALL_USERS="$JS_USERS $COLD_USER $NB_USER $PLAIN_USERS $POD_USER $OLD_WARM $OLD_COLD"
+# An exempt user (sandbox = no, bash) logging in through the jsandbox sshd.
+EXEMPT_USER=jsbb_e0
+ALL_USERS="$JS_USERS $COLD_USER $NB_USER $PLAIN_USERS $POD_USER $OLD_WARM $OLD_COLD $EXEMPT_USER"
 IMAGE=jsbbench
 # gcc and the headers this repository's sources need (the compile job), and
 # pkg-config (the only dependency of the package the apt job installs).
@@ -313,7 +315,7 @@ if [ -n "$AGAINST" ]; then
 	sed "s#$PAM_MOD#$OLD_PAM_MOD#" "/etc/pam.d/$SVC_JS" >"/etc/pam.d/$SVC_OLD"
 	ln -sf /usr/sbin/sshd "$W/$SVC_OLD"
 fi
-sshd_config() { # NAME PORT [ForceCommand]
+sshd_config() { # NAME PORT [ForceCommand [for these users only]]
 	cat <<EOF
 Port $2
 ListenAddress 127.0.0.1
@@ -333,10 +335,17 @@ MaxStartups 400:30:800
 MaxSessions 50
 LogLevel INFO
 EOF
-	[ -n "${3:-}" ] && echo "ForceCommand $3"
+	if [ -n "${4:-}" ]; then
+		# As INSTALL.md wires it: the ForceCommand for the sandboxed
+		# accounts only; exempt users log in as through a plain sshd.
+		printf 'Match User %s\n\tForceCommand %s\n' "$4" "$3"
+	elif [ -n "${3:-}" ]; then
+		echo "ForceCommand $3"
+	fi
 	return 0
 }
-sshd_config js "$PORT_JS" "$SHELL_BIN" >"$W/sshd-js.conf"
+sandboxed_list=$(echo "$JS_USERS $COLD_USER $NB_USER" | tr ' ' ',')
+sshd_config js "$PORT_JS" "$SHELL_BIN" "$sandboxed_list" >"$W/sshd-js.conf"
 sshd_config plain "$PORT_PLAIN" >"$W/sshd-plain.conf"
 # The podman user's login shell is bash; sshd runs `bash -c FORCECOMMAND`.
 sshd_config pod "$PORT_POD" \
@@ -347,7 +356,7 @@ mkdir -p /run/sshd
 "$W/$SVC_PLAIN" -f "$W/sshd-pod.conf" -E "$W/sshd-pod.log"
 sshds="js plain pod"
 if [ -n "$AGAINST" ]; then
-	sshd_config old "$PORT_OLD" "$OLD_SHELL" >"$W/sshd-old.conf"
+	sshd_config old "$PORT_OLD" "$OLD_SHELL" "$OLD_WARM,$OLD_COLD" >"$W/sshd-old.conf"
 	"$W/$SVC_OLD" -f "$W/sshd-old.conf" -E "$W/sshd-old.log"
 	sshds="$sshds old"
 fi
@@ -412,7 +421,7 @@ cat >"$W/env.json" <<EOF
   "ports": {"js": $PORT_JS, "plain": $PORT_PLAIN, "pod": $PORT_POD, "old": $PORT_OLD},
   "against": "$AGAINST_LABEL", "old_warm": "$OLD_WARM", "old_cold": "$OLD_COLD",
   "js_users": "$JS_USERS", "cold_user": "$COLD_USER", "plain_users": "$PLAIN_USERS",
-  "nb_user": "$NB_USER", "nb_memory_max": "$NB_MEMORY_MAX", "nb_pids_max": "$NB_PIDS_MAX", "nb_tmp_size": "$NB_TMP_SIZE",
+  "nb_user": "$NB_USER", "exempt_user": "$EXEMPT_USER", "nb_memory_max": "$NB_MEMORY_MAX", "nb_pids_max": "$NB_PIDS_MAX", "nb_tmp_size": "$NB_TMP_SIZE",
   "pod_user": "$POD_USER", "image": "$IMAGE", "image_pkgs": "$IMAGE_PKGS",
   "ctl": "$CTL", "state_dir": "$W/state", "run_dir": "$W/run",
   "apt_pkg": "$APT_PKG", "apt_host": $APT_HOST, "compile_user": "jsbb_u0",

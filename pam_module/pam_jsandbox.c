@@ -378,6 +378,16 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 			pam_syslog(pamh, LOG_DEBUG, "root is never sandboxed");
 		return PAM_IGNORE;
 	}
+	/* The account phase of this same login asked the helper a moment ago
+	 * and it said exempt: no second helper for the session (an exempt
+	 * login then costs one exec, in the account phase). */
+	const struct state *st = get_state(pamh);
+	if (st && st->kind == KIND_EXEMPT) {
+		if (a.debug)
+			pam_syslog(pamh, LOG_DEBUG, "user %s is exempt (sandbox = no, as the account phase found)",
+				   u.name);
+		return PAM_IGNORE;
+	}
 	struct js_rootop_rep rep;
 	int fds[JS_ROOTOP_CG_MAX + 1];
 	size_t nfds = 0;

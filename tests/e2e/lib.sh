@@ -245,14 +245,18 @@ sshd_settled() { # [DIR]
 # recording xauth): the harness's configuration without INSTALL.md's
 # Match block, with Debian's X11Forwarding default, plus the lines on
 # stdin. Its configuration, pid file, log and port go in DIR; a port that
-# is taken gets another, as for the harness's sshd.
+# is taken gets another, as for the harness's sshd. With
+# JSB_EXTRA_NO_FORCECOMMAND=1 the global ForceCommand goes too (the lines
+# on stdin then say whom it applies to).
 start_extra_sshd() { # DIR
-	local dir=$1 extra port try
+	local dir=$1 extra port try nofc=
 	extra=$(cat)
+	[ "${JSB_EXTRA_NO_FORCECOMMAND:-}" = 1 ] && nofc='/^ForceCommand /d'
 	for try in $(seq 10); do
 		port=$((20000 + RANDOM % 20000))
 		sed -e "s/^Port .*/Port $port/" -e "s|^PidFile .*|PidFile $dir/sshd.pid|" -e '/^Match /,$d' \
-			-e 's/^X11Forwarding .*/X11Forwarding yes/' "$JSB_RUN/sshd_config" >"$dir/sshd_config"
+			-e 's/^X11Forwarding .*/X11Forwarding yes/' -e "${nofc:-/^\$/d}" "$JSB_RUN/sshd_config" \
+			>"$dir/sshd_config"
 		printf '%s\n' "$extra" >>"$dir/sshd_config"
 		rm -f "$dir/sshd.pid"
 		: >"$dir/sshd.log"
