@@ -301,6 +301,27 @@ int js_cgroup_attach(const struct js_cgroup *cg, pid_t pid, struct js_err *err)
 	return 0;
 }
 
+int js_cgroup_v2_fd(const struct js_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->n; i++)
+		if (cg->h[i].v2 && cg->h[i].fd >= 0)
+			return cg->h[i].fd;
+	return -1;
+}
+
+int js_cgroup_attach_self(const struct js_cgroup *cg, bool born_in_v2, struct js_err *err)
+{
+	for (size_t i = 0; i < cg->n; i++) {
+		const struct js_cgroup_hier *h = &cg->h[i];
+		if (h->fd < 0 || (h->v2 && born_in_v2))
+			continue;
+		int r = write_knob(h->fd, h->v2 ? "cgroup.procs" : "tasks", "0", err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* Moving a process between cgroups through cgroup.procs takes the kernel's
  * global cgroup_threadgroup_rwsem for writing, and the first writer after a
  * quiet spell waits for an RCU grace period: 5 to 15 ms on a 2-core VM, and

@@ -48,6 +48,16 @@ int js_cgroup_open(struct js_cgroup *cg, const char *name, struct js_err *err);
 /* Move pid into the user's cgroup in every hierarchy. */
 int js_cgroup_attach(const struct js_cgroup *cg, pid_t pid, struct js_err *err);
 
+/* The user's open v2 directory, for a child born into it (clone3 with
+ * CLONE_INTO_CGROUP: no migration, so none of the global lock and RCU
+ * grace period a cgroup.procs write costs); -1 when there is none. */
+int js_cgroup_v2_fd(const struct js_cgroup *cg);
+
+/* The calling process, single-threaded, joins the user's cgroup in every
+ * hierarchy but v2 when it was born there: v1 through `tasks` "0" (the
+ * caller alone, without the global lock), v2 through cgroup.procs. */
+int js_cgroup_attach_self(const struct js_cgroup *cg, bool born_in_v2, struct js_err *err);
+
 /* The files through which a session's process (sshd's monitor) joins the
  * user's cgroup itself: in each hierarchy it should join, `tasks` (v1, a
  * single-threaded pid: writing "0" there moves the writer without the

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/mount.h>
+#include <linux/sched.h> /* struct clone_args, CLONE_INTO_CGROUP */
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -276,14 +277,17 @@ static int apply_cgroup_policy(const struct js_global *g, const struct js_policy
 
 /* ---- making the container ------------------------------------------- */
 
-static void child_exec_init(int sock, const struct js_user *u, const struct js_cgroup *cg) __attribute__((noreturn));
-static void child_exec_init(int sock, const struct js_user *u, const struct js_cgroup *cg)
+static void child_exec_init(int sock, const struct js_user *u, const struct js_cgroup *cg, bool born_in_v2)
+    __attribute__((noreturn));
+static void child_exec_init(int sock, const struct js_user *u, const struct js_cgroup *cg, bool born_in_v2)
 {
 	/* Into the user's cgroup first, still root and before anything else:
 	 * from its first instruction as the user the process (and all it
 	 * forks) is in the group that status counts and stop kills, whatever
-	 * happens to sshd's monitor from here on. */
-	if (js_cgroup_attach(cg, getpid(), NULL) < 0)
+	 * happens to sshd's monitor from here on. (Born into the v2 one; v1
+	 * through `tasks`, which moves this single thread without the global
+	 * migration lock.) */
+	if (js_cgroup_attach_self(cg, born_in_v2, NULL) < 0)
 		_exit(126);
 	/* We are a copy of sshd's privileged monitor: nothing of it may reach
 	 * the user. New session, no inherited fds, default signals, then drop
@@ -602,7 +606,22 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 		js_cgroup_close(&cg);
 		return js_failm(err, errno, "socketpair");
 	}
-	pid_t child = fork();
+	/* Born in the user's v2 group where there is one (Linux 5.7); a
+	 * kernel without CLONE_INTO_CGROUP gets a plain fork and the move. */
+	int v2 = js_cgroup_v2_fd(&cg);
+	pid_t child = -1;
+	bool born_in_v2 = false;
+	if (v2 >= 0) {
+		struct clone_args ca = {
+		    .flags = CLONE_INTO_CGROUP,
+		    .exit_signal = SIGCHLD,
+		    .cgroup = (uint64_t)v2,
+		};
+		child = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+		born_in_v2 = child >= 0;
+	}
+	if (!born_in_v2)
+		child = fork();
 	if (child < 0) {
 		close(sv[0]);
 		close(sv[1]);
@@ -611,7 +630,7 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 	}
 	if (child == 0) {
 		close(sv[0]);
-		child_exec_init(sv[1], u, &cg);
+		child_exec_init(sv[1], u, &cg, born_in_v2);
 	}
 	close(sv[1]);
 	_cleanup_close_ int sock = sv[0];
