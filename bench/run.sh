@@ -344,7 +344,7 @@ EOF
 	fi
 	return 0
 }
-sandboxed_list=$(echo "$JS_USERS $COLD_USER $NB_USER" | tr ' ' ',')
+sandboxed_list=$(echo "$JS_USERS $COLD_USER $NB_USER $OLD_WARM $OLD_COLD" | tr ' ' ',')
 sshd_config js "$PORT_JS" "$SHELL_BIN" "$sandboxed_list" >"$W/sshd-js.conf"
 sshd_config plain "$PORT_PLAIN" >"$W/sshd-plain.conf"
 # The podman user's login shell is bash; sshd runs `bash -c FORCECOMMAND`.
