@@ -219,11 +219,11 @@ int main(int argc, char **argv)
 		 * exempt user's bash -c PATH): the client's command, if any, is
 		 * SSH_ORIGINAL_COMMAND. */
 		cmd = getenv("SSH_ORIGINAL_COMMAND");
-	} else if (argc == 2 && !strcmp(argv[1], "--version")) {
+	} else if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {
 		printf("jsandbox-shell %s\n", JSANDBOX_VERSION);
 		return 0;
 	} else if (argc > 1 && !login) {
-		fprintf(stderr, "usage: jsandbox-shell [-c COMMAND]\n");
+		fprintf(stderr, "usage: jsandbox-shell [-c COMMAND] | -V | --version\n");
 		return 2;
 	}
 
