@@ -46,8 +46,8 @@
 
 enum sec_kind { SEC_GLOBAL, SEC_DEFAULT, SEC_GROUP, SEC_USER, SEC_INVALID };
 
-enum gkey { GKEY_IMAGES_DIR, GKEY_STATE_DIR, GKEY_RUN_DIR, GKEY_HOST_ROOT, GKEY__COUNT };
-static const char *const gkey_names[GKEY__COUNT] = {"images_dir", "state_dir", "run_dir", "host_root"};
+enum gkey { GKEY_IMAGES_DIR, GKEY_STATE_DIR, GKEY_RUN_DIR, GKEY_HOST_ROOT, GKEY_HELP_CONTACT, GKEY__COUNT };
+static const char *const gkey_names[GKEY__COUNT] = {"images_dir", "state_dir", "run_dir", "host_root", "help_contact"};
 
 /* A section's key slots: the per-user keys (enum js_key), then [global]'s. */
 #define SLOT_GLOBAL(g) (JS_KEY__COUNT + (unsigned)(g))
@@ -538,9 +538,9 @@ static void check_key(struct load *L, const char *key, const char *value, unsign
 				problem(L, L->cur, line, key, false,
 					"not valid in [global] (it belongs in [default], [group:NAME] or [user:NAME])");
 			else
-				problem(
-				    L, L->cur, line, key, false,
-				    "unknown key (valid keys in [global]: images_dir, state_dir, run_dir, host_root)");
+				problem(L, L->cur, line, key, false,
+					"unknown key (valid keys in [global]: images_dir, state_dir, run_dir, "
+					"host_root, help_contact)");
 			return;
 		}
 		slot = SLOT_GLOBAL(g);
@@ -552,7 +552,7 @@ static void check_key(struct load *L, const char *key, const char *value, unsign
 				problem(L, L->cur, line, key, false,
 					"unknown key (valid keys: sandbox, image, gpus, devices, memory_max, pids_max, "
 					"cpu_max, cpu_weight, tmp_size, network, sudo, linger, shell, nested_userns, "
-					"perf_events, pty_max, capabilities_add, disk_max)");
+					"perf_events, pty_max, capabilities_add, disk_max, banner)");
 			return;
 		}
 		slot = (unsigned)k;
@@ -570,6 +570,12 @@ static void check_key(struct load *L, const char *key, const char *value, unsign
 		if (r < 0)
 			problem(L, L->cur, line, key, false, "invalid %s \"%s\" (%s)", js_key_noun(k),
 				quoted(value, q, sizeof q), why);
+	} else if (g == GKEY_HELP_CONTACT) {
+		char contact[JS_HELP_CONTACT_MAX];
+		r = js_parse_contact(value, contact, sizeof contact, why, sizeof why);
+		if (r < 0)
+			problem(L, L->cur, line, key, false, "invalid contact \"%s\" (%s)", quoted(value, q, sizeof q),
+				why);
 	} else {
 		char path[PATH_MAX];
 		r = js_parse_abspath(value, path, sizeof path, why, sizeof why);
@@ -784,6 +790,9 @@ static void apply_global(struct load *L)
 		case GKEY_HOST_ROOT:
 			dst = g->host_root;
 			break;
+		case GKEY_HELP_CONTACT:
+			js_parse_contact(s->e[j].value, g->help_contact, sizeof g->help_contact, why, sizeof why);
+			continue;
 		default:
 			continue;
 		}
@@ -833,6 +842,7 @@ int js_config_load_owner(const char *path, uid_t owner, struct js_config **out, 
 	strcpy(L.c->global.state_dir, "/var/lib/jsandbox");
 	strcpy(L.c->global.run_dir, "/run/jsandbox");
 	strcpy(L.c->global.host_root, "/");
+	strcpy(L.c->global.help_contact, JS_HELP_CONTACT_DEFAULT);
 	js_policy_defaults(L.scratch);
 
 	r = read_config(&L, owner, &fd, &buf, &len);
