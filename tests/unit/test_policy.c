@@ -1741,7 +1741,6 @@ static void test_help_contact_banner(void **state)
 	static const char *const bad[] = {
 	    "[global]\nhelp_contact = \"a\tb\"\n",
 	    "[global]\nhelp_contact = \"caf\xc3\xa9\"\n",
-	    "[global]\nhelp_contact = \"\x1b[31mred\"\n",
 	    "[global]\nhelp_contact = \"\"\n",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -1754,6 +1753,13 @@ static void test_help_contact_banner(void **state)
 		js_config_free(c);
 		js_problems_free(&pr);
 	}
+	/* An escape sequence: the whole file is refused before any key. */
+	struct js_problems pr0 = {0};
+	c = NULL;
+	load_text("[global]\nhelp_contact = \"\x1b[31mred\"\n", &c, &pr0);
+	expect_problem(&pr0, "control character", NULL, NULL);
+	js_config_free(c);
+	js_problems_free(&pr0);
 	char longer[400];
 	snprintf(longer, sizeof longer, "[global]\nhelp_contact = %0201d\n", 0);
 	struct js_problems pr = {0};
