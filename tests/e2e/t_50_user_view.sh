@@ -29,9 +29,11 @@ config() {
 	write_config "$1"
 	sed -i "/^\[global\]/a help_contact = \"$CONTACT\"" "$JSB_CONF"
 }
+# alice lingers: her container (and its relay) outlive each login
 config "[user:$A]
 memory_max = 2G
 pids_max = 500
+linger = yes
 [user:$B]
 banner = no"
 "$JSB_CTL" stop $A >/dev/null 2>&1
