@@ -46,9 +46,17 @@
 
 enum sec_kind { SEC_GLOBAL, SEC_DEFAULT, SEC_GROUP, SEC_USER, SEC_INVALID };
 
-enum gkey { GKEY_IMAGES_DIR, GKEY_STATE_DIR, GKEY_RUN_DIR, GKEY_HOST_ROOT, GKEY_CONTAINERS_CPU_WEIGHT, GKEY__COUNT };
-static const char *const gkey_names[GKEY__COUNT] = {"images_dir", "state_dir", "run_dir", "host_root",
-						    "containers_cpu_weight"};
+enum gkey {
+	GKEY_IMAGES_DIR,
+	GKEY_STATE_DIR,
+	GKEY_RUN_DIR,
+	GKEY_HOST_ROOT,
+	GKEY_HELP_CONTACT,
+	GKEY_CONTAINERS_CPU_WEIGHT,
+	GKEY__COUNT
+};
+static const char *const gkey_names[GKEY__COUNT] = {"images_dir", "state_dir",	  "run_dir",
+						    "host_root",  "help_contact", "containers_cpu_weight"};
 /* cgroup v2's cpu.weight range */
 #define CONTAINERS_CPU_WEIGHT_MAX 10000
 
@@ -541,10 +549,9 @@ static void check_key(struct load *L, const char *key, const char *value, unsign
 				problem(L, L->cur, line, key, false,
 					"not valid in [global] (it belongs in [default], [group:NAME] or [user:NAME])");
 			else
-				problem(
-				    L, L->cur, line, key, false,
-				    "unknown key (valid keys in [global]: images_dir, state_dir, run_dir, host_root, "
-				    "containers_cpu_weight)");
+				problem(L, L->cur, line, key, false,
+					"unknown key (valid keys in [global]: images_dir, state_dir, run_dir, "
+					"host_root, help_contact, containers_cpu_weight)");
 			return;
 		}
 		slot = SLOT_GLOBAL(g);
@@ -556,7 +563,7 @@ static void check_key(struct load *L, const char *key, const char *value, unsign
 				problem(L, L->cur, line, key, false,
 					"unknown key (valid keys: sandbox, image, gpus, devices, memory_max, pids_max, "
 					"cpu_max, cpu_weight, tmp_size, network, sudo, linger, shell, nested_userns, "
-					"perf_events, pty_max, capabilities_add, disk_max)");
+					"perf_events, pty_max, capabilities_add, disk_max, banner)");
 			return;
 		}
 		slot = (unsigned)k;
@@ -574,6 +581,12 @@ static void check_key(struct load *L, const char *key, const char *value, unsign
 		if (r < 0)
 			problem(L, L->cur, line, key, false, "invalid %s \"%s\" (%s)", js_key_noun(k),
 				quoted(value, q, sizeof q), why);
+	} else if (g == GKEY_HELP_CONTACT) {
+		char contact[JS_HELP_CONTACT_MAX];
+		r = js_parse_contact(value, contact, sizeof contact, why, sizeof why);
+		if (r < 0)
+			problem(L, L->cur, line, key, false, "invalid contact \"%s\" (%s)", quoted(value, q, sizeof q),
+				why);
 	} else if (slot == SLOT_GLOBAL(GKEY_CONTAINERS_CPU_WEIGHT)) {
 		uint64_t u;
 		r = js_parse_uint(value, 1, CONTAINERS_CPU_WEIGHT_MAX, false, &u, why, sizeof why);
@@ -800,6 +813,9 @@ static void apply_global(struct load *L)
 				g->containers_cpu_weight = (uint32_t)u;
 			continue;
 		}
+		case GKEY_HELP_CONTACT:
+			js_parse_contact(s->e[j].value, g->help_contact, sizeof g->help_contact, why, sizeof why);
+			continue;
 		default:
 			continue;
 		}
@@ -850,6 +866,7 @@ int js_config_load_owner(const char *path, uid_t owner, struct js_config **out, 
 	strcpy(L.c->global.run_dir, "/run/jsandbox");
 	strcpy(L.c->global.host_root, "/");
 	L.c->global.containers_cpu_weight = JS_CONTAINERS_CPU_WEIGHT_DEFAULT;
+	strcpy(L.c->global.help_contact, JS_HELP_CONTACT_DEFAULT);
 	js_policy_defaults(L.scratch);
 
 	r = read_config(&L, owner, &fd, &buf, &len);

@@ -19,6 +19,9 @@
 #define JS_NAME_MAX   64 /* image, user and group names */
 #define JS_DEV_MAX    32 /* entries in one devices = list */
 #define JS_ORIGIN_MAX 80 /* "[group:somegroup]" and the like */
+/* help_contact: at most 200 bytes and the NUL */
+#define JS_HELP_CONTACT_MAX	201
+#define JS_HELP_CONTACT_DEFAULT "your administrator"
 
 /* The per-user keys, in the order `jsandboxctl policy` prints them. */
 enum js_key {
@@ -40,6 +43,7 @@ enum js_key {
 	JS_KEY_PTY_MAX,
 	JS_KEY_CAPABILITIES_ADD,
 	JS_KEY_DISK_MAX,
+	JS_KEY_BANNER,
 	JS_KEY__COUNT
 };
 
@@ -80,6 +84,8 @@ struct js_policy {
 	/* Bound of the user's writable layer (bytes; max: none), enforced by
 	 * the kernel where the layer lives (lib/layer.c). */
 	struct js_amount disk_max;
+	/* The short banner an interactive login prints (helper/session.c). */
+	bool banner;
 	/* Where each key's value came from: "built-in", "[default]",
 	 * "[group:gpu]", "[user:alice]". */
 	char origin[JS_KEY__COUNT][JS_ORIGIN_MAX];
@@ -95,6 +101,9 @@ struct js_global {
 	 * makes that group (hosts without systemd); default
 	 * JS_CONTAINERS_CPU_WEIGHT_DEFAULT. */
 	uint32_t containers_cpu_weight;
+	/* Whom a user is told to contact (the banner, every refusal):
+	 * printable ASCII, default "your administrator". */
+	char help_contact[JS_HELP_CONTACT_MAX];
 };
 #define JS_CONTAINERS_CPU_WEIGHT_DEFAULT 10
 
@@ -163,6 +172,8 @@ const char *js_config_section(const struct js_config *c, size_t i);
  * js_parse_percent, "max" (when allowed) yields 0, as in struct js_policy.
  * js_parse_devices writes up to JS_DEV_MAX rules to out. */
 int js_parse_bool(const char *s, bool *out, char *why, size_t whylen);
+/* help_contact: 1-200 bytes of printable ASCII (a name, an address, a URL). */
+int js_parse_contact(const char *s, char *out, size_t len, char *why, size_t whylen);
 int js_parse_size(const char *s, bool allow_percent, bool allow_max, struct js_amount *out, char *why, size_t whylen);
 int js_parse_uint(const char *s, uint64_t min, uint64_t max, bool allow_max, uint64_t *out, char *why, size_t whylen);
 int js_parse_percent(const char *s, uint32_t min, uint32_t max, bool allow_max, uint32_t *out, char *why,

@@ -59,6 +59,7 @@ static const char *const key_names[JS_KEY__COUNT] = {
     [JS_KEY_PTY_MAX] = "pty_max",
     [JS_KEY_CAPABILITIES_ADD] = "capabilities_add",
     [JS_KEY_DISK_MAX] = "disk_max",
+    [JS_KEY_BANNER] = "banner",
 };
 
 static const char *const key_nouns[JS_KEY__COUNT] = {
@@ -80,6 +81,7 @@ static const char *const key_nouns[JS_KEY__COUNT] = {
     [JS_KEY_PTY_MAX] = "number",
     [JS_KEY_CAPABILITIES_ADD] = "capability list",
     [JS_KEY_DISK_MAX] = "size",
+    [JS_KEY_BANNER] = "value",
 };
 
 const char *js_key_name(enum js_key k)
@@ -753,6 +755,21 @@ int js_parse_caps(const char *s, uint64_t *out, char *why, size_t whylen)
 	return 0;
 }
 
+int js_parse_contact(const char *s, char *out, size_t len, char *why, size_t whylen)
+{
+	size_t n = strlen(s);
+	if (n == 0)
+		return why_fail(why, whylen, "empty");
+	if (n >= len || n >= JS_HELP_CONTACT_MAX)
+		return why_fail(why, whylen, "longer than %d bytes", JS_HELP_CONTACT_MAX - 1);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return why_fail(why, whylen, "printable ASCII only (byte %zu is 0x%02x)", i + 1,
+					(unsigned char)s[i]);
+	memcpy(out, s, n + 1);
+	return 0;
+}
+
 void js_policy_defaults(struct js_policy *p)
 {
 	memset(p, 0, sizeof *p);
@@ -772,6 +789,7 @@ void js_policy_defaults(struct js_policy *p)
 	p->pty_max = PTY_MAX_DEFAULT;
 	p->caps_add = 0;
 	p->disk_max = (struct js_amount){.max = true};
+	p->banner = true;
 	strcpy(p->shell, "/bin/bash");
 	for (unsigned k = 0; k < JS_KEY__COUNT; k++)
 		strcpy(p->origin[k], "built-in");
@@ -805,6 +823,8 @@ int js_policy_apply(struct js_policy *p, enum js_key k, const char *s, char *why
 		return js_parse_bool(s, &p->sudo, why, whylen);
 	case JS_KEY_LINGER:
 		return js_parse_bool(s, &p->linger, why, whylen);
+	case JS_KEY_BANNER:
+		return js_parse_bool(s, &p->banner, why, whylen);
 	case JS_KEY_NESTED_USERNS:
 		return js_parse_bool(s, &p->nested_userns, why, whylen);
 	case JS_KEY_PERF_EVENTS:
@@ -943,6 +963,9 @@ int js_policy_format(const struct js_policy *p, enum js_key k, char *buf, size_t
 		break;
 	case JS_KEY_LINGER:
 		out_add(&o, "%s", p->linger ? "yes" : "no");
+		break;
+	case JS_KEY_BANNER:
+		out_add(&o, "%s", p->banner ? "yes" : "no");
 		break;
 	case JS_KEY_NESTED_USERNS:
 		out_add(&o, "%s", p->nested_userns ? "yes" : "no");

@@ -569,16 +569,23 @@ static int cmp_names(const void *a, const void *b)
 
 static int image_list(int argc, char **argv, const struct js_config *c)
 {
-	int r = ctl_parse_no_options(argc, argv);
-	if (r >= 0)
-		return r;
-	if (optind != argc)
-		return ctl_usage_error("image list: takes no arguments");
+	/* --names: the names alone, one a line, without walking the trees
+	 * (for scripts and the bash completion). */
+	bool names_only = false;
+	for (int a = 1; a < argc; a++) {
+		if (!strcmp(argv[a], "-h") || !strcmp(argv[a], "--help"))
+			return ctl_help();
+		if (!strcmp(argv[a], "--names"))
+			names_only = true;
+		else
+			return ctl_usage_error("image list: unknown argument \"%s\" (image list [--names])", argv[a]);
+	}
 	const struct js_global *g = js_config_global(c);
 	struct js_err err = {0};
 	_cleanup_close_ int fd = ctl_images_open(g, false, &err);
 	if (fd == -ENOENT) {
-		ctl_error("no images: \"%s\" does not exist (" CTL_PROG " image build NAME)", g->images_dir);
+		if (!names_only)
+			ctl_error("no images: \"%s\" does not exist (" CTL_PROG " image build NAME)", g->images_dir);
 		return CTL_EXIT_OK;
 	}
 	if (fd < 0) {
@@ -618,10 +625,18 @@ static int image_list(int argc, char **argv, const struct js_config *c)
 			n++;
 	}
 	if (n == 0) {
-		ctl_error("no images in \"%s\" (" CTL_PROG " image build NAME)", g->images_dir);
+		if (!names_only)
+			ctl_error("no images in \"%s\" (" CTL_PROG " image build NAME)", g->images_dir);
 		return CTL_EXIT_OK;
 	}
 	qsort(names, n, sizeof *names, cmp_names);
+	if (names_only) {
+		for (size_t i = 0; i < n; i++) {
+			printf("%s\n", names[i]);
+			free(names[i]);
+		}
+		return CTL_EXIT_OK;
+	}
 	int status = CTL_EXIT_OK;
 	printf("%-20s %-12s %8s  %s\n", "NAME", "SUITE", "SIZE", "BUILT");
 	for (size_t i = 0; i < n; i++) {

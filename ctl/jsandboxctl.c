@@ -4,6 +4,7 @@
  * The configuration is always JSANDBOX_CONFIG, the path compiled in: like
  * every jsandbox binary this one takes no config path from its arguments or
  * its environment (docs/config.md). */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +23,9 @@ struct ctl_command {
 	/* One usage line per form, without "jsandboxctl NAME", '\n'-separated. */
 	const char *usage;
 	const char *summary;
+	/* What `jsandboxctl NAME --help` adds below the usage: the options
+	 * and operands, one per line, each "  WORD  what it does". */
+	const char *details;
 	ctl_cmd_fn *fn;
 	unsigned flags;
 };
@@ -29,29 +33,62 @@ struct ctl_command {
 /* The table of contents. */
 static const struct ctl_command commands[] = {
     {"check", "[--file CANDIDATE] [--sshd-config FILE] [--pam-file FILE]", "check the policy file and the host set-up",
+     "  --file CANDIDATE     check CANDIDATE as if it were " JSANDBOX_CONFIG " (before it goes live)\n"
+     "  --sshd-config FILE   sshd's configuration to check (default /etc/ssh/sshd_config)\n"
+     "  --pam-file FILE      sshd's PAM service file to check (default /etc/pam.d/sshd)\n"
+     "Exits 0 when there is no problem, 1 with one line per problem.",
      cmd_check, 0},
-    {"policy", "USER", "show USER's resolved policy and where each value comes from", cmd_policy, CTL_CONFIG},
+    {"policy", "USER", "show USER's resolved policy and where each value comes from",
+     "  USER   a user name; the [user:], [group:] or [default] section that applies is shown", cmd_policy, CTL_CONFIG},
     {"image",
      "build NAME [--suite SUITE] [--include PKG,...] [--mirror URL] [--replace]\n"
      "import NAME ROOTFS.tar[.gz|.xz|.zst] [--replace]\n"
-     "list\n"
+     "list [--names]\n"
      "remove NAME",
-     "build, import, list and remove base images", cmd_image, CTL_CONFIG | CTL_ROOT},
+     "build, import, list and remove base images",
+     "  build NAME        a Debian base image with mmdebstrap (sudo and the base packages)\n"
+     "    --suite SUITE   the Debian suite (default: the host's)\n"
+     "    --include PKG   more packages, comma-separated (repeatable)\n"
+     "    --mirror URL    the apt mirror (repeatable)\n"
+     "    --replace       replace an existing image of that name\n"
+     "  import NAME TAR   a root file system from a tar archive\n"
+     "  list              one line per image: name, suite, disk usage, build date\n"
+     "    --names         the names alone, one a line\n"
+     "  remove NAME       remove an image (refused while running containers use it)",
+     cmd_image, CTL_CONFIG | CTL_ROOT},
     {"status", "[--json] [USER]", "show running containers (or USER's): state, use against limits, versions",
+     "  --json   one JSON document for monitoring instead of the table\n"
+     "  USER     only USER's container",
      cmd_status, CTL_CONFIG | CTL_ROOT},
-    {"stop", "USER", "end USER's container and everything in it now", cmd_stop, CTL_CONFIG | CTL_ROOT},
-    {"reset", "USER", "stop USER's container and drop their writable layer", cmd_reset, CTL_CONFIG | CTL_ROOT},
+    {"stop", "USER", "end USER's container and everything in it now",
+     "  USER   the user whose container ends (their writable layer is kept)", cmd_stop, CTL_CONFIG | CTL_ROOT},
+    {"reset", "USER", "stop USER's container and drop their writable layer",
+     "  USER   the user whose container ends and whose layer (everything they installed) is removed", cmd_reset,
+     CTL_CONFIG | CTL_ROOT},
     {"gpus", "[--usage [--json]]",
-     "list the host's GPUs, their nodes and which policy sections grant them; --usage: who holds each open", cmd_gpus,
-     CTL_CONFIG},
-    {"apply", "USER | --all", "apply the current policy's limits and device rules to running containers", cmd_apply,
-     CTL_CONFIG | CTL_ROOT},
-    {"enable", "USER|@GROUP...", "set accounts up for jsandbox: login shell, subordinate ids, /etc/shells", cmd_enable,
-     CTL_CONFIG | CTL_ROOT},
+     "list the host's GPUs, their nodes and which policy sections grant them; --usage: who holds each open",
+     "  --usage   which processes of which users hold each GPU's nodes open\n"
+     "  --json    the --usage report as JSON",
+     cmd_gpus, CTL_CONFIG},
+    {"apply", "USER | --all", "apply the current policy's limits and device rules to running containers",
+     "  USER    one running container\n"
+     "  --all   every running container",
+     cmd_apply, CTL_CONFIG | CTL_ROOT},
+    {"enable", "USER|@GROUP...", "set accounts up for jsandbox: login shell, subordinate ids, /etc/shells",
+     "  USER     an account: its login shell becomes jsandbox-shell (the old one is recorded)\n"
+     "  @GROUP   every member of GROUP",
+     cmd_enable, CTL_CONFIG | CTL_ROOT},
     {"disable", "USER|@GROUP... | --all", "restore the recorded login shells, stop the containers (layers kept)",
+     "  USER     an account enabled before: its recorded login shell comes back\n"
+     "  @GROUP   every member of GROUP\n"
+     "  --all    every account enable recorded (the uninstall path)",
      cmd_disable, CTL_CONFIG | CTL_ROOT},
-    {"du", "USER", "the biggest directories of USER's writable layer", cmd_du, CTL_CONFIG | CTL_ROOT},
+    {"du", "USER", "the biggest directories of USER's writable layer", "  USER   the user whose layer is measured",
+     cmd_du, CTL_CONFIG | CTL_ROOT},
 };
+
+/* The command being run: ctl_help and ctl_usage_error speak of it. */
+static const struct ctl_command *current;
 
 __attribute__((format(printf, 1, 0))) static void vprint_error(const char *fmt, va_list ap)
 {
@@ -116,31 +153,63 @@ int ctl_usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vprint_error(fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "Try '" CTL_PROG " --help'.\n");
+	if (current)
+		fprintf(stderr, "Try '" CTL_PROG " %s --help'.\n", current->name);
+	else
+		fprintf(stderr, "Try '" CTL_PROG " --help'.\n");
 	return CTL_EXIT_USAGE;
+}
+
+/* Each usage form of cmd, one line each: "  jsandboxctl NAME FORM". */
+static void print_forms(FILE *f, const struct ctl_command *cmd)
+{
+	const char *u = cmd->usage;
+	do {
+		const char *nl = strchrnul(u, '\n');
+		fprintf(f, "  " CTL_PROG " %s%s%.*s\n", cmd->name, nl > u ? " " : "", (int)(nl - u), u);
+		u = *nl ? nl + 1 : nl;
+	} while (*u);
 }
 
 static void print_usage(FILE *f)
 {
 	fprintf(f, "Usage:\n");
-	for (size_t i = 0; i < JS_ARRAY_SIZE(commands); i++) {
-		const char *u = commands[i].usage;
-		do {
-			const char *nl = strchrnul(u, '\n');
-			fprintf(f, "  " CTL_PROG " %s%s%.*s\n", commands[i].name, nl > u ? " " : "", (int)(nl - u), u);
-			u = *nl ? nl + 1 : nl;
-		} while (*u);
-	}
-	fprintf(f, "  " CTL_PROG " --help | --version\n\nCommands:\n");
+	for (size_t i = 0; i < JS_ARRAY_SIZE(commands); i++)
+		print_forms(f, &commands[i]);
+	fprintf(f, "  " CTL_PROG " COMMAND --help\n  " CTL_PROG " --help | -V | --version\n\nCommands:\n");
 	for (size_t i = 0; i < JS_ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nThe configuration is read from " JSANDBOX_CONFIG ". See jsandboxctl(8).\n");
 }
 
+/* One command's help: its forms, what it does, its options. */
+static void print_command_usage(FILE *f, const struct ctl_command *cmd)
+{
+	fprintf(f, "Usage:\n");
+	print_forms(f, cmd);
+	fprintf(f, "\n%c%s.\n", toupper((unsigned char)cmd->summary[0]), cmd->summary + 1);
+	if (cmd->details[0])
+		fprintf(f, "\n%s\n", cmd->details);
+	fprintf(f, "\n%s. See jsandboxctl(8).\n",
+		(cmd->flags & CTL_ROOT) ? "Only root may run it"
+					: "Any user who can read the configuration may run it");
+}
+
 int ctl_help(void)
 {
-	print_usage(stdout);
+	if (current)
+		print_command_usage(stdout, current);
+	else
+		print_usage(stdout);
 	return CTL_EXIT_OK;
+}
+
+static const struct ctl_command *find_command(const char *name)
+{
+	for (size_t i = 0; i < JS_ARRAY_SIZE(commands); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
 }
 
 int ctl_parse_no_options(int argc, char **argv)
@@ -198,19 +267,25 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return ctl_usage_error("no command given");
 	const char *name = argv[1];
-	if (!strcmp(name, "-h") || !strcmp(name, "--help") || !strcmp(name, "help"))
+	if (!strcmp(name, "-h") || !strcmp(name, "--help"))
 		return ctl_help();
-	if (!strcmp(name, "--version")) {
+	if (!strcmp(name, "-V") || !strcmp(name, "--version")) {
 		printf(CTL_PROG " " JSANDBOX_VERSION "\n");
 		return CTL_EXIT_OK;
 	}
+	/* "help" alone: the overview; "help COMMAND": that command's help. */
+	if (!strcmp(name, "help")) {
+		if (argc > 3)
+			return ctl_usage_error("help: expected at most one COMMAND");
+		if (argc == 3 && !(current = find_command(argv[2])))
+			return ctl_usage_error("help: unknown command \"%s\"", argv[2]);
+		return ctl_help();
+	}
 
-	const struct ctl_command *cmd = NULL;
-	for (size_t i = 0; i < JS_ARRAY_SIZE(commands); i++)
-		if (!strcmp(commands[i].name, name))
-			cmd = &commands[i];
+	const struct ctl_command *cmd = find_command(name);
 	if (!cmd)
 		return ctl_usage_error("unknown command \"%s\"", name);
+	current = cmd;
 
 	/* Help needs neither root nor a configuration. */
 	for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)

@@ -39,6 +39,12 @@
 #define SFTP_SERVER  "/usr/lib/openssh/sftp-server"
 #define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin:/usr/local/games:/usr/games"
 
+/* Whom the user is told to contact: the policy's help_contact once the
+ * configuration is loaded (printable ASCII, checked by conf/). */
+static char contact[JS_HELP_CONTACT_MAX] = JS_HELP_CONTACT_DEFAULT;
+
+/* A refusal: the precise reason to syslog, one line to the user saying what
+ * failed and whom to contact (the admin reads the reason in the log). */
 static void deny(const char *user_line, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 static void deny(const char *user_line, const char *fmt, ...)
 {
@@ -48,8 +54,35 @@ static void deny(const char *user_line, const char *fmt, ...)
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
 	syslog(LOG_ERR, "%s", buf);
-	fprintf(stderr, "jsandbox: %s\n", user_line);
+	fprintf(stderr, "jsandbox: %s. For help, contact %s.\n", user_line, contact);
 	exit(1);
+}
+
+/* The banner of an interactive login (policy banner = yes), on stderr, the
+ * terminal: the limits and GPUs of the user's policy, that sudo is theirs
+ * alone, whom to ask. Everything in it comes from the root-owned policy
+ * file and the host, nothing from the container. */
+static void print_banner(const struct js_policy *pol)
+{
+	char host[256] = "this host", mem[64], pids[64], gpus[256];
+	if (gethostname(host, sizeof host - 1) < 0)
+		snprintf(host, sizeof host, "this host");
+	for (char *c = host; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+			*c = '?';
+	if (js_policy_format(pol, JS_KEY_MEMORY_MAX, mem, sizeof mem) < 0)
+		snprintf(mem, sizeof mem, "?");
+	if (js_policy_format(pol, JS_KEY_PIDS_MAX, pids, sizeof pids) < 0)
+		snprintf(pids, sizeof pids, "?");
+	if (js_policy_format(pol, JS_KEY_GPUS, gpus, sizeof gpus) < 0)
+		snprintf(gpus, sizeof gpus, "?");
+	fprintf(stderr,
+		"jsandbox: you are in your own container on %s.\n"
+		"  memory %s%s, processes %s, GPUs %s\n"
+		"  sudo is root in this container only: what you install stays yours.\n"
+		"  Help: %s\n",
+		host, !strcmp(mem, "max") ? "unlimited" : mem, pol->memory_max.percent ? " of the host's" : "",
+		!strcmp(pids, "max") ? "unlimited" : pids, gpus, contact);
 }
 
 /* Environment variables passed into the session, all else is dropped. */
@@ -219,11 +252,11 @@ int main(int argc, char **argv)
 		 * exempt user's bash -c PATH): the client's command, if any, is
 		 * SSH_ORIGINAL_COMMAND. */
 		cmd = getenv("SSH_ORIGINAL_COMMAND");
-	} else if (argc == 2 && !strcmp(argv[1], "--version")) {
+	} else if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {
 		printf("jsandbox-shell %s\n", JSANDBOX_VERSION);
 		return 0;
 	} else if (argc > 1 && !login) {
-		fprintf(stderr, "usage: jsandbox-shell [-c COMMAND]\n");
+		fprintf(stderr, "usage: jsandbox-shell [-c COMMAND] | -V | --version\n");
 		return 2;
 	}
 
@@ -238,32 +271,33 @@ int main(int argc, char **argv)
 	struct js_config *conf = NULL;
 	int r = js_config_load(JSANDBOX_CONFIG, &conf, &pr);
 	if (r < 0 || !conf)
-		deny("the sandbox configuration is unusable; your administrator has been told", "user %s refused: %s",
-		     u.name, pr.n ? pr.p[0].msg : JSANDBOX_CONFIG ": cannot load");
+		deny("the sandbox configuration is unusable", "user %s refused: %s", u.name,
+		     pr.n ? pr.p[0].msg : JSANDBOX_CONFIG ": cannot load");
 	js_problems_free(&pr);
+	memcpy(contact, js_config_global(conf)->help_contact, sizeof contact);
 	struct js_policy pol;
 	char why[512];
 	if (js_config_resolve_user(conf, u.name, &pol, why, sizeof why) < 0)
-		deny("the sandbox configuration is unusable for you; your administrator has been told",
-		     "user %s refused: %s", u.name, why);
+		deny("the sandbox configuration is unusable for you", "user %s refused: %s", u.name, why);
 	if (!pol.sandbox)
 		exec_host_shell(&u, cmd);
 
 	/* Sandboxed from here: the container the PAM module made, or nothing. */
 	_cleanup_close_ int rundir = js_open_trusted_dir(js_config_global(conf)->run_dir, false, &err);
 	if (rundir < 0)
-		deny("your container is not running (is pam_jsandbox in the PAM session stack?)", "user %s: %s", u.name,
+		deny("your container is not running", "user %s: %s (is pam_jsandbox in the PAM session stack?)", u.name,
 		     err.msg);
 	char uidname[16];
 	snprintf(uidname, sizeof uidname, "%u", u.uid);
 	_cleanup_close_ int udir = openat(rundir, uidname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct js_state st;
 	if (udir < 0 || js_state_read(udir, &st, &err) < 0 || st.uid != u.uid)
-		deny("your container is not running (is pam_jsandbox in the PAM session stack?)",
-		     "user %s: no runtime state under %s", u.name, js_config_global(conf)->run_dir);
+		deny("your container is not running",
+		     "user %s: no runtime state under %s (is pam_jsandbox in the PAM session stack?)", u.name,
+		     js_config_global(conf)->run_dir);
 	_cleanup_close_ int pidfd = js_state_pidfd(&st);
 	if (pidfd < 0)
-		deny("your container is not running; log in again", "user %s: container init %d is gone", u.name,
+		deny("your container has ended; log in again", "user %s: container init %d is gone", u.name,
 		     (int)st.pid);
 
 	/* Things to take from the host side before entering. SSH_AUTH_SOCK
@@ -289,6 +323,11 @@ int main(int argc, char **argv)
 	env_add(&env, "SHELL", pol.shell);
 	env_add(&env, "PATH", DEFAULT_PATH);
 	_cleanup_free_ char *sub = cmd ? map_subsystem(cmd) : NULL;
+
+	/* Interactive logins only: a command, sftp or scp speak a protocol on
+	 * these streams that one more line would break. */
+	if (pol.banner && !cmd && isatty(STDIN_FILENO) && isatty(STDERR_FILENO))
+		print_banner(&pol);
 
 	if (join_container(&st, pidfd, &err) < 0)
 		deny("cannot enter your container", "user %s: %s", u.name, err.msg);

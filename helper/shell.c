@@ -91,12 +91,15 @@ int main(int argc, char **argv)
 		       "jsandbox-shell: uid %u refused: %s is missing, not a regular file, not "
 		       "root-owned or writable by others",
 		       (unsigned)getuid(), JSANDBOX_SESSION);
-		fprintf(stderr, "jsandbox: the sandbox is not installed correctly; your administrator has been told\n");
+		/* No policy here (a static front without the parser): the
+		 * default help_contact. */
+		fprintf(stderr,
+			"jsandbox: the sandbox is not installed correctly. For help, contact your administrator.\n");
 		return 127;
 	}
 	syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
 	syslog(LOG_AUTHPRIV | LOG_ERR, "jsandbox-shell: uid %u: cannot exec %s: %m", (unsigned)getuid(),
 	       JSANDBOX_SESSION);
-	fprintf(stderr, "jsandbox: cannot start your session; your administrator has been told\n");
+	fprintf(stderr, "jsandbox: cannot start your session. For help, contact your administrator.\n");
 	return 127;
 }

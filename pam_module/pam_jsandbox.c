@@ -394,8 +394,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	if (ask_root(pamh, JS_ROOTOP_OPEN, &u, &rep, fds, &nfds) < 0) {
 		set_kind(pamh, KIND_SANDBOXED);
 		scrub_env(pamh, u.name);
-		pam_error(pamh,
-			  "jsandbox: cannot start your container: internal error; your administrator has been told");
+		pam_error(pamh, "jsandbox: your container could not be started. For help, contact your administrator.");
 		return PAM_SESSION_ERR;
 	}
 	if (rep.status == JS_ROOTOP_EXEMPT) {
@@ -410,17 +409,18 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	if (rep.status == JS_ROOTOP_OK && r == 0)
 		r = join(pamh, &u, &rep, fds);
 	close_fds(fds, nfds);
-	if (rep.status == JS_ROOTOP_UNUSABLE) {
-		pam_error(pamh, "jsandbox: the sandbox configuration is unusable for you; "
-				"your administrator has been told");
+	/* A refusal's line comes from jsandbox-root: what failed and whom to
+	 * contact (the policy's help_contact); the reason is in syslog. */
+	if (rep.status == JS_ROOTOP_BADREQ) {
+		pam_error(pamh, "jsandbox: your container could not be started. For help, contact your administrator.");
 		return PAM_SESSION_ERR;
 	}
 	if (rep.status != JS_ROOTOP_OK) {
-		pam_error(pamh, "jsandbox: cannot start your container: %s", rep.msg);
+		pam_error(pamh, "jsandbox: %s", rep.msg);
 		return PAM_SESSION_ERR;
 	}
 	if (r < 0) {
-		pam_error(pamh, "jsandbox: cannot prepare your session; your administrator has been told");
+		pam_error(pamh, "jsandbox: your session could not be prepared. For help, contact your administrator.");
 		return PAM_SESSION_ERR;
 	}
 	if (a.debug)
@@ -465,7 +465,7 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	size_t nfds = 0;
 	if (ask_root(pamh, JS_ROOTOP_ACCT, &u, &rep, fds, &nfds) < 0 || rep.status == JS_ROOTOP_BADREQ) {
 		close_fds(fds, nfds);
-		pam_error(pamh, "jsandbox: cannot check your account; your administrator has been told");
+		pam_error(pamh, "jsandbox: your account could not be checked. For help, contact your administrator.");
 		return PAM_PERM_DENIED;
 	}
 	close_fds(fds, nfds);
@@ -477,8 +477,7 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	if (rep.status == JS_ROOTOP_UNUSABLE)
 		return PAM_IGNORE; /* refused by the session, with a message */
 	if (rep.status == JS_ROOTOP_REFUSED) {
-		pam_error(pamh,
-			  "jsandbox: your account is not set up for the sandbox; your administrator has been told");
+		pam_error(pamh, "jsandbox: %s", rep.msg);
 		return PAM_PERM_DENIED;
 	}
 	return PAM_SUCCESS;

@@ -35,6 +35,7 @@
 #include "gpu.h"
 #include "idmap.h"
 #include "layer.h"
+#include "logrelay.h"
 #include "overlay.h"
 #include "proto.h"
 #include "safefs.h"
@@ -446,6 +447,116 @@ static int make_ctl_listener(int udir, struct js_err *err)
 	return js_steal_fd(&s);
 }
 
+/* ---- the container's /dev/log ------------------------------------------
+ * A datagram socket bound at priv/log (root's directory) that the container
+ * gets as /dev/log (a node like the devices: a detached mount of it, which
+ * the init attaches), read by jsandbox-logrelay (logrelay.c), which sends
+ * each datagram on to the host's /dev/log under its own tag,
+ * "jsandbox[user=NAME]": sudo inside logs to the host. */
+
+/* The bound socket (the relay's end) and, in *node, the detached mount of
+ * it for the container. */
+static int make_log_socket(int udir, int *node, struct js_err *err)
+{
+	_cleanup_close_ int priv = openat(udir, "priv", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (priv < 0)
+		return js_failm(err, errno, "cannot open the container's private directory");
+	unlinkat(priv, "log", 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (proc_path_of(priv, "log", sa.sun_path, sizeof sa.sun_path) < 0)
+		return js_fail(err, ENAMETOOLONG, "log socket path too long");
+	_cleanup_close_ int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return js_failm(err, errno, "socket");
+	if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0)
+		return js_failm(err, errno, "cannot bind the log socket");
+	/* Anyone inside may log: the owner (host root) is nobody there. */
+	if (fchmodat(priv, "log", 0666, 0) < 0)
+		return js_failm(err, errno, "chmod log socket");
+	*node = (int)syscall(SYS_open_tree, priv, "log", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+	if (*node < 0)
+		return js_failm(err, errno, "cannot clone the log socket's mount");
+	return js_steal_fd(&s);
+}
+
+/* The relay's child: report errno on wfd and end. */
+static void relay_fail(int wfd, int e) __attribute__((noreturn));
+static void relay_fail(int wfd, int e)
+{
+	if (write(wfd, &e, sizeof e) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+static void child_exec_relay(const struct js_cgroup *cg, int logsock, int pidfd, int wfd, const struct js_user *u)
+    __attribute__((noreturn));
+static void child_exec_relay(const struct js_cgroup *cg, int logsock, int pidfd, int wfd, const struct js_user *u)
+{
+	if (js_cgroup_attach(cg, getpid(), NULL) < 0)
+		relay_fail(wfd, EPERM);
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	setsid();
+	/* Out of the way first (fresh fds), then to 3, 4 and 5. */
+	int a = fcntl(logsock, F_DUPFD, 100), b = fcntl(pidfd, F_DUPFD, 100), c = fcntl(wfd, F_DUPFD, 100);
+	if (a < 0 || b < 0 || c < 0)
+		relay_fail(wfd, errno);
+	if (dup2(a, 3) < 0 || dup2(b, 4) < 0 || dup2(c, 5) < 0 || fcntl(5, F_SETFD, FD_CLOEXEC) < 0)
+		relay_fail(c, errno);
+	js_close_fds_from(6, NULL, 0);
+	int devnull = open("/dev/null", O_RDWR);
+	if (devnull >= 0) {
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		if (devnull > 2)
+			close(devnull);
+	}
+	if (chdir("/") < 0)
+		relay_fail(5, errno);
+	char *argv[] = {(char *)JSANDBOX_LOGRELAY_NAME, (char *)u->name, NULL};
+	char *envp[] = {NULL};
+	execve(JSANDBOX_LIBEXECDIR "/" JSANDBOX_LOGRELAY_NAME, argv, envp);
+	relay_fail(5, errno);
+}
+
+/* The relay, in the user's cgroup (their limits cover it, stop kills it),
+ * tied to the init by a pidfd. 0 once it has exec'd. */
+static int start_log_relay(const struct js_cgroup *cg, int logsock, pid_t init_pid, const struct js_user *u,
+			   struct js_err *err)
+{
+	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, init_pid, 0);
+	if (pidfd < 0)
+		return js_failm(err, errno, "cannot open the container init's pidfd");
+	int ep[2];
+	if (pipe2(ep, O_CLOEXEC) < 0)
+		return js_failm(err, errno, "pipe");
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(ep[0]);
+		close(ep[1]);
+		return js_failm(err, errno, "fork");
+	}
+	if (pid == 0)
+		child_exec_relay(cg, logsock, pidfd, ep[1], u);
+	close(ep[1]);
+	int e = 0;
+	ssize_t n;
+	while ((n = read(ep[0], &e, sizeof e)) < 0 && errno == EINTR)
+		;
+	close(ep[0]);
+	if (n > 0) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return js_fail(err, e ? e : EIO, "cannot start " JSANDBOX_LIBEXECDIR "/" JSANDBOX_LOGRELAY_NAME);
+	}
+	return 0;
+}
+
 struct build {
 	int rundir, udir;
 	const struct js_global *g;
@@ -569,6 +680,15 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 	_cleanup_close_ int ctl = make_ctl_listener(b->udir, err);
 	if (ctl < 0)
 		return ctl;
+	/* The relay runs as root until it drops to nobody: root's file. */
+	if (stat(JSANDBOX_LIBEXECDIR "/" JSANDBOX_LOGRELAY_NAME, &bst) < 0)
+		return js_failm(err, errno, "cannot find \"%s\"", JSANDBOX_LIBEXECDIR "/" JSANDBOX_LOGRELAY_NAME);
+	if (bst.st_uid != 0 || (bst.st_mode & 022))
+		return js_fail(err, EPERM, "\"%s\" is not root-owned", JSANDBOX_LIBEXECDIR "/" JSANDBOX_LOGRELAY_NAME);
+	int lognode = -1;
+	_cleanup_close_ int logsock = make_log_socket(b->udir, &lognode, err);
+	if (logsock < 0)
+		return logsock;
 
 	/* The device allow-list, and the nodes it names as detached mounts
 	 * made here as root: a bad GPU name or a missing node refuses the
@@ -580,6 +700,8 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 		r = js_devices_open_nodes(b->g->host_root, &devs, &nodes, err);
 	if (r >= 0)
 		r = js_gpu_open_host_files(b->g->host_root, &p->gpus, &nodes, err);
+	/* /dev/log travels as one more node (it takes lognode, on failure too) */
+	r = r < 0 ? (close(lognode), r) : js_dev_nodes_add(&nodes, JS_NODE_DEV, "/dev/log", lognode, err);
 	if (r < 0)
 		return r;
 	if (nodes.n > JS_SETUP_NODES_MAX)
@@ -646,7 +768,6 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 		r = write_maps(child, u, &b->sid, &b->sgid, err);
 	if (r == 0)
 		r = tree = idmapped_image(img, child, err);
-	js_cgroup_close(&cg);
 	if (r >= 0) {
 		int fds[3] = {tree, ctl, layer};
 		r = js_send_msg(sock, su, sizeof *su, fds, layer >= 0 ? 3 : 2);
@@ -679,6 +800,13 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 	/* The intermediate child exits once the init is forked. */
 	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
 		;
+	/* The init is ready: its /dev/log gets its reader. */
+	if (r >= 0) {
+		r = start_log_relay(&cg, logsock, init_pid, u, err);
+		if (r < 0)
+			kill(init_pid, SIGKILL);
+	}
+	js_cgroup_close(&cg);
 	if (r < 0)
 		return r;
 

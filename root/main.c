@@ -153,6 +153,23 @@ static bool runtime_gone(const struct js_global *g, uid_t uid)
 	return gone;
 }
 
+/* Whom a refused user is told to contact: the policy's help_contact once a
+ * configuration is loaded (checked printable ASCII by conf/), else the
+ * default. */
+static char contact[JS_HELP_CONTACT_MAX] = JS_HELP_CONTACT_DEFAULT;
+
+/* The line the user sees for a refusal (the module prints it after
+ * "jsandbox: "): what failed, in their terms, and whom to contact. The
+ * precise reason goes to syslog only: it names files and settings that
+ * are the admin's to fix. */
+static void user_line(struct js_rootop_rep *rep, int op, int status)
+{
+	const char *what = status == JS_ROOTOP_UNUSABLE ? "the sandbox configuration is unusable for you"
+			   : op == JS_ROOTOP_ACCT	? "your account is not set up for the sandbox"
+							: "your container could not be started";
+	snprintf(rep->msg, sizeof rep->msg, "%s. For help, contact %s.", what, contact);
+}
+
 static int load_policy(const struct js_user *u, struct js_config **conf, struct js_policy *pol, struct js_err *err)
 {
 	struct js_problems pr = {0};
@@ -163,6 +180,7 @@ static int load_policy(const struct js_user *u, struct js_config **conf, struct 
 		return -1;
 	}
 	js_problems_free(&pr);
+	memcpy(contact, js_config_global(*conf)->help_contact, sizeof contact);
 	if (js_config_resolve_user(*conf, u->name, pol, err->msg, sizeof err->msg) < 0)
 		return -1;
 	return pol->sandbox ? 1 : 0;
@@ -320,7 +338,7 @@ int main(int argc, char **argv)
 	} else if (rep.status == JS_ROOTOP_REFUSED || rep.status == JS_ROOTOP_UNUSABLE) {
 		syslog(LOG_ERR, "user %s refused: %s", u.name, err.msg);
 		log_refused(u.name, in.q.op == JS_ROOTOP_ACCT ? "account" : "session", err.msg);
-		memcpy(rep.msg, err.msg, sizeof rep.msg);
+		user_line(&rep, in.q.op, rep.status);
 	}
 	int fds[JS_ROOTOP_CG_MAX + 1];
 	size_t nf = 0;

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Every test, as CI runs them, each build with warnings as errors
 # (-DJSANDBOX_WERROR=ON):
-#   1. static checks: clang-format on every C source and header, shellcheck
-#      on every shell script;
+#   1. static checks: clang-format on every C source and header, mandoc -T lint
+#      on every man page, shellcheck on every shell script;
 #   2. three extra builds that run the unit tests only (ctest -L unit): a
 #      Debug build, a clang build, and one with Debian's packaging flags
 #      (dpkg-buildflags, as debhelper passes them);
@@ -65,6 +65,14 @@ while IFS= read -r f; do
 done < <(git ls-files)
 shellcheck -x "${sh_files[@]}"
 echo "${#sh_files[@]} shell scripts pass shellcheck"
+# The bash completion script has no #! line: by name.
+shellcheck -x ctl/jsandboxctl.bash-completion
+echo "=== mandoc -T lint"
+# Every man page, at the warning level (dates, macros, references):
+# mandoc exits non-zero on any warning.
+mapfile -t man_files < <(git ls-files '*.[1-8]')
+mandoc -T lint -W warning "${man_files[@]}"
+echo "${#man_files[@]} man pages pass mandoc -T lint"
 took "static checks"
 
 # 2. Builds that packagers and developers run: unit tests only.

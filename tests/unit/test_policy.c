@@ -1656,7 +1656,7 @@ static void test_key_names(void **state)
 			      "memory_max = max\npids_max = max\ncpu_max = max\ncpu_weight = 1\n"
 			      "tmp_size = 1G\nnetwork = host\nsudo = yes\nlinger = no\nshell = /bin/sh\n"
 			      "nested_userns = no\nperf_events = no\npty_max = 128\ncapabilities_add = none\n"
-			      "disk_max = max\n");
+			      "disk_max = max\nbanner = yes\n");
 	struct js_config *c = load_clean(text);
 	struct js_policy p;
 	char err[512];
@@ -1732,6 +1732,66 @@ static void test_package_default_config(void **state)
 	js_config_free(empty);
 }
 
+/* help_contact ([global]) and banner (per user): defaults, values, and
+ * a contact that is not printable ASCII is a problem, never kept. */
+static void test_help_contact_banner(void **state)
+{
+	(void)state;
+	struct js_config *c = load_clean("");
+	assert_string_equal(js_config_global(c)->help_contact, "your administrator");
+	struct js_policy p;
+	char err[512];
+	assert_int_equal(resolve(c, "alice", NULL, NULL, &p, err, sizeof err), 0);
+	assert_true(p.banner);
+	js_config_free(c);
+
+	c = load_clean("[global]\nhelp_contact = \"Ops team, ops@example.org; room 2.14\"\n"
+		       "[default]\nbanner = no\n[user:alice]\nbanner = yes\n");
+	assert_string_equal(js_config_global(c)->help_contact, "Ops team, ops@example.org; room 2.14");
+	assert_int_equal(resolve(c, "bob", NULL, NULL, &p, err, sizeof err), 0);
+	assert_false(p.banner);
+	assert_int_equal(resolve(c, "alice", NULL, NULL, &p, err, sizeof err), 0);
+	assert_true(p.banner);
+	assert_string_equal(p.origin[JS_KEY_BANNER], "[user:alice]");
+	js_config_free(c);
+
+	static const char *const bad[] = {
+	    "[global]\nhelp_contact = \"a\tb\"\n",
+	    "[global]\nhelp_contact = \"caf\xc3\xa9\"\n",
+	    "[global]\nhelp_contact = \"\"\n",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct js_problems pr = {0};
+		c = NULL;
+		load_text(bad[i], &c, &pr);
+		expect_problem(&pr, "help_contact", NULL, NULL);
+		if (c)
+			assert_string_equal(js_config_global(c)->help_contact, "your administrator");
+		js_config_free(c);
+		js_problems_free(&pr);
+	}
+	/* An escape sequence: the whole file is refused before any key. */
+	struct js_problems pr0 = {0};
+	c = NULL;
+	load_text("[global]\nhelp_contact = \"\x1b[31mred\"\n", &c, &pr0);
+	expect_problem(&pr0, "control character", NULL, NULL);
+	js_config_free(c);
+	js_problems_free(&pr0);
+	char longer[400];
+	snprintf(longer, sizeof longer, "[global]\nhelp_contact = %0201d\n", 0);
+	struct js_problems pr = {0};
+	c = NULL;
+	load_text(longer, &c, &pr);
+	expect_problem(&pr, "help_contact", "longer than 200", NULL);
+	js_config_free(c);
+	js_problems_free(&pr);
+	struct js_problems pr2 = {0};
+	c = load_ok("[default]\nbanner = maybe\n", &pr2);
+	expect_problem(&pr2, "banner", NULL, NULL);
+	js_config_free(c);
+	js_problems_free(&pr2);
+}
+
 static void test_example_config(void **state)
 {
 	(void)state;
@@ -1754,6 +1814,7 @@ static void test_example_config(void **state)
 	assert_string_equal(g->state_dir, dg->state_dir);
 	assert_string_equal(g->run_dir, dg->run_dir);
 	assert_string_equal(g->host_root, dg->host_root);
+	assert_string_equal(g->help_contact, dg->help_contact);
 	js_config_free(c);
 	js_config_free(empty);
 
@@ -1853,6 +1914,7 @@ int main(void)
 	    cmocka_unit_test(test_problems_accumulate_and_free),
 	    cmocka_unit_test(test_format_roundtrip),
 	    cmocka_unit_test(test_key_names),
+	    cmocka_unit_test(test_help_contact_banner),
 	    cmocka_unit_test(test_example_config),
 	    cmocka_unit_test(test_package_default_config),
 	    cmocka_unit_test(test_kv_quote),
