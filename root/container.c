@@ -26,6 +26,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "cgroup.h"
@@ -139,18 +140,30 @@ static int ctl_connect(int udir, struct js_err *err)
 	return js_steal_fd(&s);
 }
 
-static int ctl_call(int udir, char op, pid_t pid, int pass_fd, struct js_ctl_rep *rep, struct js_err *err)
+/* One request to the init, in the protocol version the runtime state says
+ * it speaks (the caller has checked js_proto_compat); an answer that is
+ * not exactly one of that version is not read. */
+static int ctl_call(int udir, uint32_t version, char op, pid_t pid, int pass_fd, struct js_ctl_rep *rep,
+		    struct js_err *err)
 {
 	_cleanup_close_ int s = ctl_connect(udir, err);
 	if (s < 0)
 		return s;
-	struct js_ctl_req req = {.magic = JS_SETUP_MAGIC, .op = op, .pid = pid};
+	struct js_ctl_req req = {.magic = JS_SETUP_MAGIC, .version = version, .op = op, .pid = pid};
 	int r = js_send_msg(s, &req, sizeof req, pass_fd >= 0 ? &pass_fd : NULL, pass_fd >= 0 ? 1 : 0);
 	if (r < 0)
 		return js_failm(err, -r, "cannot talk to the container init");
-	long n = js_recv_msg(s, rep, sizeof *rep, NULL, NULL);
-	if (n != (long)sizeof *rep || rep->magic != JS_SETUP_MAGIC)
-		return js_fail(err, EPROTO, "no answer from the container init");
+	/* One byte more than an answer: a longer one shows as such. */
+	union {
+		struct js_ctl_rep r;
+		char raw[sizeof(struct js_ctl_rep) + 1];
+	} in;
+	memset(&in, 0, sizeof in);
+	long n = js_recv_msg(s, &in, sizeof in, NULL, NULL);
+	const char *bad = js_ctl_rep_check(&in.r, n, version);
+	if (bad)
+		return js_fail(err, EPROTO, "the container init gave %s", bad);
+	*rep = in.r;
 	if (rep->status < 0)
 		return js_fail(err, -rep->status, "the container init refused the request");
 	return 0;
@@ -273,6 +286,52 @@ static int apply_cgroup_policy(const struct js_global *g, const struct js_policy
 	return r;
 }
 
+/* The GPUs the policy grants on this host now, as the runtime state and
+ * status show them: "none" or the indices, "0,2"; "?" when they cannot be
+ * found (then the device rules failed too and said why). */
+static void granted_gpus(const struct js_global *g, const struct js_policy *p, char *buf, size_t len)
+{
+	if (js_gpu_granted_text(g->host_root, &p->gpus, buf, len, NULL) < 0)
+		js_strlcpy(buf, "?", len);
+}
+
+/* A running container's record of its GPUs follows the policy applied to
+ * it (a login, jsandboxctl apply). Best effort: the record is for status. */
+static void note_gpus(int udir, struct js_state *st, const struct js_global *g, const struct js_policy *p)
+{
+	char now[sizeof st->gpus];
+	granted_gpus(g, p, now, sizeof now);
+	if (strcmp(now, st->gpus) != 0) {
+		memcpy(st->gpus, now, sizeof now);
+		js_state_write(udir, st, NULL);
+	}
+}
+
+/* ---- upgrades: a container started by another jsandbox ---------------- */
+
+/* A live container whose init speaks a protocol this build cannot
+ * (root/proto.h): it is left as it is (never killed, never talked to);
+ * the login is refused with what to do, and syslog gets the details. */
+static int refuse_incompatible(const struct js_state *st, const struct js_policy *p, const struct js_user *u,
+			       struct js_err *err)
+{
+	const char *by = st->version[0] ? st->version : "unknown";
+	syslog(LOG_ERR,
+	       "event=container-incompatible user=%s uid=%u init_pid=%d started_by_version=%s container_protocol=%u "
+	       "version=%s protocol=%u min_protocol=%u action=refused",
+	       u->name, u->uid, (int)st->pid, by, st->proto, JSANDBOX_VERSION, JS_PROTO_VERSION, JS_PROTO_MIN);
+	if (p->linger)
+		return js_fail(err, EPROTONOSUPPORT,
+			       "your running container was started by jsandbox %s, which this jsandbox (%s) cannot "
+			       "join; it lingers after logout: ask the administrator to run 'jsandboxctl stop %s'",
+			       by, JSANDBOX_VERSION, u->name);
+	return js_fail(err, EPROTONOSUPPORT,
+		       "your running container was started by jsandbox %s, which this jsandbox (%s) cannot join: "
+		       "log out of all your sessions and log in again (or ask the administrator to run "
+		       "'jsandboxctl stop %s')",
+		       by, JSANDBOX_VERSION, u->name);
+}
+
 /* ---- making the container ------------------------------------------- */
 
 static void child_exec_init(int sock, const struct js_user *u, const struct js_cgroup *cg) __attribute__((noreturn));
@@ -344,6 +403,11 @@ static int recv_reply(int sock, struct js_setup_reply *rep, long deadline, struc
 			return js_fail(err, EPIPE, "the container init exited during set-up");
 		if (n != (long)sizeof *rep || rep->magic != JS_SETUP_MAGIC)
 			return js_fail(err, EPROTO, "garbled message from the container init");
+		if (rep->version != JS_PROTO_VERSION)
+			return js_fail(err, EPROTO,
+				       "the container init speaks protocol %u, jsandbox-root %u: is an upgrade "
+				       "of jsandbox half done?",
+				       rep->version, JS_PROTO_VERSION);
 		rep->msg[sizeof rep->msg - 1] = '\0';
 		if (rep->status < 0)
 			return js_fail(err, -rep->status, "%s", rep->msg);
@@ -513,6 +577,7 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 	if (!su)
 		return js_fail(err, ENOMEM, "out of memory");
 	su->magic = JS_SETUP_MAGIC;
+	su->version = JS_PROTO_VERSION;
 	su->user = *u;
 	js_strlcpy(su->shell, p->shell, sizeof su->shell);
 	su->sudo = p->sudo;
@@ -667,6 +732,9 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 	st->uid = u->uid;
 	js_strlcpy(st->user, u->name, sizeof st->user);
 	js_strlcpy(st->image, p->image, sizeof st->image);
+	js_strlcpy(st->version, JSANDBOX_VERSION, sizeof st->version);
+	st->proto = JS_PROTO_VERSION;
+	granted_gpus(b->g, p, st->gpus, sizeof st->gpus);
 	if (js_proc_starttime(init_pid, &st->start) < 0 || js_ns_inode(init_pid, "user", &st->userns) < 0 ||
 	    js_ns_inode(init_pid, "net", &st->netns) < 0) {
 		kill(init_pid, SIGKILL);
@@ -678,7 +746,7 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 		return r;
 	}
 	/* Only now is the init recorded where root finds it: tell it so. */
-	struct js_setup_reply commit = {.magic = JS_SETUP_MAGIC, .phase = JS_PHASE_COMMIT};
+	struct js_setup_reply commit = {.magic = JS_SETUP_MAGIC, .version = JS_PROTO_VERSION, .phase = JS_PHASE_COMMIT};
 	r = js_send_msg(sock, &commit, sizeof commit, NULL, 0);
 	if (r < 0) {
 		kill(init_pid, SIGKILL);
@@ -866,10 +934,15 @@ static int session_open_locked(int rundir, const struct js_global *g, const stru
 			if (pidfd < 0)
 				return js_fail(err, ESRCH, "the container init died right after set-up");
 		} else {
+			/* Started by a jsandbox whose protocol this one cannot
+			 * speak (an upgrade): refused, left alone. */
+			if (js_proto_compat(st.proto) != JS_PROTO_OK)
+				return refuse_incompatible(&st, p, u, err);
 			/* A running container gets the policy as it is now. */
 			int r = apply_cgroup_policy(g, p, u, err);
 			if (r < 0)
 				return r;
+			note_gpus(udir, &st, g, p);
 		}
 		/* Every process of the session is accounted and limited with
 		 * the container: the sshd monitor moves itself in with these
@@ -893,7 +966,7 @@ static int session_open_locked(int rundir, const struct js_global *g, const stru
 			return js_failm(err, errno, "pidfd_open");
 		struct js_ctl_rep rep;
 		struct js_err cerr;
-		r = ctl_call(udir, JS_CTL_OPEN, session_pid, spidfd, &rep, &cerr);
+		r = ctl_call(udir, st.proto, JS_CTL_OPEN, session_pid, spidfd, &rep, &cerr);
 		if (r == 0 && !rep.shutting_down) {
 			r = session_register(udir, session_pid, err);
 			if (r < 0)
@@ -965,20 +1038,25 @@ static int stop_locked(int rundir, const struct js_user *u, bool only_if_idle, b
 		       struct js_err *err)
 {
 	_cleanup_close_ int udir = open_udir(rundir, u, false, NULL);
+	struct js_state st;
+	bool have = udir >= 0 && js_state_read(udir, &st, NULL) == 0;
+	/* An init of a protocol this build cannot speak is not told
+	 * anything; what ends it is decided here as for any other. */
+	bool talk = have && js_proto_compat(st.proto) == JS_PROTO_OK;
 	if (session_pid > 0 && only_if_idle && udir >= 0)
 		session_unregister(udir, session_pid);
 	if (session_pid > 0 && only_if_idle && udir >= 0 && sessions_live(udir) > 0) {
 		struct js_ctl_rep rep;
-		ctl_call(udir, JS_CTL_CLOSE, session_pid, -1, &rep, NULL);
+		if (talk)
+			ctl_call(udir, st.proto, JS_CTL_CLOSE, session_pid, -1, &rep, NULL);
 		return 0; /* other sessions */
 	}
-	struct js_state st;
 	_cleanup_close_ int pidfd = -1;
-	if (udir >= 0 && js_state_read(udir, &st, NULL) == 0)
+	if (have)
 		pidfd = js_state_pidfd(&st);
 	if (pidfd >= 0 && only_if_idle) {
-		struct js_ctl_rep rep;
-		int r = ctl_call(udir, JS_CTL_CLOSE, session_pid, -1, &rep, NULL);
+		struct js_ctl_rep rep = {0};
+		int r = talk ? ctl_call(udir, st.proto, JS_CTL_CLOSE, session_pid, -1, &rep, NULL) : -EPROTONOSUPPORT;
 		if (linger)
 			return 0; /* the policy keeps its work */
 		if (r == 0 && rep.shutting_down)
@@ -1181,7 +1259,10 @@ int js_container_apply(const struct js_global *g, const struct js_policy *p, con
 	if (pidfd < 0)
 		return 0;
 	*running = true;
-	return apply_cgroup_policy(g, p, u, err);
+	int r = apply_cgroup_policy(g, p, u, err);
+	if (r == 0)
+		note_gpus(udir, &st, g, p);
+	return r;
 }
 
 int js_container_status(const struct js_global *g, const struct js_user *u, struct js_ctl_rep *rep, pid_t *init_pid,
@@ -1203,7 +1284,11 @@ int js_container_status(const struct js_global *g, const struct js_user *u, stru
 	if (pidfd < 0)
 		return -ESRCH;
 	*init_pid = st.pid;
-	return ctl_call(udir, JS_CTL_STATUS, 0, -1, rep, err);
+	if (js_proto_compat(st.proto) != JS_PROTO_OK)
+		return js_fail(err, EPROTONOSUPPORT,
+			       "container started by jsandbox %s speaks protocol %u, this one %u-%u",
+			       st.version[0] ? st.version : "unknown", st.proto, JS_PROTO_MIN, JS_PROTO_VERSION);
+	return ctl_call(udir, st.proto, JS_CTL_STATUS, 0, -1, rep, err);
 }
 
 int js_container_procs(const struct js_user *u)

@@ -58,7 +58,9 @@ int js_container_reset(const struct js_global *g, const struct js_user *u, struc
 int js_container_apply(const struct js_global *g, const struct js_policy *p, const struct js_user *u, bool *running,
 		       struct js_err *err);
 
-/* Ask a running container for its status; -ESRCH when none runs. */
+/* Ask a running container for its status; -ESRCH when none runs,
+ * -EPROTONOSUPPORT (*init_pid set) when its init speaks a protocol this
+ * build cannot (started by another jsandbox version, root/proto.h). */
 int js_container_status(const struct js_global *g, const struct js_user *u, struct js_ctl_rep *rep, pid_t *init_pid,
 			struct js_err *err);
 
