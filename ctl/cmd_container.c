@@ -546,6 +546,13 @@ int cmd_status(int argc, char **argv, const struct js_config *c)
 	return status;
 }
 
+void ctl_log_stopped(const struct js_user *u, bool ended, const char *reason)
+{
+	if (ended)
+		syslog(LOG_AUTHPRIV | LOG_NOTICE, "event=container-stop user=%s uid=%u reason=%s by_uid=%u", u->name,
+		       u->uid, reason, (unsigned)getuid());
+}
+
 int cmd_stop(int argc, char **argv, const struct js_config *c)
 {
 	struct js_user u;
@@ -554,7 +561,10 @@ int cmd_stop(int argc, char **argv, const struct js_config *c)
 		return r;
 	struct js_err err = {0};
 	char q[600];
-	if (js_container_stop(js_config_global(c), &u, &err) < 0) {
+	bool ended = false;
+	r = js_container_stop(js_config_global(c), &u, &ended, &err);
+	ctl_log_stopped(&u, ended, "stop");
+	if (r < 0) {
 		ctl_error_js(&err, "stop %s", u.name);
 		ctl_log(LOG_ERR, "stop", "user=%s result=failed reason=%s", u.name, ctl_q(err.msg, q, sizeof q));
 		return CTL_EXIT_FAIL;
@@ -571,7 +581,10 @@ int cmd_reset(int argc, char **argv, const struct js_config *c)
 		return r;
 	struct js_err err = {0};
 	char q[600];
-	if (js_container_reset(js_config_global(c), &u, &err) < 0) {
+	bool ended = false;
+	r = js_container_reset(js_config_global(c), &u, &ended, &err);
+	ctl_log_stopped(&u, ended, "reset");
+	if (r < 0) {
 		ctl_error_js(&err, "reset %s", u.name);
 		ctl_log(LOG_ERR, "reset", "user=%s result=failed reason=%s", u.name, ctl_q(err.msg, q, sizeof q));
 		return CTL_EXIT_FAIL;

@@ -307,6 +307,32 @@ static void note_gpus(int udir, struct js_state *st, const struct js_global *g, 
 	}
 }
 
+/* ---- why a container ended ---------------------------------------------- */
+
+/* A container whose init is gone though nothing of jsandbox ended it: its
+ * runtime state is still there when a login, a logout or jsandboxctl
+ * stop/reset finds it (found_by). Logged before its cgroup goes, with how
+ * it ended as far as root can tell: the init is no child of root, so its
+ * exit status is gone with it; an OOM kill counted in the user's group
+ * during the container's life reads "oom", anything else "crash" (killed
+ * by a signal, or ended on one). The user can end their own init: the
+ * reason is for the admin, not evidence. */
+static void log_died(const struct js_state *st, const struct js_user *u, const char *found_by)
+{
+	int64_t ooms = -1;
+	struct js_cgroup cg;
+	if (js_cgroup_discover(&cg, NULL) == 0) {
+		if (js_cgroup_open(&cg, u->name, NULL) == 0)
+			ooms = js_cgroup_oom_kills(&cg);
+		js_cgroup_close(&cg);
+	}
+	syslog(LOG_WARNING,
+	       "event=container-stop user=%s uid=%u reason=%s init_pid=%d oom_kills=%lld found_by=%s "
+	       "started_by_version=%s",
+	       u->name, u->uid, ooms > 0 ? "oom" : "crash", (int)st->pid, (long long)ooms, found_by,
+	       st->version[0] ? st->version : "unknown");
+}
+
 /* ---- upgrades: a container started by another jsandbox ---------------- */
 
 /* A live container whose init speaks a protocol this build cannot
@@ -902,8 +928,11 @@ static int session_open_locked(int rundir, const struct js_global *g, const stru
 		_cleanup_close_ int udir = open_udir(rundir, u, false, NULL);
 		struct js_state st;
 		_cleanup_close_ int pidfd = -1;
-		if (udir >= 0 && js_state_read(udir, &st, NULL) == 0)
+		bool have = udir >= 0 && js_state_read(udir, &st, NULL) == 0;
+		if (have)
 			pidfd = js_state_pidfd(&st);
+		if (pidfd < 0 && have && attempt == 0)
+			log_died(&st, u, "login");
 		if (pidfd < 0) {
 			/* No live container: whatever is left is stale (a crash,
 			 * a killed init, a reboot that emptied run_dir). */
@@ -968,6 +997,7 @@ static int session_open_locked(int rundir, const struct js_global *g, const stru
 		struct js_err cerr;
 		r = ctl_call(udir, st.proto, JS_CTL_OPEN, session_pid, spidfd, &rep, &cerr);
 		if (r == 0 && !rep.shutting_down) {
+			memcpy(join->gpus, st.gpus, sizeof join->gpus);
 			r = session_register(udir, session_pid, err);
 			if (r < 0)
 				js_session_join_close(join);
@@ -976,6 +1006,8 @@ static int session_open_locked(int rundir, const struct js_global *g, const stru
 		js_session_join_close(join);
 		/* The init is alive but does not answer, or is on its way out:
 		 * end it and start over once. */
+		syslog(LOG_WARNING, "event=container-stop user=%s uid=%u reason=terminate init_pid=%d why=%s", u->name,
+		       u->uid, (int)st.pid, r < 0 ? "init-not-answering" : "init-shutting-down");
 		kill_and_wait(pidfd);
 		if (attempt == 1)
 			return js_fail(err, r < 0 ? -r : EAGAIN, "%s",
@@ -1034,9 +1066,11 @@ static bool in_user_cgroup(pid_t pid, const struct js_user *u)
  * registered session is left and the policy does not linger. The init is
  * told, but its answer decides nothing: root inside can make it say
  * anything. */
+/* *ended: a live container was ended here. */
 static int stop_locked(int rundir, const struct js_user *u, bool only_if_idle, bool linger, pid_t session_pid,
-		       struct js_err *err)
+		       bool *ended, struct js_err *err)
 {
+	*ended = false;
 	_cleanup_close_ int udir = open_udir(rundir, u, false, NULL);
 	struct js_state st;
 	bool have = udir >= 0 && js_state_read(udir, &st, NULL) == 0;
@@ -1054,6 +1088,8 @@ static int stop_locked(int rundir, const struct js_user *u, bool only_if_idle, b
 	_cleanup_close_ int pidfd = -1;
 	if (have)
 		pidfd = js_state_pidfd(&st);
+	if (have && pidfd < 0)
+		log_died(&st, u, only_if_idle ? "logout" : "stop");
 	if (pidfd >= 0 && only_if_idle) {
 		struct js_ctl_rep rep = {0};
 		int r = talk ? ctl_call(udir, st.proto, JS_CTL_CLOSE, session_pid, -1, &rep, NULL) : -EPROTONOSUPPORT;
@@ -1064,6 +1100,7 @@ static int stop_locked(int rundir, const struct js_user *u, bool only_if_idle, b
 	}
 	if (pidfd >= 0 && !wait_pidfd(pidfd, 0))
 		kill_and_wait(pidfd);
+	*ended = pidfd >= 0;
 	if (session_pid > 0 && in_user_cgroup(session_pid, u)) {
 		/* The session's process (sshd's monitor) is still in the
 		 * user's cgroup (it normally steps out itself before CLOSE):
@@ -1084,7 +1121,7 @@ static int stop_locked(int rundir, const struct js_user *u, bool only_if_idle, b
 }
 
 static int session_close_taking_lock(const struct js_global *g, const struct js_user *u, pid_t session_pid, bool linger,
-				     struct js_err *err)
+				     bool *ended, struct js_err *err)
 {
 	_cleanup_close_ int rundir = -1;
 	_cleanup_close_ int lock = lock_run_dir(g, u->uid, false, &rundir, err);
@@ -1092,12 +1129,13 @@ static int session_close_taking_lock(const struct js_global *g, const struct js_
 		return lock;
 	/* While the container still holds the layer: is it full? */
 	js_layer_note_full(g->state_dir, u->name);
-	return stop_locked(rundir, u, true, linger, session_pid, err);
+	return stop_locked(rundir, u, true, linger, session_pid, ended, err);
 }
 
-int js_session_close(const struct js_global *g, const struct js_user *u, pid_t session_pid, bool linger,
+int js_session_close(const struct js_global *g, const struct js_user *u, pid_t session_pid, bool linger, bool *ended,
 		     struct js_err *err)
 {
+	*ended = false;
 	int nr = check_user_name(u, err);
 	if (nr < 0)
 		return nr;
@@ -1113,7 +1151,7 @@ int js_session_close(const struct js_global *g, const struct js_user *u, pid_t s
 	}
 	struct sigchld_guard sg;
 	sigchld_default(&sg);
-	int r = session_close_taking_lock(g, u, session_pid, linger, err);
+	int r = session_close_taking_lock(g, u, session_pid, linger, ended, err);
 	sigchld_restore(&sg);
 	return r;
 }
@@ -1187,8 +1225,9 @@ static int check_nothing_left(const struct js_global *g, const struct js_user *u
 	return 0;
 }
 
-int js_container_stop(const struct js_global *g, const struct js_user *u, struct js_err *err)
+int js_container_stop(const struct js_global *g, const struct js_user *u, bool *ended, struct js_err *err)
 {
+	*ended = false;
 	int nr = check_user_name(u, err);
 	if (nr < 0)
 		return nr;
@@ -1206,7 +1245,7 @@ int js_container_stop(const struct js_global *g, const struct js_user *u, struct
 	}
 	if (lock < 0)
 		return lock;
-	int r = stop_locked(rundir, u, false, false, 0, err);
+	int r = stop_locked(rundir, u, false, false, 0, ended, err);
 	return r < 0 ? r : check_nothing_left(g, u, err);
 }
 
@@ -1214,8 +1253,9 @@ int js_container_stop(const struct js_global *g, const struct js_user *u, struct
  * lock, so no login can mount it while it goes. The container is stopped
  * first: its overlay holds the layer open. The walk never follows a link
  * the user planted in the layer (js_remove_tree_at). */
-int js_container_reset(const struct js_global *g, const struct js_user *u, struct js_err *err)
+int js_container_reset(const struct js_global *g, const struct js_user *u, bool *ended, struct js_err *err)
 {
+	*ended = false;
 	int nr = check_user_name(u, err);
 	if (nr < 0)
 		return nr;
@@ -1223,7 +1263,7 @@ int js_container_reset(const struct js_global *g, const struct js_user *u, struc
 	_cleanup_close_ int lock = lock_run_dir(g, u->uid, true, &rundir, err);
 	if (lock < 0)
 		return lock;
-	int r = stop_locked(rundir, u, false, false, 0, err);
+	int r = stop_locked(rundir, u, false, false, 0, ended, err);
 	if (r >= 0)
 		r = check_nothing_left(g, u, err);
 	if (r < 0)
