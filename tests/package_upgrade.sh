@@ -22,6 +22,7 @@
 #
 # Usage: tests/package_upgrade.sh BUILD-DIR   (a configured build of this
 # tree, for ctest's e2e fixture; tests/run-all.sh passes its normal build)
+# JSB_E2E_LOCK=FILE takes that lock after the builds (a shared machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 b=$(cd "${1:?usage: tests/package_upgrade.sh BUILD-DIR}" && pwd)
@@ -88,6 +89,14 @@ v2=$base+upgtest2
 deb0=$(build n)
 deb1=$(build n1 "$v1")
 deb2=$(build n2 "$v2" "-DJSANDBOX_TEST_PROTO=$((proto + 1))")
+
+# JSB_E2E_LOCK=FILE: hold this lock (flock) from here on, not during the
+# builds (the e2e tests of a shared machine take one lock).
+if [ -n "${JSB_E2E_LOCK:-}" ]; then
+	exec 9>"$JSB_E2E_LOCK"
+	echo "=== upgrade: waiting for $JSB_E2E_LOCK"
+	flock 9
+fi
 
 fail=0
 steps() { tests/e2e/upgrade_steps.sh "$@" || fail=1; }
