@@ -12,7 +12,8 @@ version=$("$JSB_CTL" --version | awk '{print $2}')
 trap '"$JSB_CTL" stop $A >/dev/null 2>&1; write_config ""' EXIT
 logged() { tail -n +"$((before + 1))" "$JSB_RUN/syslog" | grep -Eq "$1"; }
 count() { tail -n +"$((before + 1))" "$JSB_RUN/syslog" | grep -Ec "$1"; }
-gone() { ! kill -0 "$1" 2>/dev/null; }
+# A pid that is gone or a zombie (the host's PID 1 reaps the init late).
+gone() { [ ! -e "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 # The protocol this tree speaks (root/proto.h).
 proto=$(sed -n 's/^#define JS_PROTO_VERSION \([0-9]*\)u$/\1/p' "$(dirname "$0")/../../root/proto.h")
 
@@ -43,7 +44,7 @@ cpu_max = 120%"
 start_lingering() { # a container that stays after the login
 	"$JSB_CTL" stop $A >/dev/null 2>&1
 	tm 60 jssh $A true >/dev/null
-	wait_for 100 container_pid $A
+	wait_for 100 container_pid $A >/dev/null
 }
 
 # --- start: limits and GPUs granted, in syslog and in status -------------

@@ -18,6 +18,9 @@ step=${1:?usage: upgrade_steps.sh start|compatible|incompatible VERSION [NEW]}
 saved=$JSB_RUN/upgrade.init
 logged() { tail -n +"$((before + 1))" "$JSB_RUN/syslog" | grep -Eq "$1"; }
 not_logged() { ! logged "$1"; }
+# A pid that is gone or a zombie (the host's PID 1 reaps the init late).
+gone() { [ ! -e "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+running() { wait_for 100 container_pid $A >/dev/null; }
 
 # json_check EXPR...: status --json of alice parsed; each python EXPR over
 # the entry e and the document d must hold.
@@ -49,7 +52,7 @@ linger = yes"
 	"$JSB_CTL" stop $A >/dev/null 2>&1
 	before=$(wc -l <"$JSB_RUN/syslog")
 	check "alice logs in under $v" sh -c "timeout -k 5 60 jssh $A 'echo in' | grep -qx in"
-	check "her container lingers" wait_for 100 container_pid $A
+	check "her container lingers" running
 	container_pid $A >"$saved"
 	init=$(cat "$saved")
 	check "status --json: running, started by $v, protocol $proto" \
@@ -99,9 +102,9 @@ incompatible)
 	before=$(wc -l <"$JSB_RUN/syslog")
 	check "jsandboxctl stop (by $new) ends it" "$JSB_CTL" stop $A
 	check "syslog: container-stop reason=stop" logged "event=container-stop user=$A uid=$uid reason=stop by_uid=0"
-	check "its init is gone" sh -c "! kill -0 $init 2>/dev/null"
+	check "its init is gone" gone "$init"
 	check "the next login works" sh -c "timeout -k 5 60 jssh $A 'echo fresh' | grep -qx fresh"
-	check "in a container $new started" wait_for 100 container_pid $A
+	check "in a container $new started" running
 	check "status --json: running, started by $new, protocol $newproto" \
 		json_check "e['state'] == 'running'" "e['started_by_version'] == '$new'" "e['protocol'] == $newproto"
 	"$JSB_CTL" stop $A >/dev/null
