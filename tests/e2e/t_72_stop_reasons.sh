@@ -85,6 +85,9 @@ check "apply with nothing running" sh -c "'$JSB_CTL' apply $A >/dev/null"
 check "syslog: action=apply running=no" logged "action=apply by_uid=0 user=$A result=ok running=no$"
 mkdir -p "$JSB_RUN/t72img/etc" "$JSB_RUN/t72img/usr/bin"
 printf 'ID=debian\nVERSION_CODENAME=bookworm\n' >"$JSB_RUN/t72img/etc/os-release"
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$JSB_RUN/t72img/etc/passwd"
+printf '#!/bin/true\n' >"$JSB_RUN/t72img/usr/bin/sh"
+chmod 0755 "$JSB_RUN/t72img/usr/bin/sh"
 tar -C "$JSB_RUN/t72img" -cf "$JSB_RUN/t72img.tar" .
 "$JSB_CTL" image remove t72img >/dev/null 2>&1
 before=$(wc -l <"$JSB_RUN/syslog")
