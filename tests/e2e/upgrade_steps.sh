@@ -18,6 +18,8 @@ step=${1:?usage: upgrade_steps.sh start|compatible|incompatible VERSION [NEW]}
 saved=$JSB_RUN/upgrade.init
 logged() { tail -n +"$((before + 1))" "$JSB_RUN/syslog" | grep -Eq "$1"; }
 not_logged() { ! logged "$1"; }
+# A version as an ERE (package versions have "+" and ".").
+re() { printf '%s' "$1" | sed 's/[.+~]/\\&/g'; }
 # A pid that is gone or a zombie (the host's PID 1 reaps the init late).
 gone() { [ ! -e "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 running() { wait_for 100 container_pid $A >/dev/null; }
@@ -59,7 +61,7 @@ linger = yes"
 		json_check "e['state'] == 'running'" "e['init_pid'] == $init" "e['started_by_version'] == '$v'" \
 		"e['protocol'] == $proto" "d['protocol'] == $proto" "e['gpus_granted'] == 'none'"
 	check "syslog: container-start with version=$v protocol=$proto" \
-		logged "event=container-start user=$A uid=$uid session_pid=[0-9]+ version=$v protocol=$proto "
+		logged "event=container-start user=$A uid=$uid session_pid=[0-9]+ version=$(re "$v") protocol=$proto "
 	;;
 compatible)
 	old=${2:?} new=${3:?}
@@ -96,7 +98,7 @@ incompatible)
 	check "one line tells the user what to do" \
 		sh -c "printf '%s\n' \"\$1\" | grep -Fq \"jsandbox: cannot start your container: your running container was started by jsandbox $old, which this jsandbox ($new) cannot join; it lingers after logout: ask the administrator to run 'jsandboxctl stop $A'\"" _ "$out"
 	check "syslog: event=container-incompatible with both versions and protocols" \
-		logged "event=container-incompatible user=$A uid=$uid init_pid=$init started_by_version=$old container_protocol=$proto version=$new protocol=$newproto min_protocol=$newproto action=refused"
+		logged "event=container-incompatible user=$A uid=$uid init_pid=$init started_by_version=$(re "$old") container_protocol=$proto version=$(re "$new") protocol=$newproto min_protocol=$newproto action=refused$"
 	check "syslog: event=login-refused phase=session" logged "event=login-refused user=$A phase=session reason="
 	check "the old container is left alone" [ "$(container_pid $A)" = "$init" ]
 	before=$(wc -l <"$JSB_RUN/syslog")
