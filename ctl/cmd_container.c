@@ -72,12 +72,14 @@ int ctl_parse_one_user(int argc, char **argv, struct js_user *u)
 /* What status shows of one user. Numbers are -1 when unknown. */
 struct ustat {
 	const struct js_user *u;
-	const char *state; /* running, stopping, stopped, leftover, stuck */
+	const char *state; /* running, stopping, stopped, leftover, stuck, incompatible */
 	int init_pid;
 	long sessions;
 	int procs;
 	const char *linger; /* the policy's: yes, no, ? */
 	char gpus[256];	    /* the policy's gpus = */
+	char granted[128];  /* the GPUs the running container holds (state) */
+	uint32_t proto;	    /* its init's protocol (root/proto.h); 0 unknown */
 	char image[64];
 	char image_suite[64];
 	char image_built[40];
@@ -263,6 +265,33 @@ static int gather(const struct js_config *c, const struct js_user *u, struct ust
 		return us->procs > 0 ? 1 : 0;
 	}
 	us->init_pid = (int)pid;
+	/* The image name, the starting version, its protocol and the GPUs
+	 * granted come from the runtime state jsandbox-root wrote. */
+	_cleanup_close_ int rundir = js_open_trusted_dir(g->run_dir, false, NULL);
+	if (rundir >= 0) {
+		char name[16];
+		snprintf(name, sizeof name, "%u", u->uid);
+		_cleanup_close_ int udir = openat(rundir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		struct js_state st;
+		if (udir >= 0 && js_state_read(udir, &st, NULL) == 0 && st.pid == pid) {
+			if (js_strlcpy(us->image, st.image, sizeof us->image) < 0)
+				us->image[0] = '\0';
+			if (js_strlcpy(us->version, st.version, sizeof us->version) < 0)
+				us->version[0] = '\0';
+			if (js_strlcpy(us->granted, st.gpus, sizeof us->granted) < 0)
+				us->granted[0] = '\0';
+			us->proto = st.proto;
+		}
+	}
+	if (us->image[0])
+		image_version(g, us);
+	if (r == -EPROTONOSUPPORT) {
+		/* Started by a jsandbox whose protocol this one cannot speak
+		 * (an upgrade): running, but not asked anything. */
+		us->state = "incompatible";
+		cgroup_usage(us);
+		return 1;
+	}
 	if (r < 0) {
 		/* Alive but not answering: say so, it is what an admin must see. */
 		us->state = "stuck";
@@ -272,23 +301,6 @@ static int gather(const struct js_config *c, const struct js_user *u, struct ust
 	us->state = rep.shutting_down ? "stopping" : "running";
 	us->sessions = rep.sessions;
 	cgroup_usage(us);
-	/* The image name and the starting version come from the runtime
-	 * state the module wrote. */
-	_cleanup_close_ int rundir = js_open_trusted_dir(g->run_dir, false, NULL);
-	if (rundir >= 0) {
-		char name[16];
-		snprintf(name, sizeof name, "%u", u->uid);
-		_cleanup_close_ int udir = openat(rundir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		struct js_state st;
-		if (udir >= 0 && js_state_read(udir, &st, NULL) == 0) {
-			if (js_strlcpy(us->image, st.image, sizeof us->image) < 0)
-				us->image[0] = '\0';
-			if (js_strlcpy(us->version, st.version, sizeof us->version) < 0)
-				us->version[0] = '\0';
-		}
-	}
-	if (us->image[0])
-		image_version(g, us);
 	return 1;
 }
 
@@ -316,8 +328,8 @@ static void human_num(int64_t v, char *buf, size_t len)
 
 static void print_header(void)
 {
-	printf("%-16s %7s %-8s %8s %8s %6s %-6s %-12s %13s %11s %-7s %s\n", "USER", "UID", "STATE", "INIT", "SESSIONS",
-	       "PROCS", "LINGER", "IMAGE", "MEMORY", "PIDS", "VERSION", "LAYER");
+	printf("%-16s %7s %-8s %8s %8s %6s %-6s %-12s %13s %11s %-7s %-7s %s\n", "USER", "UID", "STATE", "INIT",
+	       "SESSIONS", "PROCS", "LINGER", "IMAGE", "MEMORY", "PIDS", "GPUS", "VERSION", "LAYER");
 }
 
 static void print_row(const struct ustat *us)
@@ -335,10 +347,11 @@ static void print_row(const struct ustat *us)
 	human_num(us->pids_max, pm, sizeof pm);
 	snprintf(mem, sizeof mem, "%s/%s", mc, mm);
 	snprintf(pids, sizeof pids, "%s/%s", pc, pm);
-	bool up = !strcmp(us->state, "running") || !strcmp(us->state, "stopping");
-	printf("%-16s %7u %-8s %8s %8s %6s %-6s %-12s %13s %11s %-7s %s\n", us->u->name, us->u->uid, us->state, init,
-	       sess, procs, up ? us->linger : "-", us->image[0] ? us->image : "-", us->mem_cur == -1 ? "-" : mem,
-	       us->pids_cur == -1 ? "-" : pids, us->version[0] ? us->version : "-", us->layer_text);
+	bool up = !strcmp(us->state, "running") || !strcmp(us->state, "stopping") || !strcmp(us->state, "incompatible");
+	printf("%-16s %7u %-8s %8s %8s %6s %-6s %-12s %13s %11s %-7s %-7s %s\n", us->u->name, us->u->uid, us->state,
+	       init, sess, procs, up ? us->linger : "-", us->image[0] ? us->image : "-", us->mem_cur == -1 ? "-" : mem,
+	       us->pids_cur == -1 ? "-" : pids, us->granted[0] ? us->granted : "-", us->version[0] ? us->version : "-",
+	       us->layer_text);
 }
 
 /* A JSON string: quotes, backslashes and control characters escaped;
@@ -409,6 +422,8 @@ static void print_json(const struct ustat *us, bool first)
 	json_limit(us->cpu_max_pct);
 	printf("},\n     \"gpus\": ");
 	json_opt_str(us->gpus);
+	printf(", \"gpus_granted\": ");
+	json_opt_str(us->granted);
 	printf(", \"image\": ");
 	json_opt_str(us->image);
 	printf(", \"image_suite\": ");
@@ -423,6 +438,8 @@ static void print_json(const struct ustat *us, bool first)
 	json_opt_str(us->layer.kind == JS_LAYER_NONE ? "" : js_layer_kind_name(us->layer.kind));
 	printf(", \"started_by_version\": ");
 	json_opt_str(us->version);
+	printf(", \"protocol\": ");
+	json_num(us->proto ? (int64_t)us->proto : -1);
 	printf("}");
 }
 
@@ -450,7 +467,8 @@ static int print_status(const struct js_config *c, const struct js_user *u, bool
 static void begin(const struct out *o)
 {
 	if (o->json)
-		printf("{\"jsandbox_version\": \"" JSANDBOX_VERSION "\", \"users\": [");
+		printf("{\"jsandbox_version\": \"" JSANDBOX_VERSION "\", \"protocol\": %u, \"users\": [",
+		       JS_PROTO_VERSION);
 	else
 		print_header();
 }
@@ -528,6 +546,13 @@ int cmd_status(int argc, char **argv, const struct js_config *c)
 	return status;
 }
 
+void ctl_log_stopped(const struct js_user *u, bool ended, const char *reason)
+{
+	if (ended)
+		syslog(LOG_AUTHPRIV | LOG_NOTICE, "event=container-stop user=%s uid=%u reason=%s by_uid=%u", u->name,
+		       u->uid, reason, (unsigned)getuid());
+}
+
 int cmd_stop(int argc, char **argv, const struct js_config *c)
 {
 	struct js_user u;
@@ -536,7 +561,10 @@ int cmd_stop(int argc, char **argv, const struct js_config *c)
 		return r;
 	struct js_err err = {0};
 	char q[600];
-	if (js_container_stop(js_config_global(c), &u, &err) < 0) {
+	bool ended = false;
+	r = js_container_stop(js_config_global(c), &u, &ended, &err);
+	ctl_log_stopped(&u, ended, "stop");
+	if (r < 0) {
 		ctl_error_js(&err, "stop %s", u.name);
 		ctl_log(LOG_ERR, "stop", "user=%s result=failed reason=%s", u.name, ctl_q(err.msg, q, sizeof q));
 		return CTL_EXIT_FAIL;
@@ -553,7 +581,10 @@ int cmd_reset(int argc, char **argv, const struct js_config *c)
 		return r;
 	struct js_err err = {0};
 	char q[600];
-	if (js_container_reset(js_config_global(c), &u, &err) < 0) {
+	bool ended = false;
+	r = js_container_reset(js_config_global(c), &u, &ended, &err);
+	ctl_log_stopped(&u, ended, "reset");
+	if (r < 0) {
 		ctl_error_js(&err, "reset %s", u.name);
 		ctl_log(LOG_ERR, "reset", "user=%s result=failed reason=%s", u.name, ctl_q(err.msg, q, sizeof q));
 		return CTL_EXIT_FAIL;

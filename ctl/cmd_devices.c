@@ -423,6 +423,7 @@ static int apply_one(const struct js_config *c, const struct js_user *u)
 	}
 	if (!p->sandbox) {
 		printf("%s is exempt (sandbox = no): nothing to apply\n", u->name);
+		ctl_log(LOG_NOTICE, "apply", "user=%s result=ok running=no exempt=yes", u->name);
 		return CTL_EXIT_OK;
 	}
 	bool running = false;
@@ -431,13 +432,14 @@ static int apply_one(const struct js_config *c, const struct js_user *u)
 		ctl_log(LOG_ERR, "apply", "user=%s result=failed reason=%s", u->name, ctl_q(err.msg, q, sizeof q));
 		return CTL_EXIT_FAIL;
 	}
+	/* One line per apply, whether or not it changed a container. */
 	if (!running)
 		printf("%s has no running container; the next login gets the policy\n", u->name);
 	else {
 		printf("%s: limits and device rules applied to the running container\n", u->name);
 		print_enforcement(u);
-		ctl_log(LOG_NOTICE, "apply", "user=%s result=ok", u->name);
 	}
+	ctl_log(LOG_NOTICE, "apply", "user=%s result=ok running=%s", u->name, running ? "yes" : "no");
 	return CTL_EXIT_OK;
 }
 

@@ -530,7 +530,10 @@ static int disable_one(const struct js_config *c, int dir, const char *name)
 	}
 	/* No new login gets a container now; end the running one. */
 	struct js_err err = {0};
-	if (js_container_stop(js_config_global(c), &u, &err) < 0) {
+	bool ended = false;
+	int sr = js_container_stop(js_config_global(c), &u, &ended, &err);
+	ctl_log_stopped(&u, ended, "disable");
+	if (sr < 0) {
 		ctl_error_js(&err, "stop %s", u.name);
 		return -1;
 	}

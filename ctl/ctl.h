@@ -60,6 +60,9 @@ void ctl_error_js(const struct js_err *err, const char *fmt, ...) __attribute__(
  * action: "action=ACTION by_uid=UID " then the caller's key=value fields.
  * A value that may hold spaces goes through ctl_q. */
 void ctl_log(int prio, const char *action, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* event=container-stop reason=REASON for a container an admin action
+ * (stop, reset, disable) ended; nothing when none was running. */
+void ctl_log_stopped(const struct js_user *u, bool ended, const char *reason);
 /* s as a key=value value (js_kv_quote): as is when it is one word, else in double quotes
  * with '"' and '\\' escaped and control characters as '?'. Returns buf. */
 const char *ctl_q(const char *s, char *buf, size_t len);

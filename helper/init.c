@@ -50,7 +50,8 @@ static bool linger;
 
 static void reply(int sock, int status, uint32_t phase, pid_t pid, const char *msg)
 {
-	struct js_setup_reply r = {.magic = JS_SETUP_MAGIC, .status = status, .phase = phase, .pid = pid};
+	struct js_setup_reply r = {
+	    .magic = JS_SETUP_MAGIC, .version = JS_PROTO_VERSION, .status = status, .phase = phase, .pid = pid};
 	if (msg)
 		js_strlcpy(r.msg, msg, sizeof r.msg) < 0 ? (void)snprintf(r.msg, sizeof r.msg, "%.390s", msg) : (void)0;
 	js_send_msg(sock, &r, sizeof r, NULL, 0);
@@ -112,12 +113,19 @@ static void handle_ctl(int lfd, bool *want_shutdown)
 		close(c);
 		return;
 	}
+	/* One byte more than a request: a longer one shows as such. */
+	union {
+		struct js_ctl_req q;
+		char raw[sizeof(struct js_ctl_req) + 1];
+	} in;
+	memset(&in, 0, sizeof in);
 	struct js_ctl_req req;
 	int fds[1];
 	size_t nfds = 1;
-	long n = js_recv_msg(c, &req, sizeof req, fds, &nfds);
-	struct js_ctl_rep rep = {.magic = JS_SETUP_MAGIC, .linger = linger};
-	if (n != (long)sizeof req || req.magic != JS_SETUP_MAGIC) {
+	long n = js_recv_msg(c, &in, sizeof in, fds, &nfds);
+	req = in.q;
+	struct js_ctl_rep rep = {.magic = JS_SETUP_MAGIC, .version = JS_PROTO_VERSION, .linger = linger};
+	if (n < 0 || js_ctl_req_check(&req, n)) {
 		rep.status = -EPROTO;
 	} else if (req.op == JS_CTL_OPEN) {
 		if (nfds != 1) {
@@ -160,8 +168,8 @@ static bool link_event(int link, bool *committed)
 {
 	struct js_setup_reply m;
 	long n = js_recv_msg(link, &m, sizeof m, NULL, NULL);
-	if (n == (long)sizeof m && m.magic == JS_SETUP_MAGIC && m.phase == JS_PHASE_COMMIT && m.status == 0 &&
-	    !*committed) {
+	if (n == (long)sizeof m && m.magic == JS_SETUP_MAGIC && m.version == JS_PROTO_VERSION &&
+	    m.phase == JS_PHASE_COMMIT && m.status == 0 && !*committed) {
 		*committed = true;
 		return true; /* link stays */
 	}
@@ -303,6 +311,15 @@ int main(int argc, char **argv)
 	size_t nfds = 3;
 	long n = js_recv_msg(sock, &s, sizeof s, fds, &nfds);
 	s.layer_dir[sizeof s.layer_dir - 1] = '\0';
+	if (n == (long)sizeof s && s.magic == JS_SETUP_MAGIC && s.version != JS_PROTO_VERSION) {
+		/* jsandbox-root and this binary come from different versions
+		 * (a login in the middle of a package upgrade). */
+		char why[128];
+		snprintf(why, sizeof why, "jsandbox-init speaks protocol %u, jsandbox-root %u", JS_PROTO_VERSION,
+			 s.version);
+		reply(sock, -EPROTO, JS_PHASE_FORKED, 0, why);
+		return 1;
+	}
 	if (n != (long)sizeof s || s.magic != JS_SETUP_MAGIC || nfds != (s.layer_dir[0] ? 3u : 2u)) {
 		reply(sock, -EPROTO, JS_PHASE_FORKED, 0, "bad set-up message");
 		return 1;

@@ -299,6 +299,12 @@ int main(int argc, char **argv)
 	if (pidfd < 0)
 		deny("your container has ended; log in again", "user %s: container init %d is gone", u.name,
 		     (int)st.pid);
+	/* The module refuses such a container before this runs; a session
+	 * started some other way does not enter one either (root/proto.h). */
+	if (js_proto_compat(st.proto) != JS_PROTO_OK)
+		deny("your running container was started by another jsandbox version; log out of all your sessions",
+		     "user %s: container init %d speaks protocol %u, this jsandbox-session %u-%u", u.name, (int)st.pid,
+		     st.proto, JS_PROTO_MIN, JS_PROTO_VERSION);
 
 	/* Things to take from the host side before entering. SSH_AUTH_SOCK
 	 * is the user's to set as much as sshd's: the relay is started only

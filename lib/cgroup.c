@@ -551,6 +551,37 @@ int js_cgroup_count_all(const struct js_cgroup *cg)
 	return s->overflow ? most : (int)s->n;
 }
 
+/* "oom_kill N" in a memory.events (v2) or memory.oom_control (v1) text. */
+static int64_t oom_kill_count(const char *text)
+{
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (strncmp(p, "oom_kill ", 9) != 0)
+			continue;
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(p + 9, &end, 10);
+		if (errno || end == p + 9 || (*end != '\n' && *end != '\0') || v > INT64_MAX)
+			return -1;
+		return (int64_t)v;
+	}
+	return -1;
+}
+
+int64_t js_cgroup_oom_kills(const struct js_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->n; i++) {
+		const struct js_cgroup_hier *h = &cg->h[i];
+		const char *file = h->v2 ? "memory.events" : has_ctrl(h, "memory") ? "memory.oom_control" : NULL;
+		char buf[1024];
+		if (h->fd < 0 || !file || js_read_file_at(h->fd, file, buf, sizeof buf, NULL) <= 0)
+			continue;
+		int64_t n = oom_kill_count(buf);
+		if (n >= 0)
+			return n;
+	}
+	return -1;
+}
+
 /* Is pid (through its pidfd, so not a recycled one) in group `rel` of the
  * hierarchy h? /proc/PID/cgroup: "ID:CONTROLLERS:/PATH". */
 static bool member_of(pid_t pid, const struct js_cgroup_hier *h, const char *rel)

@@ -79,6 +79,11 @@ int js_cgroup_detach(const struct js_cgroup *cg, pid_t pid, struct js_err *err);
  * 0 when it exists nowhere. Root-side truth: nothing inside can change it. */
 int js_cgroup_count_all(const struct js_cgroup *cg);
 
+/* How many processes the OOM killer killed in the user's group since it
+ * was made (memory.events of v2, memory.oom_control of v1: oom_kill);
+ * -1 when no hierarchy with the memory controller says. */
+int64_t js_cgroup_oom_kills(const struct js_cgroup *cg);
+
 /* Kill every process in jsandbox/<name> in every hierarchy, except the
  * caller (which should have stepped out first): cgroup.kill where v2 has
  * it, otherwise SIGKILL to each member, frozen first where a v1 freezer

@@ -646,6 +646,37 @@ int js_gpu_select(const struct js_gpu_list *all, const struct js_gpu_sel *sel, s
 	return r < 0 ? r : 0;
 }
 
+int js_gpu_granted_text(const char *host_root, const struct js_gpu_sel *sel, char *buf, size_t len, struct js_err *err)
+{
+	if (js_strlcpy(buf, "none", len) < 0)
+		return js_fail(err, ENAMETOOLONG, "buffer too small");
+	if (sel->kind == JS_GPUS_NONE)
+		return 0;
+	struct js_gpu_list all;
+	int r = js_gpu_discover(host_root, &all, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ bool *granted = calloc(all.n ? all.n : 1, sizeof *granted);
+	if (!granted)
+		r = js_fail(err, ENOMEM, "out of memory");
+	else
+		r = js_gpu_resolve(&all, sel, granted, err);
+	size_t o = 0;
+	for (size_t i = 0; r >= 0 && i < all.n; i++) {
+		if (!granted[i])
+			continue;
+		int w = snprintf(buf + o, len - o, "%s%u", o ? "," : "", all.gpu[i].index);
+		if (w < 0 || (size_t)w >= len - o)
+			r = js_fail(err, ENAMETOOLONG, "too many GPUs to list");
+		else
+			o += (size_t)w;
+	}
+	if (r >= 0 && o == 0)
+		js_strlcpy(buf, "none", len);
+	js_gpu_list_free(&all);
+	return r < 0 ? r : 0;
+}
+
 static int open_proc(const char *host_root, const struct js_gpu_sel *sel, struct js_dev_nodes *nodes, bool *nvidia,
 		     struct js_err *err)
 {

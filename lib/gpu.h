@@ -80,6 +80,10 @@ int js_gpu_resolve(const struct js_gpu_list *all, const struct js_gpu_sel *sel, 
 int js_gpu_select(const struct js_gpu_list *all, const struct js_gpu_sel *sel, struct js_dev_list *nodes,
 		  struct js_err *err);
 
+/* What sel grants on this host now, for the runtime state and status:
+ * "none", or the granted GPUs' indices ("0,2"). */
+int js_gpu_granted_text(const char *host_root, const struct js_gpu_sel *sel, char *buf, size_t len, struct js_err *err);
+
 /* Append to `nodes` one JS_NODE_NVPROC entry per granted NVIDIA GPU: a
  * detached mount (made as root) of host_root/proc/driver/nvidia/gpus/<dir>,
  * named <dir>, so the container's /proc/driver/nvidia/gpus can show only

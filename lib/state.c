@@ -57,11 +57,13 @@ int js_ns_inode(pid_t pid, const char *ns, uint64_t *out)
 
 int js_state_write(int dirfd, const struct js_state *s, struct js_err *err)
 {
-	char buf[512];
-	snprintf(buf, sizeof buf,
-		 "pid=%d\nstart=%" PRIu64 "\nuserns=%" PRIu64 "\nnetns=%" PRIu64
-		 "\nuid=%u\nuser=%s\nimage=%s\nversion=%s\n",
-		 (int)s->pid, s->start, s->userns, s->netns, s->uid, s->user, s->image, JSANDBOX_VERSION);
+	char buf[768];
+	if (js_snprintf(buf, sizeof buf,
+			"pid=%d\nstart=%" PRIu64 "\nuserns=%" PRIu64 "\nnetns=%" PRIu64
+			"\nuid=%u\nuser=%s\nimage=%s\nversion=%s\nproto=%u\ngpus=%s\n",
+			(int)s->pid, s->start, s->userns, s->netns, s->uid, s->user, s->image, s->version, s->proto,
+			s->gpus) < 0)
+		return js_fail(err, E2BIG, "runtime state too long");
 	return js_write_atomic_at(dirfd, "state", buf, 0644, err);
 }
 
@@ -78,7 +80,22 @@ int js_state_read(int dirfd, struct js_state *s, struct js_err *err)
 	if (n < 0)
 		return js_failm(err, (int)-n, "cannot read runtime state");
 	buf[n] = '\0';
+	return js_state_parse(buf, s, err);
+}
+
+/* A protocol version: decimal digits only, 1 to 1000000; 0 otherwise. */
+static uint32_t parse_proto(const char *v)
+{
+	if (!*v || strspn(v, "0123456789") != strlen(v) || strlen(v) > 7)
+		return 0;
+	unsigned long p = strtoul(v, NULL, 10);
+	return p >= 1 && p <= 1000000 ? (uint32_t)p : 0;
+}
+
+int js_state_parse(char *buf, struct js_state *s, struct js_err *err)
+{
 	memset(s, 0, sizeof *s);
+	s->proto = 1; /* JS_PROTO_UNVERSIONED (root/proto.h): no proto= line */
 	int seen = 0;
 	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
 		char *eq = strchr(line, '=');
@@ -114,6 +131,11 @@ int js_state_read(int dirfd, struct js_state *s, struct js_err *err)
 		} else if (!strcmp(k, "version")) {
 			if (js_strlcpy(s->version, v, sizeof s->version) < 0)
 				s->version[0] = '\0';
+		} else if (!strcmp(k, "proto")) {
+			s->proto = parse_proto(v);
+		} else if (!strcmp(k, "gpus")) {
+			if (js_strlcpy(s->gpus, v, sizeof s->gpus) < 0)
+				s->gpus[0] = '\0';
 		}
 	}
 	if (seen != 15)

@@ -27,6 +27,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "cgroup.h"
@@ -141,18 +142,30 @@ static int ctl_connect(int udir, struct js_err *err)
 	return js_steal_fd(&s);
 }
 
-static int ctl_call(int udir, char op, pid_t pid, int pass_fd, struct js_ctl_rep *rep, struct js_err *err)
+/* One request to the init, in the protocol version the runtime state says
+ * it speaks (the caller has checked js_proto_compat); an answer that is
+ * not exactly one of that version is not read. */
+static int ctl_call(int udir, uint32_t version, char op, pid_t pid, int pass_fd, struct js_ctl_rep *rep,
+		    struct js_err *err)
 {
 	_cleanup_close_ int s = ctl_connect(udir, err);
 	if (s < 0)
 		return s;
-	struct js_ctl_req req = {.magic = JS_SETUP_MAGIC, .op = op, .pid = pid};
+	struct js_ctl_req req = {.magic = JS_SETUP_MAGIC, .version = version, .op = op, .pid = pid};
 	int r = js_send_msg(s, &req, sizeof req, pass_fd >= 0 ? &pass_fd : NULL, pass_fd >= 0 ? 1 : 0);
 	if (r < 0)
 		return js_failm(err, -r, "cannot talk to the container init");
-	long n = js_recv_msg(s, rep, sizeof *rep, NULL, NULL);
-	if (n != (long)sizeof *rep || rep->magic != JS_SETUP_MAGIC)
-		return js_fail(err, EPROTO, "no answer from the container init");
+	/* One byte more than an answer: a longer one shows as such. */
+	union {
+		struct js_ctl_rep r;
+		char raw[sizeof(struct js_ctl_rep) + 1];
+	} in;
+	memset(&in, 0, sizeof in);
+	long n = js_recv_msg(s, &in, sizeof in, NULL, NULL);
+	const char *bad = js_ctl_rep_check(&in.r, n, version);
+	if (bad)
+		return js_fail(err, EPROTO, "the container init gave %s", bad);
+	*rep = in.r;
 	if (rep->status < 0)
 		return js_fail(err, -rep->status, "the container init refused the request");
 	return 0;
@@ -276,6 +289,78 @@ static int apply_cgroup_policy(const struct js_global *g, const struct js_policy
 	return r;
 }
 
+/* The GPUs the policy grants on this host now, as the runtime state and
+ * status show them: "none" or the indices, "0,2"; "?" when they cannot be
+ * found (then the device rules failed too and said why). */
+static void granted_gpus(const struct js_global *g, const struct js_policy *p, char *buf, size_t len)
+{
+	if (js_gpu_granted_text(g->host_root, &p->gpus, buf, len, NULL) < 0)
+		js_strlcpy(buf, "?", len);
+}
+
+/* A running container's record of its GPUs follows the policy applied to
+ * it (a login, jsandboxctl apply). Best effort: the record is for status. */
+static void note_gpus(int udir, struct js_state *st, const struct js_global *g, const struct js_policy *p)
+{
+	char now[sizeof st->gpus];
+	granted_gpus(g, p, now, sizeof now);
+	if (strcmp(now, st->gpus) != 0) {
+		memcpy(st->gpus, now, sizeof now);
+		js_state_write(udir, st, NULL);
+	}
+}
+
+/* ---- why a container ended ---------------------------------------------- */
+
+/* A container whose init is gone though nothing of jsandbox ended it: its
+ * runtime state is still there when a login, a logout or jsandboxctl
+ * stop/reset finds it (found_by). Logged before its cgroup goes, with how
+ * it ended as far as root can tell: the init is no child of root, so its
+ * exit status is gone with it; an OOM kill counted in the user's group
+ * during the container's life reads "oom", anything else "crash" (killed
+ * by a signal, or ended on one). The user can end their own init: the
+ * reason is for the admin, not evidence. */
+static void log_died(const struct js_state *st, const struct js_user *u, const char *found_by)
+{
+	int64_t ooms = -1;
+	struct js_cgroup cg;
+	if (js_cgroup_discover(&cg, NULL) == 0) {
+		if (js_cgroup_open(&cg, u->name, NULL) == 0)
+			ooms = js_cgroup_oom_kills(&cg);
+		js_cgroup_close(&cg);
+	}
+	syslog(LOG_WARNING,
+	       "event=container-stop user=%s uid=%u reason=%s init_pid=%d oom_kills=%lld found_by=%s "
+	       "started_by_version=%s",
+	       u->name, u->uid, ooms > 0 ? "oom" : "crash", (int)st->pid, (long long)ooms, found_by,
+	       st->version[0] ? st->version : "unknown");
+}
+
+/* ---- upgrades: a container started by another jsandbox ---------------- */
+
+/* A live container whose init speaks a protocol this build cannot
+ * (root/proto.h): it is left as it is (never killed, never talked to);
+ * the login is refused with what to do, and syslog gets the details. */
+static int refuse_incompatible(const struct js_state *st, const struct js_policy *p, const struct js_user *u,
+			       struct js_err *err)
+{
+	const char *by = st->version[0] ? st->version : "unknown";
+	syslog(LOG_ERR,
+	       "event=container-incompatible user=%s uid=%u init_pid=%d started_by_version=%s container_protocol=%u "
+	       "version=%s protocol=%u min_protocol=%u action=refused",
+	       u->name, u->uid, (int)st->pid, by, st->proto, JSANDBOX_VERSION, JS_PROTO_VERSION, JS_PROTO_MIN);
+	if (p->linger)
+		return js_fail(err, EPROTONOSUPPORT,
+			       "your running container was started by jsandbox %s, which this jsandbox (%s) cannot "
+			       "join; it lingers after logout: ask the administrator to run 'jsandboxctl stop %s'",
+			       by, JSANDBOX_VERSION, u->name);
+	return js_fail(err, EPROTONOSUPPORT,
+		       "your running container was started by jsandbox %s, which this jsandbox (%s) cannot join: "
+		       "log out of all your sessions and log in again (or ask the administrator to run "
+		       "'jsandboxctl stop %s')",
+		       by, JSANDBOX_VERSION, u->name);
+}
+
 /* ---- making the container ------------------------------------------- */
 
 static void child_exec_init(int sock, const struct js_user *u, const struct js_cgroup *cg, bool born_in_v2)
@@ -350,6 +435,11 @@ static int recv_reply(int sock, struct js_setup_reply *rep, long deadline, struc
 			return js_fail(err, EPIPE, "the container init exited during set-up");
 		if (n != (long)sizeof *rep || rep->magic != JS_SETUP_MAGIC)
 			return js_fail(err, EPROTO, "garbled message from the container init");
+		if (rep->version != JS_PROTO_VERSION)
+			return js_fail(err, EPROTO,
+				       "the container init speaks protocol %u, jsandbox-root %u: is an upgrade "
+				       "of jsandbox half done?",
+				       rep->version, JS_PROTO_VERSION);
 		rep->msg[sizeof rep->msg - 1] = '\0';
 		if (rep->status < 0)
 			return js_fail(err, -rep->status, "%s", rep->msg);
@@ -629,6 +719,7 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 	if (!su)
 		return js_fail(err, ENOMEM, "out of memory");
 	su->magic = JS_SETUP_MAGIC;
+	su->version = JS_PROTO_VERSION;
 	su->user = *u;
 	js_strlcpy(su->shell, p->shell, sizeof su->shell);
 	su->sudo = p->sudo;
@@ -815,6 +906,9 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 	st->uid = u->uid;
 	js_strlcpy(st->user, u->name, sizeof st->user);
 	js_strlcpy(st->image, p->image, sizeof st->image);
+	js_strlcpy(st->version, JSANDBOX_VERSION, sizeof st->version);
+	st->proto = JS_PROTO_VERSION;
+	granted_gpus(b->g, p, st->gpus, sizeof st->gpus);
 	if (js_proc_starttime(init_pid, &st->start) < 0 || js_ns_inode(init_pid, "user", &st->userns) < 0 ||
 	    js_ns_inode(init_pid, "net", &st->netns) < 0) {
 		kill(init_pid, SIGKILL);
@@ -826,7 +920,7 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 		return r;
 	}
 	/* Only now is the init recorded where root finds it: tell it so. */
-	struct js_setup_reply commit = {.magic = JS_SETUP_MAGIC, .phase = JS_PHASE_COMMIT};
+	struct js_setup_reply commit = {.magic = JS_SETUP_MAGIC, .version = JS_PROTO_VERSION, .phase = JS_PHASE_COMMIT};
 	r = js_send_msg(sock, &commit, sizeof commit, NULL, 0);
 	if (r < 0) {
 		kill(init_pid, SIGKILL);
@@ -982,8 +1076,11 @@ static int session_open_locked(int rundir, const struct js_global *g, const stru
 		_cleanup_close_ int udir = open_udir(rundir, u, false, NULL);
 		struct js_state st;
 		_cleanup_close_ int pidfd = -1;
-		if (udir >= 0 && js_state_read(udir, &st, NULL) == 0)
+		bool have = udir >= 0 && js_state_read(udir, &st, NULL) == 0;
+		if (have)
 			pidfd = js_state_pidfd(&st);
+		if (pidfd < 0 && have && attempt == 0)
+			log_died(&st, u, "login");
 		if (pidfd < 0) {
 			/* No live container: whatever is left is stale (a crash,
 			 * a killed init, a reboot that emptied run_dir). */
@@ -1014,10 +1111,15 @@ static int session_open_locked(int rundir, const struct js_global *g, const stru
 			if (pidfd < 0)
 				return js_fail(err, ESRCH, "the container init died right after set-up");
 		} else {
+			/* Started by a jsandbox whose protocol this one cannot
+			 * speak (an upgrade): refused, left alone. */
+			if (js_proto_compat(st.proto) != JS_PROTO_OK)
+				return refuse_incompatible(&st, p, u, err);
 			/* A running container gets the policy as it is now. */
 			int r = apply_cgroup_policy(g, p, u, err);
 			if (r < 0)
 				return r;
+			note_gpus(udir, &st, g, p);
 		}
 		/* Every process of the session is accounted and limited with
 		 * the container: the sshd monitor moves itself in with these
@@ -1041,8 +1143,9 @@ static int session_open_locked(int rundir, const struct js_global *g, const stru
 			return js_failm(err, errno, "pidfd_open");
 		struct js_ctl_rep rep;
 		struct js_err cerr;
-		r = ctl_call(udir, JS_CTL_OPEN, session_pid, spidfd, &rep, &cerr);
+		r = ctl_call(udir, st.proto, JS_CTL_OPEN, session_pid, spidfd, &rep, &cerr);
 		if (r == 0 && !rep.shutting_down) {
+			memcpy(join->gpus, st.gpus, sizeof join->gpus);
 			r = session_register(udir, session_pid, err);
 			if (r < 0)
 				js_session_join_close(join);
@@ -1051,6 +1154,8 @@ static int session_open_locked(int rundir, const struct js_global *g, const stru
 		js_session_join_close(join);
 		/* The init is alive but does not answer, or is on its way out:
 		 * end it and start over once. */
+		syslog(LOG_WARNING, "event=container-stop user=%s uid=%u reason=terminate init_pid=%d why=%s", u->name,
+		       u->uid, (int)st.pid, r < 0 ? "init-not-answering" : "init-shutting-down");
 		kill_and_wait(pidfd);
 		if (attempt == 1)
 			return js_fail(err, r < 0 ? -r : EAGAIN, "%s",
@@ -1109,24 +1214,33 @@ static bool in_user_cgroup(pid_t pid, const struct js_user *u)
  * registered session is left and the policy does not linger. The init is
  * told, but its answer decides nothing: root inside can make it say
  * anything. */
+/* *ended: a live container was ended here. */
 static int stop_locked(int rundir, const struct js_user *u, bool only_if_idle, bool linger, pid_t session_pid,
-		       struct js_err *err)
+		       bool *ended, struct js_err *err)
 {
+	*ended = false;
 	_cleanup_close_ int udir = open_udir(rundir, u, false, NULL);
+	struct js_state st;
+	bool have = udir >= 0 && js_state_read(udir, &st, NULL) == 0;
+	/* An init of a protocol this build cannot speak is not told
+	 * anything; what ends it is decided here as for any other. */
+	bool talk = have && js_proto_compat(st.proto) == JS_PROTO_OK;
 	if (session_pid > 0 && only_if_idle && udir >= 0)
 		session_unregister(udir, session_pid);
 	if (session_pid > 0 && only_if_idle && udir >= 0 && sessions_live(udir) > 0) {
 		struct js_ctl_rep rep;
-		ctl_call(udir, JS_CTL_CLOSE, session_pid, -1, &rep, NULL);
+		if (talk)
+			ctl_call(udir, st.proto, JS_CTL_CLOSE, session_pid, -1, &rep, NULL);
 		return 0; /* other sessions */
 	}
-	struct js_state st;
 	_cleanup_close_ int pidfd = -1;
-	if (udir >= 0 && js_state_read(udir, &st, NULL) == 0)
+	if (have)
 		pidfd = js_state_pidfd(&st);
+	if (have && pidfd < 0)
+		log_died(&st, u, only_if_idle ? "logout" : "stop");
 	if (pidfd >= 0 && only_if_idle) {
-		struct js_ctl_rep rep;
-		int r = ctl_call(udir, JS_CTL_CLOSE, session_pid, -1, &rep, NULL);
+		struct js_ctl_rep rep = {0};
+		int r = talk ? ctl_call(udir, st.proto, JS_CTL_CLOSE, session_pid, -1, &rep, NULL) : -EPROTONOSUPPORT;
 		if (linger)
 			return 0; /* the policy keeps its work */
 		if (r == 0 && rep.shutting_down)
@@ -1134,6 +1248,7 @@ static int stop_locked(int rundir, const struct js_user *u, bool only_if_idle, b
 	}
 	if (pidfd >= 0 && !wait_pidfd(pidfd, 0))
 		kill_and_wait(pidfd);
+	*ended = pidfd >= 0;
 	if (session_pid > 0 && in_user_cgroup(session_pid, u)) {
 		/* The session's process (sshd's monitor) is still in the
 		 * user's cgroup (it normally steps out itself before CLOSE):
@@ -1154,7 +1269,7 @@ static int stop_locked(int rundir, const struct js_user *u, bool only_if_idle, b
 }
 
 static int session_close_taking_lock(const struct js_global *g, const struct js_user *u, pid_t session_pid, bool linger,
-				     struct js_err *err)
+				     bool *ended, struct js_err *err)
 {
 	_cleanup_close_ int rundir = -1;
 	_cleanup_close_ int lock = lock_run_dir(g, u->uid, false, &rundir, err);
@@ -1162,12 +1277,13 @@ static int session_close_taking_lock(const struct js_global *g, const struct js_
 		return lock;
 	/* While the container still holds the layer: is it full? */
 	js_layer_note_full(g->state_dir, u->name);
-	return stop_locked(rundir, u, true, linger, session_pid, err);
+	return stop_locked(rundir, u, true, linger, session_pid, ended, err);
 }
 
-int js_session_close(const struct js_global *g, const struct js_user *u, pid_t session_pid, bool linger,
+int js_session_close(const struct js_global *g, const struct js_user *u, pid_t session_pid, bool linger, bool *ended,
 		     struct js_err *err)
 {
+	*ended = false;
 	int nr = check_user_name(u, err);
 	if (nr < 0)
 		return nr;
@@ -1183,7 +1299,7 @@ int js_session_close(const struct js_global *g, const struct js_user *u, pid_t s
 	}
 	struct sigchld_guard sg;
 	sigchld_default(&sg);
-	int r = session_close_taking_lock(g, u, session_pid, linger, err);
+	int r = session_close_taking_lock(g, u, session_pid, linger, ended, err);
 	sigchld_restore(&sg);
 	return r;
 }
@@ -1257,8 +1373,9 @@ static int check_nothing_left(const struct js_global *g, const struct js_user *u
 	return 0;
 }
 
-int js_container_stop(const struct js_global *g, const struct js_user *u, struct js_err *err)
+int js_container_stop(const struct js_global *g, const struct js_user *u, bool *ended, struct js_err *err)
 {
+	*ended = false;
 	int nr = check_user_name(u, err);
 	if (nr < 0)
 		return nr;
@@ -1276,7 +1393,7 @@ int js_container_stop(const struct js_global *g, const struct js_user *u, struct
 	}
 	if (lock < 0)
 		return lock;
-	int r = stop_locked(rundir, u, false, false, 0, err);
+	int r = stop_locked(rundir, u, false, false, 0, ended, err);
 	return r < 0 ? r : check_nothing_left(g, u, err);
 }
 
@@ -1284,8 +1401,9 @@ int js_container_stop(const struct js_global *g, const struct js_user *u, struct
  * lock, so no login can mount it while it goes. The container is stopped
  * first: its overlay holds the layer open. The walk never follows a link
  * the user planted in the layer (js_remove_tree_at). */
-int js_container_reset(const struct js_global *g, const struct js_user *u, struct js_err *err)
+int js_container_reset(const struct js_global *g, const struct js_user *u, bool *ended, struct js_err *err)
 {
+	*ended = false;
 	int nr = check_user_name(u, err);
 	if (nr < 0)
 		return nr;
@@ -1293,7 +1411,7 @@ int js_container_reset(const struct js_global *g, const struct js_user *u, struc
 	_cleanup_close_ int lock = lock_run_dir(g, u->uid, true, &rundir, err);
 	if (lock < 0)
 		return lock;
-	int r = stop_locked(rundir, u, false, false, 0, err);
+	int r = stop_locked(rundir, u, false, false, 0, ended, err);
 	if (r >= 0)
 		r = check_nothing_left(g, u, err);
 	if (r < 0)
@@ -1329,7 +1447,10 @@ int js_container_apply(const struct js_global *g, const struct js_policy *p, con
 	if (pidfd < 0)
 		return 0;
 	*running = true;
-	return apply_cgroup_policy(g, p, u, err);
+	int r = apply_cgroup_policy(g, p, u, err);
+	if (r == 0)
+		note_gpus(udir, &st, g, p);
+	return r;
 }
 
 int js_container_status(const struct js_global *g, const struct js_user *u, struct js_ctl_rep *rep, pid_t *init_pid,
@@ -1351,7 +1472,11 @@ int js_container_status(const struct js_global *g, const struct js_user *u, stru
 	if (pidfd < 0)
 		return -ESRCH;
 	*init_pid = st.pid;
-	return ctl_call(udir, JS_CTL_STATUS, 0, -1, rep, err);
+	if (js_proto_compat(st.proto) != JS_PROTO_OK)
+		return js_fail(err, EPROTONOSUPPORT,
+			       "container started by jsandbox %s speaks protocol %u, this one %u-%u",
+			       st.version[0] ? st.version : "unknown", st.proto, JS_PROTO_MIN, JS_PROTO_VERSION);
+	return ctl_call(udir, st.proto, JS_CTL_STATUS, 0, -1, rep, err);
 }
 
 int js_container_procs(const struct js_user *u)

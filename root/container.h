@@ -24,6 +24,7 @@ struct js_session_join {
 	int cg_fd[JS_CGROUP_MAX_HIER];
 	char leave[JS_CGROUP_MAX_HIER][JS_CGROUP_LEAVE_MAX];
 	int netns_fd;
+	char gpus[128]; /* the GPUs the container holds (as in its state) */
 };
 void js_session_join_close(struct js_session_join *j);
 
@@ -38,16 +39,19 @@ int js_session_open(const struct js_global *g, const struct js_policy *p, const 
 /* The session of session_pid ends: unregister it; when it was the last one
  * and the policy (linger, as the caller resolved it now) does not linger,
  * the container and every process in the user's cgroup (host-side ones
- * included) are killed here. */
-int js_session_close(const struct js_global *g, const struct js_user *u, pid_t session_pid, bool linger,
+ * included) are killed here. *ended: a live container was ended by this
+ * call (for the container-stop line, reason=last-logout). */
+int js_session_close(const struct js_global *g, const struct js_user *u, pid_t session_pid, bool linger, bool *ended,
 		     struct js_err *err);
 
-/* Stop the user's container now (jsandboxctl stop) and clean up. */
-int js_container_stop(const struct js_global *g, const struct js_user *u, struct js_err *err);
+/* Stop the user's container now (jsandboxctl stop) and clean up; *ended
+ * says whether a live one was ended (js_container_reset too). A container
+ * found dead is logged here (event=container-stop reason=oom|crash). */
+int js_container_stop(const struct js_global *g, const struct js_user *u, bool *ended, struct js_err *err);
 
 /* Stop the container and remove the user's writable layer (jsandboxctl
  * reset): the next login starts from the bare image. */
-int js_container_reset(const struct js_global *g, const struct js_user *u, struct js_err *err);
+int js_container_reset(const struct js_global *g, const struct js_user *u, bool *ended, struct js_err *err);
 
 /* Apply policy p (limits and device rules) to u's running container now,
  * under the user's lock, killing nothing; *running says whether one runs
@@ -58,7 +62,9 @@ int js_container_reset(const struct js_global *g, const struct js_user *u, struc
 int js_container_apply(const struct js_global *g, const struct js_policy *p, const struct js_user *u, bool *running,
 		       struct js_err *err);
 
-/* Ask a running container for its status; -ESRCH when none runs. */
+/* Ask a running container for its status; -ESRCH when none runs,
+ * -EPROTONOSUPPORT (*init_pid set) when its init speaks a protocol this
+ * build cannot (started by another jsandbox version, root/proto.h). */
 int js_container_status(const struct js_global *g, const struct js_user *u, struct js_ctl_rep *rep, pid_t *init_pid,
 			struct js_err *err);
 

@@ -28,6 +28,7 @@
 #include "container.h"
 #include "fdpass.h"
 #include "policy.h"
+#include "proto.h"
 #include "rootop.h"
 #include "safefs.h"
 #include "userinfo.h"
@@ -116,8 +117,10 @@ static void log_refused(const char *user, const char *phase, const char *why)
 	log_event(LOG_ERR, "login-refused", user, "phase=%s reason=%s", phase, js_kv_quote(why, q, sizeof q));
 }
 
-/* A new container, with the limits and devices it got. */
-static void log_started(const struct js_user *u, const struct js_policy *pol, pid_t session_pid)
+/* A new container, with the limits and devices it got: the policy's
+ * values and the GPUs it was granted on this host (gpus_granted). */
+static void log_started(const struct js_user *u, const struct js_policy *pol, pid_t session_pid,
+			const char *gpus_granted)
 {
 	static const enum js_key keys[] = {JS_KEY_IMAGE,    JS_KEY_GPUS,    JS_KEY_DEVICES,  JS_KEY_MEMORY_MAX,
 					   JS_KEY_PIDS_MAX, JS_KEY_CPU_MAX, JS_KEY_TMP_SIZE, JS_KEY_NETWORK};
@@ -133,8 +136,11 @@ static void log_started(const struct js_user *u, const struct js_policy *pol, pi
 			break;
 		o += (size_t)w;
 	}
-	log_event(LOG_INFO, "container-start", u->name, "uid=%u session_pid=%d version=%s%s", u->uid, (int)session_pid,
-		  JSANDBOX_VERSION, fields);
+	char gq[200];
+	log_event(LOG_INFO, "container-start", u->name,
+		  "uid=%u session_pid=%d version=%s protocol=%u%s gpus_granted=%s", u->uid, (int)session_pid,
+		  JSANDBOX_VERSION, JS_PROTO_VERSION, fields,
+		  js_kv_quote(gpus_granted[0] ? gpus_granted : "?", gq, sizeof gq));
 }
 
 /* Whether the user's runtime directory is gone: the container ended. */
@@ -219,7 +225,7 @@ static int do_open(const struct js_user *u, pid_t parent, struct js_rootop_rep *
 	if (created) {
 		rep->flags |= JS_ROOTOP_CREATED;
 		syslog(LOG_INFO, "user %s: container started (image %s)", u->name, pol.image);
-		log_started(u, &pol, parent);
+		log_started(u, &pol, parent, join->gpus);
 	}
 	rep->ncg = (uint32_t)join->ncg;
 	for (size_t i = 0; i < join->ncg; i++)
@@ -246,11 +252,11 @@ static int do_close(const struct js_user *u, pid_t parent, struct js_err *err)
 		js_config_free(conf);
 		return JS_ROOTOP_EXEMPT;
 	}
-	bool linger = resolved && pol.linger;
-	int r = js_session_close(js_config_global(conf), u, parent, linger, err);
+	bool linger = resolved && pol.linger, ended = false;
+	int r = js_session_close(js_config_global(conf), u, parent, linger, &ended, err);
 	/* The last session of a container that does not linger ended it
 	 * (js_session_close kills it before it returns): say so once. */
-	if (r == 0 && !linger && runtime_gone(js_config_global(conf), u->uid))
+	if (r == 0 && ended && runtime_gone(js_config_global(conf), u->uid))
 		log_event(LOG_INFO, "container-stop", u->name, "uid=%u reason=last-logout session_pid=%d", u->uid,
 			  (int)parent);
 	js_config_free(conf);

@@ -11,6 +11,9 @@
 #      unit, jsandboxctl, end-to-end and attack tests;
 #   3b. the Debian package (tests/package.sh): dpkg-buildpackage, lintian,
 #      dpkg -i, a few end-to-end tests against the installed package, purge;
+#   3c. the package upgrade (tests/package_upgrade.sh): versions N, N+1 and
+#      a protocol-bumped N+2 built from the tree, installed over each other
+#      with a container running, logins through sshd after each;
 #   4. an ASan+UBSan build (unit and jsandboxctl tests);
 #   5. a clang/libFuzzer build: the committed corpus, then bounded fuzzing;
 #   6. the VM lane (tests/vm/README.md): Debian 12's own kernel 6.1 with
@@ -100,6 +103,11 @@ took "normal build"
 # jsandbox package is installed already.
 "$src/tests/package.sh" "$src/build"
 took "package"
+# 3c. The package upgrade (tests/package_upgrade.sh): N installed with a
+# lingering container, N+1 (same protocol) joins it, N+2 (another
+# protocol) refuses with the documented message until jsandboxctl stop.
+"$src/tests/package_upgrade.sh" "$src/build"
+took "package upgrade"
 # 4. Under the sanitizers the module would have to be loaded into an
 # uninstrumented sshd; the end-to-end suite runs in the normal build.
 run sanitize "$src/build-asan" -DJSANDBOX_SANITIZE=ON -DJSANDBOX_E2E=OFF

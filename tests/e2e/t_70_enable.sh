@@ -70,7 +70,7 @@ check "syslog: action=enable" logged "jsandboxctl\[[0-9]+\]: action=enable by_ui
 check "jsandboxctl check finds nothing wrong with carol" check_quiet_about "$C"
 check "after enable, carol's login lands in her container" in_container $C
 check "the module logged the container's start with its limits" \
-	logged "event=container-start user=$C uid=[0-9]+ session_pid=[0-9]+ version=[^ ]+ image=jsbtest gpus=none devices=none memory_max=[^ ]+ pids_max=2048 "
+	logged "event=container-start user=$C uid=[0-9]+ session_pid=[0-9]+ version=[^ ]+ protocol=[0-9]+ image=jsbtest gpus=none devices=none memory_max=[^ ]+ pids_max=2048 "
 check "and its end at the last logout" wait_for 100 logged "event=container-stop user=$C uid=[0-9]+ reason=last-logout"
 
 subuid_line=$(grep "^$C:" /etc/subuid)

@@ -56,7 +56,7 @@ check "status --json: started by this version" \
 	json_check "" "e['started_by_version'] == '$version'" "d['jsandbox_version'] == '$version'"
 check "status --json USER gives the same entry" json_check $A "e['state'] == 'running'" "len(d['users']) == 1"
 check "the table shows memory and pids against the limits, and the version" \
-	sh -c "'$JSB_CTL' status $A | grep -Eq '^$A +$uid +running +$init +0 +[0-9]+ +yes +jsbtest +[0-9.]+[MG]/2.0G +[0-9]+/1000 +$version +[^ ]+$'"
+	sh -c "'$JSB_CTL' status $A | grep -Eq '^$A +$uid +running +$init +0 +[0-9]+ +yes +jsbtest +[0-9.]+[MG]/2.0G +[0-9]+/1000 +none +$version +[^ ]+$'"
 
 # apply --all: a changed limit reaches the running container, logged.
 write_config "[user:$A]
