@@ -18,7 +18,7 @@ CACHE=${1:?usage: build-disk.sh CACHE_DIR}
 SUITE=bookworm
 OUT=$CACHE/$SUITE
 HASH=$(sha256sum "$0" | cut -d' ' -f1)
-SIZE=${JSB_VM_DISK_SIZE:-4G}
+SIZE=${JSB_VM_DISK_SIZE:-8G}
 
 if [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" = "$HASH" ] &&
 	[ -f "$OUT/disk.raw" ] && [ -f "$OUT/vmlinuz-6.1" ] && [ -f "$OUT/vmlinuz-6.12" ]; then
@@ -49,7 +49,12 @@ ssh-keygen -q -t ed25519 -N '' -C jsandbox-vm-lane -f "$TMP/out/id_ed25519"
 PKGS=systemd,systemd-sysv,libpam-systemd,dbus,udev,openssh-server,sudo,
 PKGS+=linux-image-amd64,initramfs-tools,kmod,iproute2,ifupdown,isc-dhcp-client,
 PKGS+=libpam-modules,libcap2,libseccomp2,libiniparser1,procps,psmisc,
-PKGS+=ca-certificates,netbase,less,zstd,e2fsprogs
+PKGS+=ca-certificates,netbase,less,zstd,e2fsprogs,
+# what the end-to-end harness needs to run inside (tests/vm/suites.sh;
+# .ci/packages' test tools): ctest, python3 (its syslog collector), rsync,
+# btrfs-progs, mmdebstrap (setup.sh asks for it; the image comes cached),
+# gcc and libc6-dev (the security suite builds its static attack tool)
+PKGS+=cmake,python3,rsync,btrfs-progs,mmdebstrap,openssh-client,gcc,libc6-dev
 
 # The second kernel: bookworm-backports' linux-image-amd64 (6.12), installed
 # over the first one's metapackage; the 6.1 image package stays installed.

@@ -244,4 +244,16 @@ wait "$HOLD" 2>/dev/null
 
 step "done"
 echo "# lane ($KERNEL): boot ${VM_BOOT_S}s, total $((SECONDS - LANE_T0))s"
+
+# --- 8. the end-to-end and security suites inside (tests/vm/suites.sh):
+# JSB_VM_SUITES, a ctest -R regex over the host's normal build; empty:
+# none.
+if [ -n "${JSB_VM_SUITES:-}" ]; then
+	step "suites"
+	# shellcheck source=suites.sh
+	. "$SRC/tests/vm/suites.sh"
+	suites_run "$JSB_VM_SUITES"
+	step "suites done"
+fi
+echo "# lane and suites ($KERNEL): total $((SECONDS - LANE_T0))s"
 exit "$FAILED"
