@@ -59,6 +59,26 @@ static int ensure_dir(const char *path, mode_t mode)
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
+/* /run/user/UID, the user's XDG_RUNTIME_DIR inside (what logind's
+ * user-runtime-dir@ makes on a host): theirs, 0700, on the container's own
+ * /run tmpfs, which set-up just mounted empty; it lives as long as the
+ * container. The session sets XDG_RUNTIME_DIR to it (helper/session.c).
+ * The host's /run/user/UID, if any, is never seen inside. */
+static int make_runtime_dir(const struct js_user *u, struct js_err *err)
+{
+	char path[32];
+	snprintf(path, sizeof path, "run/user/%u", (unsigned)u->uid);
+	int r = ensure_dir("run/user", 0755);
+	if (r == 0 && mkdir(path, 0700) < 0)
+		r = -errno;
+	if (r < 0)
+		return js_failm(err, -r, "cannot create /%s", path);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fchown(fd, u->uid, u->gid) < 0 || fchmod(fd, 0700) < 0)
+		return js_failm(err, errno, "cannot hand /%s to %s", path, u->name);
+	return 0;
+}
+
 static int ensure_file(const char *path)
 {
 	struct stat st;
@@ -618,6 +638,8 @@ int js_rootfs_build(const struct js_setup *s, int image_fd, const struct js_node
 		return js_failm(err, errno, "mount /run");
 	if ((r = ensure_dir("run/lock", 01777)) < 0)
 		return js_failm(err, -r, "cannot create /run/lock");
+	if ((r = make_runtime_dir(&s->user, err)) < 0)
+		return r;
 	bool ldconfig = false;
 	r = js_devnodes_driver(rootfd, nodes, nnodes, &ldconfig, err);
 	if (r < 0)

@@ -337,6 +337,15 @@ int main(int argc, char **argv)
 
 	if (join_container(&st, pidfd, &err) < 0)
 		deny("cannot enter your container", "user %s: %s", u.name, err.msg);
+	/* In the container's mount namespace now: its /run/user/UID (made by
+	 * set-up, helper/rootfs.c) is the session's XDG_RUNTIME_DIR, as
+	 * pam_systemd's is on a host, while it is the user's directory (root
+	 * inside may have removed or replaced it). */
+	char rtdir[32];
+	struct stat rst;
+	snprintf(rtdir, sizeof rtdir, "/run/user/%u", (unsigned)u.uid);
+	if (lstat(rtdir, &rst) == 0 && S_ISDIR(rst.st_mode) && rst.st_uid == u.uid)
+		env_add(&env, "XDG_RUNTIME_DIR", rtdir);
 
 	char inside_agent[PATH_MAX];
 	if (agent_dir >= 0 && js_agent_relay_start(&agent, inside_agent, sizeof inside_agent, &err) == 0)

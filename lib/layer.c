@@ -733,10 +733,17 @@ void js_layer_note_full(const char *state_dir, const char *name)
 	if (fd < 0)
 		return; /* said already, or cannot say it only once */
 	close(fd);
+	/* What the user's writes fail with: ENOSPC from an image's file
+	 * system (and XFS for a project), EDQUOT from a btrfs qgroup and an
+	 * ext4 project quota. */
+	const char *says = u.kind == JS_LAYER_IMAGE ? "\"No space left on device\""
+			   : u.kind == JS_LAYER_BTRFS
+			       ? "\"Disk quota exceeded\""
+			       : "\"Disk quota exceeded\" (ext4) or \"No space left on device\" (XFS)";
 	syslog(LOG_AUTHPRIV | LOG_WARNING,
 	       "jsandbox: %s's layer is full: %" PRIu64 " MiB used of %" PRIu64
-	       " MiB (disk_max, %s): writes there fail with \"No space left on device\"",
-	       name, u.used >> 20, u.limit >> 20, js_layer_kind_name(u.kind));
+	       " MiB (disk_max, %s): writes there fail with %s",
+	       name, u.used >> 20, u.limit >> 20, js_layer_kind_name(u.kind), says);
 }
 
 int js_layer_remove(int statefd, int users_fd, const char *name, struct js_err *err)

@@ -16,8 +16,10 @@
 #      with a container running, logins through sshd after each;
 #   4. an ASan+UBSan build (unit and jsandboxctl tests);
 #   5. a clang/libFuzzer build: the committed corpus, then bounded fuzzing;
-#   6. the VM lane (tests/vm/README.md): Debian 12's own kernel 6.1 with
-#      systemd, installed as INSTALL.md says, a login through its sshd.
+#   6. the VM lane (tests/vm/README.md), twice: Debian 12's own kernel 6.1
+#      and bookworm-backports' 6.12, with systemd, installed as INSTALL.md
+#      says, logins through its sshd and the lane's tests (tests/vm/t_*),
+#      then a core subset of the end-to-end and security suites inside.
 # Each step prints its wall time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -122,11 +124,20 @@ cmake --build "$src/build-fuzz" -j"$jobs" --target fuzz_policy fuzz_subid
 ctest --test-dir "$src/build-fuzz" -R '^fuzz_corpus_' --output-on-failure
 "$src/tests/fuzz/run.sh" "$src/build-fuzz" "${FUZZ_SECONDS:-60}"
 took "fuzz build"
-# 6. The VM lane: a stock Debian 12 server (systemd, pure cgroup v2, kernel
-# 6.1) booted with QEMU, jsandbox installed the way INSTALL.md says, a
-# sandboxed login through the guest's own sshd. Its disk and base image are
-# cached under build/vm-cache.
-echo "=== VM lane (Debian 12, kernel 6.1)"
-"$src/tests/vm/run-lane.sh" "$src/build"
-took "VM lane"
+# 6. The VM lane: a stock Debian 12 server (systemd, pure cgroup v2) booted
+# with QEMU, jsandbox installed the way INSTALL.md says, sandboxed logins
+# through the guest's own sshd and the lane's tests: once on Debian 12's own
+# kernel 6.1, once on bookworm-backports' 6.12 (the same disk, the kernel
+# picked at boot). Its disk and base image are cached under build/vm-cache.
+# After the lane's tests, a core subset of the end-to-end and security
+# suites runs inside the guest against step 3's build (tests/vm/suites.sh):
+# under TCG they run about 10 times slower than here, so the whole suites
+# (~7 minutes here) would not fit (tests/vm/README.md).
+# (sec_t_02, sec_t_03 and sec_t_99 fail there today: tests/vm/README.md.)
+vm_core='^(install|e2e_setup|e2e_cleanup|e2e_t_01_identity|e2e_t_03_tty|e2e_t_04_command|sec_t_00_baseline)$'
+for kernel in 6.1 6.12; do
+	echo "=== VM lane (Debian 12, kernel $kernel)"
+	JSB_VM_KERNEL=$kernel JSB_VM_SUITES=$vm_core "$src/tests/vm/run-lane.sh" "$src/build"
+	took "VM lane ($kernel)"
+done
 echo "=== all passed in $SECONDS s"

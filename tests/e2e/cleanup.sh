@@ -38,7 +38,9 @@ left=$(printf '%s' "$left_out" | grep -c .)
 check "no process of a test user left ($left)" [ "$left" = 0 ]
 for u in jsbt_alice jsbt_bob jsbt_admin jsbt_carol; do remove_user "$u"; done
 stop_syslog
-check "no user cgroup left" sh -c '! ls -d /sys/fs/cgroup/*/jsandbox/jsbt_* 2>/dev/null | grep -q .'
+# wherever the groups are: <hierarchy>/jsandbox/<user> without systemd,
+# user.slice/user-UID.slice/jsandbox-UID.scope/<user> with it
+check "no user cgroup left" sh -c '! find /sys/fs/cgroup -mindepth 2 -maxdepth 6 -type d -name "jsbt_*" 2>/dev/null | grep -q .'
 check "no runtime dir left" sh -c "! ls '$JSB_RUN/run' 2>/dev/null | grep -qv '^lock$'"
 rm -rf "$JSB_RUN/state" "$JSB_RUN/run"
 restore_package_config

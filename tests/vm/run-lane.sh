@@ -6,6 +6,9 @@
 #
 #   tests/vm/run-lane.sh [BUILD_DIR]       (default: ./build; needs root)
 #
+# JSB_VM_KERNEL picks the guest's kernel: 6.1 (default, Debian 12's own) or
+# 6.12 (bookworm-backports); both are on the same cached disk.
+#
 # What it does, each step timed:
 #   1. the VM disk (tests/vm/build-disk.sh, cached under BUILD_DIR/vm-cache);
 #   2. a base image tarball made on the host with mmdebstrap (cached), which
@@ -28,6 +31,7 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(realpath -m "${1:-$SRC/build}")
 CACHE=$BUILD/vm-cache
 LANE_T0=$SECONDS
+KERNEL=${JSB_VM_KERNEL:-6.1}
 FAILED=0
 USER_A=jsbvm_alice
 USER_X=jsbvm_admin # exempt (sandbox = no): the lane's positive controls
@@ -60,7 +64,11 @@ mkdir -p "$CACHE"
 # --- 1. the disk --------------------------------------------------------------
 step "VM disk"
 "$SRC/tests/vm/build-disk.sh" "$CACHE" || die "cannot build the VM disk"
-DISK=$CACHE/bookworm-6.1
+DISK=$CACHE/bookworm
+case $KERNEL in
+6.1 | 6.12) ;;
+*) die "JSB_VM_KERNEL=$KERNEL: the disk has 6.1 and 6.12" ;;
+esac
 
 # --- 2. the base image (what `jsandboxctl image build` makes: minbase plus
 # ctl/image.c's base_packages) -------------------------------------------------
@@ -101,9 +109,10 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
-vm_boot "$DISK" "$WORK" || die "the VM did not boot"
+vm_boot "$DISK" "$WORK" "$KERNEL" || die "the VM did not boot"
 ok "the VM booted, sshd answers (${VM_BOOT_S}s)"
-check "the guest runs Debian 12's kernel 6.1 ($(vm_ssh uname -r))" sh -c "[ \"\$(echo '$(vm_ssh uname -r)' | cut -d. -f1,2)\" = 6.1 ]"
+guest_kernel=$(vm_ssh uname -r)
+check "the guest runs the kernel $KERNEL asked for ($guest_kernel)" [ "$(echo "$guest_kernel" | cut -d. -f1,2)" = "$KERNEL" ]
 check "systemd is PID 1 with a pure cgroup v2 tree" \
 	vm_ssh '[ "$(cat /proc/1/comm)" = systemd ] && [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]'
 
@@ -163,9 +172,14 @@ check_rc=$?
 while IFS= read -r l; do echo "#   check: $l"; done <<<"$out"
 check "jsandboxctl check finds nothing to fix on a stock Debian 12 server set up as INSTALL.md says (exit $check_rc)" \
 	[ "$check_rc" = 0 ]
-check "check reports no kernel problem on 6.1" [ -z "$(grep '^kernel:' <<<"$out")" ]
-check "check tried the kernel and found overlay with the classic lowerdir key" \
-	grep -q 'note: kernel: Linux 6\.1[^:]*: user namespaces, idmapped mounts, overlay (classic lowerdir), cgroup v2, device eBPF' <<<"$out"
+check "check reports no kernel problem on $KERNEL" [ -z "$(grep '^kernel:' <<<"$out")" ]
+if [ "$KERNEL" = 6.1 ]; then
+	check "check tried the kernel and found overlay with the classic lowerdir key" \
+		grep -q 'note: kernel: Linux 6\.1[^:]*: user namespaces, idmapped mounts, overlay (classic lowerdir), cgroup v2, device eBPF' <<<"$out"
+else
+	check "check tried the kernel and found overlay with lowerdir+ and Landlock ABI 6 or later" \
+		grep -Eq 'note: kernel: Linux 6\.12[^:]*: user namespaces, idmapped mounts, overlay \(lowerdir\+\), cgroup v2, device eBPF, Landlock ABI ([6-9]|[1-9][0-9])$' <<<"$out"
+fi
 
 # --- 6. log in ------------------------------------------------------------------
 step "login through the guest's sshd"
@@ -183,7 +197,7 @@ t_login=$SECONDS
 in_id=$(ussh id 2>"$WORK/login.err")
 echo "# first login took $((SECONDS - t_login))s"
 host_id=$(vm_ssh "id $USER_A")
-check "a sandboxed login works on 6.1: id inside matches the guest's ($in_id)" [ "${in_id:-no output}" = "$host_id" ]
+check "a sandboxed login works on $KERNEL: id inside matches the guest's ($in_id)" [ "${in_id:-no output}" = "$host_id" ]
 [ -s "$WORK/login.err" ] && sed 's/^/#   login stderr: /' "$WORK/login.err"
 check "sudo -n id -u prints 0 inside" [ "$(ussh sudo -n id -u 2>/dev/null)" = 0 ]
 check "the session runs in the container (pid namespace differs)" \
@@ -229,5 +243,17 @@ kill "$HOLD" 2>/dev/null
 wait "$HOLD" 2>/dev/null
 
 step "done"
-echo "# lane: boot ${VM_BOOT_S}s, total $((SECONDS - LANE_T0))s"
+echo "# lane ($KERNEL): boot ${VM_BOOT_S}s, total $((SECONDS - LANE_T0))s"
+
+# --- 8. the end-to-end and security suites inside (tests/vm/suites.sh):
+# JSB_VM_SUITES, a ctest -R regex over the host's normal build; empty:
+# none.
+if [ -n "${JSB_VM_SUITES:-}" ]; then
+	step "suites"
+	# shellcheck source=suites.sh
+	. "$SRC/tests/vm/suites.sh"
+	suites_run "$JSB_VM_SUITES"
+	step "suites done"
+fi
+echo "# lane and suites ($KERNEL): total $((SECONDS - LANE_T0))s"
 exit "$FAILED"

@@ -1,9 +1,11 @@
 # shellcheck shell=bash
 # Boot, reach and stop the lane's Debian 12 VM (sourced by run-lane.sh).
 #
-# vm_boot DISK_DIR WORK_DIR: boot a copy-on-write overlay of DISK_DIR's
-#   disk.raw with QEMU (TCG unless JSB_VM_ACCEL says otherwise) and wait,
-#   bounded, until the guest's sshd answers as root. Sets VM_PORT, VM_PID.
+# vm_boot DISK_DIR WORK_DIR KERNEL: boot a copy-on-write overlay of
+#   DISK_DIR's disk.raw with QEMU (TCG unless JSB_VM_ACCEL says otherwise)
+#   on the disk's kernel KERNEL (6.1 or 6.12: DISK_DIR/vmlinuz-KERNEL and
+#   initrd.img-KERNEL) and wait, bounded, until the guest's sshd answers as
+#   root. Sets VM_PORT, VM_PID.
 # vm_reboot: reboot the guest, wait for its shutdown and boot it again.
 # vm_ssh ARGS...: ssh to the guest as root.
 # vm_stop: power the guest off and wait for QEMU (bounded), then kill it.
@@ -13,6 +15,7 @@ VM_PORT=
 VM_KEY=
 VM_WORK=
 VM_DISK=
+VM_KERNEL=
 
 vm_free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -35,6 +38,11 @@ vm_boot() {
 	disk=$(realpath "$1")
 	VM_WORK=$2
 	VM_DISK=$disk
+	VM_KERNEL=$3
+	[ -s "$disk/vmlinuz-$VM_KERNEL" ] || {
+		echo "vm: no kernel $VM_KERNEL in $disk ($(cat "$disk/kernels" 2>/dev/null))" >&2
+		return 1
+	}
 	VM_KEY=$VM_WORK/id_ed25519
 	install -m 0600 "$disk/id_ed25519" "$VM_KEY"
 	qemu-img create -q -f qcow2 -F raw -b "$disk/disk.raw" "$VM_WORK/disk.qcow2"
@@ -47,7 +55,7 @@ vm_boot() {
 vm_start() {
 	local accel=${JSB_VM_ACCEL:-tcg,thread=multi}
 	qemu-system-x86_64 -machine q35 -accel "$accel" -cpu max -smp "${JSB_VM_CPUS:-2}" -m 2048 \
-		-kernel "$VM_DISK/vmlinuz" -initrd "$VM_DISK/initrd.img" \
+		-kernel "$VM_DISK/vmlinuz-$VM_KERNEL" -initrd "$VM_DISK/initrd.img-$VM_KERNEL" \
 		-append "root=/dev/vda rw console=ttyS0 net.ifnames=0" \
 		-drive "file=$VM_WORK/disk.qcow2,if=virtio,format=qcow2" \
 		-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$VM_PORT-:22" -device virtio-net-pci,netdev=n0 \
