@@ -40,7 +40,9 @@ static const struct ctl_command commands[] = {
     {"status", "[--json] [USER]", "show running containers (or USER's): state, use against limits, versions",
      cmd_status, CTL_CONFIG | CTL_ROOT},
     {"stop", "USER", "end USER's container and everything in it now", cmd_stop, CTL_CONFIG | CTL_ROOT},
-    {"reset", "USER", "stop USER's container and drop their writable layer", cmd_reset, CTL_CONFIG | CTL_ROOT},
+    {"reset", "USER [--keep-backup]",
+     "stop USER's container and drop their writable layer (--keep-backup: export it to state_dir/backups first)",
+     cmd_reset, CTL_CONFIG | CTL_ROOT},
     {"gpus", "[--usage [--json]]",
      "list the host's GPUs, their nodes and which policy sections grant them; --usage: who holds each open", cmd_gpus,
      CTL_CONFIG},
@@ -51,6 +53,11 @@ static const struct ctl_command commands[] = {
     {"disable", "USER|@GROUP... | --all", "restore the recorded login shells, stop the containers (layers kept)",
      cmd_disable, CTL_CONFIG | CTL_ROOT},
     {"du", "USER", "the biggest directories of USER's writable layer", cmd_du, CTL_CONFIG | CTL_ROOT},
+    {"layer",
+     "export USER FILE|-\n"
+     "import USER FILE|-",
+     "back up USER's writable layer to a tar archive (owners as inside the container), or replace it with one",
+     cmd_layer, CTL_CONFIG | CTL_ROOT},
 };
 
 __attribute__((format(printf, 1, 0))) static void vprint_error(const char *fmt, va_list ap)
