@@ -515,6 +515,10 @@ static int im_parent(struct im *x, char *rel, bool make, const char **leaf, cons
 			n = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		}
 		int e = errno;
+		struct stat cst;
+		/* O_NOFOLLOW|O_DIRECTORY on a symlink says ENOTDIR: which? */
+		if (n < 0 && (e == ENOTDIR || e == ELOOP) && fstatat(fd, p, &cst, AT_SYMLINK_NOFOLLOW) == 0)
+			e = S_ISLNK(cst.st_mode) ? ELOOP : ENOTDIR;
 		*s = '/';
 		close(fd);
 		if (n < 0) {
