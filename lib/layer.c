@@ -779,6 +779,33 @@ int js_layer_remove(int statefd, int users_fd, const char *name, struct js_err *
 
 /* ---- a fresh layer put in place of the old one (layer import) ----------- */
 
+/* The fresh layer's upper/ (and work/), or -errno. */
+static int make_fresh(int statefd, int users_fd, uint64_t disk_max, const char *tmp, uid_t uid, uid_t sid, gid_t sgid,
+		      struct js_err *err)
+{
+	enum js_layer_kind kind;
+	_cleanup_close_ int mnt = -1;
+	int r = js_layer_prepare(statefd, users_fd, disk_max, tmp, uid, sid, sgid, &kind, &mnt, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int mine = js_mkdir_owned_at(users_fd, tmp, 0700, sid, sgid, true, err);
+	if (mine < 0)
+		return mine;
+	if (kind == JS_LAYER_IMAGE) {
+		/* The fd of upper/ holds the detached mount (and so the loop
+		 * device) until it is closed. */
+		int up = openat(mnt, "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		return up < 0 ? js_failm(err, errno, "the fresh layer image has no upper directory") : up;
+	}
+	_cleanup_close_ int up = js_mkdir_owned_at(mine, "upper", 0755, sid, sgid, true, err);
+	if (up < 0)
+		return up;
+	_cleanup_close_ int wk = js_mkdir_owned_at(mine, "work", 0700, sid, sgid, true, err);
+	if (wk < 0)
+		return wk;
+	return js_steal_fd(&up);
+}
+
 int js_layer_make_fresh(int statefd, int users_fd, uint64_t disk_max, const char *tmp, uid_t uid, uid_t sid, gid_t sgid,
 			struct js_err *err)
 {
@@ -786,43 +813,10 @@ int js_layer_make_fresh(int statefd, int users_fd, uint64_t disk_max, const char
 	int r = js_layer_remove(statefd, users_fd, tmp, err);
 	if (r < 0)
 		return r;
-	enum js_layer_kind kind;
-	_cleanup_close_ int mnt = -1;
-	_cleanup_close_ int mine = -1;
-	int up = -1;
-	r = js_layer_prepare(statefd, users_fd, disk_max, tmp, uid, sid, sgid, &kind, &mnt, err);
-	if (r < 0)
-		goto fail;
-	mine = js_mkdir_owned_at(users_fd, tmp, 0700, sid, sgid, true, err);
-	if (mine < 0) {
-		r = mine;
-		goto fail;
-	}
-	if (kind == JS_LAYER_IMAGE) {
-		/* The fd of upper/ holds the detached mount (and so the loop
-		 * device) until it is closed. */
-		up = openat(mnt, "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (up < 0) {
-			r = js_failm(err, errno, "the fresh layer image has no upper directory");
-			goto fail;
-		}
-		return up;
-	}
-	up = js_mkdir_owned_at(mine, "upper", 0755, sid, sgid, true, err);
-	if (up < 0) {
-		r = up;
-		goto fail;
-	}
-	_cleanup_close_ int wk = js_mkdir_owned_at(mine, "work", 0700, sid, sgid, true, err);
-	if (wk < 0) {
-		close(up);
-		r = wk;
-		goto fail;
-	}
+	int up = make_fresh(statefd, users_fd, disk_max, tmp, uid, sid, sgid, err);
+	if (up < 0)
+		(void)js_layer_remove(statefd, users_fd, tmp, NULL);
 	return up;
-fail:
-	(void)js_layer_remove(statefd, users_fd, tmp, NULL);
-	return r;
 }
 
 /* Exchange a and b in dirfd, or rename the one that exists to the other's
