@@ -160,6 +160,7 @@ struct ex {
 	struct hardlink *hl;
 	size_t nhl, hlcap;
 	char *buf;
+	char *zero; /* LT_BUF of zeros: a sparse file's holes */
 	char xlist[LT_XLIST];
 	unsigned char xval[LT_XVAL];
 };
@@ -255,6 +256,53 @@ static const char *ex_link_seen(struct ex *x, const struct stat *st, const char 
 	return NULL;
 }
 
+/* Copy [from, to) of fd into the entry; from a hole (data false) zeros,
+ * which the pax writer drops for a sparse entry. A file that shrank
+ * meanwhile ends early: the entry is padded. */
+static int ex_copy(struct ex *x, int fd, off_t from, off_t to, bool data, const char *path)
+{
+	while (from < to) {
+		size_t want = to - from < LT_BUF ? (size_t)(to - from) : LT_BUF;
+		ssize_t n = (ssize_t)want;
+		if (data) {
+			n = pread(fd, x->buf, want, from);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return js_failm(x->err, errno, "cannot read \"%s\"", path);
+			if (n == 0)
+				return 1;
+		}
+		if (archive_write_data(x->a, data ? x->buf : x->zero, (size_t)n) != n)
+			return ar_fail(x->a, x->err, "cannot write the data of", path);
+		from += n;
+		if (data)
+			x->st->bytes += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int ex_data(struct ex *x, int fd, struct archive_entry *e, off_t size, const char *path)
+{
+	if (!archive_entry_sparse_count(e)) {
+		int r = ex_copy(x, fd, 0, size, true, path);
+		return r < 0 ? r : 0;
+	}
+	la_int64_t off, len;
+	off_t cur = 0;
+	archive_entry_sparse_reset(e);
+	while (archive_entry_sparse_next(e, &off, &len) == ARCHIVE_OK) {
+		int r = ex_copy(x, fd, cur, off, false, path);
+		if (r == 0)
+			r = ex_copy(x, fd, off, off + len, true, path);
+		if (r)
+			return r < 0 ? r : 0;
+		cur = off + len;
+	}
+	int r = ex_copy(x, fd, cur, size, false, path);
+	return r < 0 ? r : 0;
+}
+
 static int ex_file(struct ex *x, int dfd, const char *name, const char *path)
 {
 	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -276,27 +324,29 @@ static int ex_file(struct ex *x, int dfd, const char *name, const char *path)
 		return r;
 	}
 	archive_entry_set_size(e, st.st_size);
+	/* A sparse file (a user's `truncate -s 1T`) is stored with its map
+	 * (pax GNU.sparse): only its data is in the archive. */
+	if ((uint64_t)st.st_blocks * 512 < (uint64_t)st.st_size) {
+		for (off_t pos = 0; pos < st.st_size;) {
+			off_t d = lseek(fd, pos, SEEK_DATA);
+			if (d < 0 || d >= st.st_size)
+				break; /* ENXIO: no data after pos */
+			off_t h = lseek(fd, d, SEEK_HOLE);
+			if (h < 0 || h > st.st_size)
+				h = st.st_size;
+			archive_entry_sparse_add_entry(e, d, h - d);
+			pos = h;
+		}
+		if (!archive_entry_sparse_count(e)) /* all hole */
+			archive_entry_sparse_add_entry(e, st.st_size, 0);
+	}
 	r = ex_xattrs(x, fd, e, path);
 	if (r >= 0)
 		r = ex_header(x, e, path);
+	if (r >= 0)
+		r = ex_data(x, fd, e, st.st_size, path);
 	archive_entry_free(e);
-	if (r < 0)
-		return r;
-	off_t left = st.st_size;
-	while (left > 0) {
-		ssize_t n = read(fd, x->buf, left < LT_BUF ? (size_t)left : LT_BUF);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return js_failm(x->err, errno, "cannot read \"%s\"", path);
-		if (n == 0)
-			break; /* shrank meanwhile: the entry is padded */
-		if (archive_write_data(x->a, x->buf, (size_t)n) != n)
-			return ar_fail(x->a, x->err, "cannot write the data of", path);
-		left -= n;
-		x->st->bytes += (uint64_t)n;
-	}
-	return 0;
+	return r;
 }
 
 static int ex_walk(struct ex *x, int dfd, char *path, size_t plen, int depth);
@@ -397,7 +447,8 @@ int lt_export(int upfd, int outfd, const struct lt_maps *m, struct lt_stats *st,
 	struct ex *x = calloc(1, sizeof *x);
 	char *path = malloc(LT_PATH_MAX);
 	int r = -ENOMEM;
-	if (!x || !path || !(x->buf = malloc(LT_BUF)) || !(x->a = archive_write_new())) {
+	if (!x || !path || !(x->buf = malloc(LT_BUF)) || !(x->zero = calloc(1, LT_BUF)) ||
+	    !(x->a = archive_write_new())) {
 		js_fail(err, ENOMEM, "out of memory");
 		goto out;
 	}
@@ -425,6 +476,7 @@ out:
 			free(x->hl[i].path);
 		free(x->hl);
 		free(x->buf);
+		free(x->zero);
 	}
 	free(x);
 	free(path);

@@ -148,6 +148,16 @@ static void test_round_trip(void **state)
 	assert_int_equal(mknodat(src, "p", S_IFIFO | 0600, 0), 0);
 	bool whiteout = mknodat(src, "w", S_IFCHR | 0, makedev(0, 0)) == 0;
 	assert_int_equal(symlinkat("a", src, "c\303\251\001"), 0);
+	/* sparse: 1 GiB with 3 bytes of data in the middle, and all hole */
+	f = openat(src, "s", O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(f >= 0);
+	assert_int_equal(ftruncate(f, 1 << 30), 0);
+	assert_int_equal(pwrite(f, "abc", 3, 512 << 20), 3);
+	close(f);
+	f = openat(src, "z", O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(f >= 0);
+	assert_int_equal(ftruncate(f, 1 << 30), 0);
+	close(f);
 
 	char p[256];
 	snprintf(p, sizeof p, "%s/layer.tar", base);
@@ -159,6 +169,9 @@ static void test_round_trip(void **state)
 	close(out);
 	assert_int_equal(st.whiteouts, whiteout ? 1 : 0);
 	assert_int_equal(st.unmapped, 0);
+	struct stat ast;
+	assert_int_equal(stat(p, &ast), 0);
+	assert_true(ast.st_size < (1 << 20)); /* the holes are not in it */
 	if (xattrs)
 		assert_int_equal(st.xattrs_dropped, 1);
 
@@ -193,6 +206,17 @@ static void test_round_trip(void **state)
 		assert_int_equal(fstatat(dst, "w", &b, AT_SYMLINK_NOFOLLOW), 0);
 		assert_true(S_ISCHR(b.st_mode) && b.st_rdev == 0);
 	}
+	f = openat(dst, "s", O_RDONLY);
+	assert_true(f >= 0);
+	assert_int_equal(fstat(f, &b), 0);
+	assert_int_equal(b.st_size, 1 << 30);
+	assert_true(b.st_blocks * 512 < (1 << 20));
+	assert_int_equal(pread(f, buf, 4, (512 << 20) - 1), 4);
+	assert_memory_equal(buf, "\0abc", 4);
+	close(f);
+	assert_int_equal(fstatat(dst, "z", &b, 0), 0);
+	assert_int_equal(b.st_size, 1 << 30);
+	assert_true(b.st_blocks * 512 < (1 << 20));
 	close(src);
 	close(dst);
 }
