@@ -1181,12 +1181,13 @@ static int with_idle_layer(const struct js_global *g, const struct js_user *u, b
 		r = check_nothing_left(g, u, err);
 	if (r < 0)
 		return r;
-	_cleanup_close_ int state = js_open_trusted_dir(g->state_dir, true, err);
+	/* reset (stop) makes nothing: no state_dir or users/, no layer */
+	_cleanup_close_ int state = js_open_trusted_dir(g->state_dir, !stop, err);
 	if (state < 0)
-		return state;
-	_cleanup_close_ int users = js_mkdir_owned_at(state, "users", 0711, 0, 0, true, err);
+		return stop && state == -ENOENT ? 0 : state;
+	_cleanup_close_ int users = js_mkdir_owned_at(state, "users", 0711, 0, 0, !stop, err);
 	if (users < 0)
-		return users;
+		return stop && users == -ENOENT ? 0 : users;
 	struct stat st;
 	if (fstat(users, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022))
 		return js_fail(err, EPERM, "\"%s/users\" is not a root-owned directory", g->state_dir);
