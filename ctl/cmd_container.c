@@ -547,15 +547,19 @@ int cmd_stop(int argc, char **argv, const struct js_config *c)
 
 int cmd_reset(int argc, char **argv, const struct js_config *c)
 {
-	/* USER [--keep-backup], in either order */
-	bool keep = false;
+	/* USER [--keep-backup], in either order; after "--" only USER */
+	bool keep = false, opts = true;
 	const char *name = NULL;
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+		if (opts && !strcmp(argv[i], "--")) {
+			opts = false;
+			continue;
+		}
+		if (opts && (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")))
 			return ctl_help();
-		if (!strcmp(argv[i], "--keep-backup"))
+		if (opts && !strcmp(argv[i], "--keep-backup"))
 			keep = true;
-		else if (argv[i][0] == '-')
+		else if (opts && argv[i][0] == '-' && argv[i][1])
 			return ctl_usage_error("reset: unknown option \"%s\"", argv[i]);
 		else if (name)
 			return ctl_usage_error("reset: expected one USER");

@@ -452,11 +452,27 @@ int cmd_layer(int argc, char **argv, const struct js_config *c)
 		return ctl_help();
 	if (argc < 2)
 		return ctl_usage_error("layer: expected export or import");
-	if (!strcmp(argv[1], "export"))
-		return layer_export(argc - 1, argv + 1, c);
-	if (!strcmp(argv[1], "import"))
-		return layer_import(argc - 1, argv + 1, c);
-	return ctl_usage_error("layer: unknown command \"%s\"", argv[1]);
+	/* VERB [--] USER FILE: before "--" nothing may look like an option
+	 * ("-" alone is standard input or output) */
+	const char *verb = argv[1];
+	bool ex = !strcmp(verb, "export");
+	if (!ex && strcmp(verb, "import") != 0)
+		return ctl_usage_error("layer: unknown command \"%s\"", verb);
+	char *args[3] = {argv[1], NULL, NULL};
+	int n = 1;
+	bool opts = true;
+	for (int i = 2; i < argc; i++) {
+		if (opts && !strcmp(argv[i], "--")) {
+			opts = false;
+			continue;
+		}
+		if (opts && argv[i][0] == '-' && argv[i][1])
+			return ctl_usage_error("layer %s: unknown option \"%s\"", verb, argv[i]);
+		if (n == 3)
+			return ctl_usage_error("layer %s: expected USER FILE", verb);
+		args[n++] = argv[i];
+	}
+	return ex ? layer_export(n, args, c) : layer_import(n, args, c);
 }
 
 /* reset --keep-backup: the stopped layer exported first, to

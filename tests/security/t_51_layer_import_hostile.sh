@@ -111,6 +111,17 @@ refused_import caproot "capability's root id is outside"
 mk opaque 'add("./o", tarfile.DIRTYPE, pax_headers={"SCHILY.xattr.user.overlay.opaque": "z"})'
 refused_import opaque 'user.overlay.opaque is not'
 
+# names that become file names as root go through the one rule (t_42)
+for name in . .. "$A/upper" -rf; do
+	out=$("$JSB_CTL" layer export -- "$name" "$W/named.tar" 2>&1)
+	check "layer export '$name' is refused ($(oneline "$out"))" \
+		sh -c "printf '%s' \"\$1\" | grep -q 'cannot be used as a file name' && [ ! -e '$W/named.tar' ]" _ "$out"
+	out=$("$JSB_CTL" layer import -- "$name" "$W/dotdot.tar" 2>&1)
+	check "layer import '$name' is refused ($(oneline "$out"))" \
+		sh -c "printf '%s' \"\$1\" | grep -q 'cannot be used as a file name'" _ "$out"
+done
+check "after them alice's layer is the one she had" [ "$(stat -c %i "$UP/opt/t51-marker")" = "$marker_ino" ]
+
 # accepted, with what overlayfs must not be handed dropped
 mk dropped 'add("./redir", tarfile.DIRTYPE, mode=0o755, pax_headers={"SCHILY.xattr.trusted.overlay.redirect": "/etc", "SCHILY.xattr.user.overlay.redirect": "/etc", "SCHILY.xattr.user.overlay.metacopy": "", "SCHILY.xattr.user.ok": "v"})
 add("./suid", mode=0o4755, uid=0)
