@@ -575,21 +575,45 @@ int cmd_stop(int argc, char **argv, const struct js_config *c)
 
 int cmd_reset(int argc, char **argv, const struct js_config *c)
 {
+	/* USER [--keep-backup], in either order; after "--" only USER */
+	bool keep = false, opts = true;
+	const char *name = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (opts && !strcmp(argv[i], "--")) {
+			opts = false;
+			continue;
+		}
+		if (opts && (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")))
+			return ctl_help();
+		if (opts && !strcmp(argv[i], "--keep-backup"))
+			keep = true;
+		else if (opts && argv[i][0] == '-' && argv[i][1])
+			return ctl_usage_error("reset: unknown option \"%s\"", argv[i]);
+		else if (name)
+			return ctl_usage_error("reset: expected one USER");
+		else
+			name = argv[i];
+	}
+	if (!name)
+		return ctl_usage_error("reset: expected one USER");
 	struct js_user u;
-	int r = ctl_parse_one_user(argc, argv, &u);
-	if (r >= 0)
-		return r;
+	if (ctl_lookup_user(name, &u) < 0)
+		return CTL_EXIT_FAIL;
 	struct js_err err = {0};
-	char q[600];
+	char q[600], backup[PATH_MAX] = "";
 	bool ended = false;
-	r = js_container_reset(js_config_global(c), &u, &ended, &err);
+	int r = keep ? ctl_reset_backup(js_config_global(c), &u, backup, sizeof backup, &ended, &err)
+		     : js_container_reset(js_config_global(c), &u, NULL, NULL, &ended, &err);
 	ctl_log_stopped(&u, ended, "reset");
 	if (r < 0) {
 		ctl_error_js(&err, "reset %s", u.name);
 		ctl_log(LOG_ERR, "reset", "user=%s result=failed reason=%s", u.name, ctl_q(err.msg, q, sizeof q));
 		return CTL_EXIT_FAIL;
 	}
-	ctl_log(LOG_NOTICE, "reset", "user=%s result=ok", u.name);
+	ctl_log(LOG_NOTICE, "reset", "user=%s result=ok%s%s", u.name, backup[0] ? " backup=" : "",
+		backup[0] ? ctl_q(backup, q, sizeof q) : "");
 	printf("%s: container stopped, writable layer removed; the next login starts from the image\n", u.name);
+	if (keep)
+		printf("%s: %s\n", u.name, backup[0] ? backup : "no layer, no backup");
 	return CTL_EXIT_OK;
 }

@@ -39,10 +39,16 @@ ctl_cmd_fn cmd_apply;
 ctl_cmd_fn cmd_enable;
 ctl_cmd_fn cmd_disable;
 ctl_cmd_fn cmd_du;
+ctl_cmd_fn cmd_layer;
 
 /* A user's layer for status (cmd_layer.c): "used/bound(kind)", "-" when
  * there is none. */
 struct js_layer_usage;
+/* jsandboxctl reset USER --keep-backup: export the stopped layer to
+ * state_dir/backups (path: where, "" when there was no layer), then reset. */
+struct js_global;
+int ctl_reset_backup(const struct js_global *g, const struct js_user *u, char *path, size_t len, bool *ended,
+		     struct js_err *err);
 void ctl_layer_format(const struct js_layer_usage *lu, char *buf, size_t len);
 
 /* The device list a policy resolves to, one rule a line (cmd_devices.c);

@@ -62,9 +62,10 @@ static const struct ctl_command commands[] = {
      cmd_status, CTL_CONFIG | CTL_ROOT},
     {"stop", "USER", "end USER's container and everything in it now",
      "  USER   the user whose container ends (their writable layer is kept)", cmd_stop, CTL_CONFIG | CTL_ROOT},
-    {"reset", "USER", "stop USER's container and drop their writable layer",
-     "  USER   the user whose container ends and whose layer (everything they installed) is removed", cmd_reset,
-     CTL_CONFIG | CTL_ROOT},
+    {"reset", "USER [--keep-backup]", "stop USER's container and drop their writable layer",
+     "  USER            the user whose container ends and whose layer (everything they installed) is removed\n"
+     "  --keep-backup   first export the layer to state_dir/backups/USER-<time>.tar (the path is printed)",
+     cmd_reset, CTL_CONFIG | CTL_ROOT},
     {"gpus", "[--usage [--json]]",
      "list the host's GPUs, their nodes and which policy sections grant them; --usage: who holds each open",
      "  --usage   which processes of which users hold each GPU's nodes open\n"
@@ -85,6 +86,13 @@ static const struct ctl_command commands[] = {
      cmd_disable, CTL_CONFIG | CTL_ROOT},
     {"du", "USER", "the biggest directories of USER's writable layer", "  USER   the user whose layer is measured",
      cmd_du, CTL_CONFIG | CTL_ROOT},
+    {"layer",
+     "export USER FILE|-\n"
+     "import USER FILE|-",
+     "back up USER's writable layer to a tar archive (owners as inside the container), or replace it with one",
+     "  export USER FILE   write the layer as a tar archive (FILE must not exist; - is stdout)\n"
+     "  import USER FILE   replace the layer with the archive's content (refused while the container runs)",
+     cmd_layer, CTL_CONFIG | CTL_ROOT},
 };
 
 /* The command being run: ctl_help and ctl_usage_error speak of it. */

@@ -783,3 +783,93 @@ int js_layer_remove(int statefd, int users_fd, const char *name, struct js_err *
 	}
 	return r;
 }
+
+/* ---- a fresh layer put in place of the old one (layer import) ----------- */
+
+/* The fresh layer's upper/ (and work/), or -errno. */
+static int make_fresh(int statefd, int users_fd, uint64_t disk_max, const char *tmp, uid_t uid, uid_t sid, gid_t sgid,
+		      struct js_err *err)
+{
+	enum js_layer_kind kind;
+	_cleanup_close_ int mnt = -1;
+	int r = js_layer_prepare(statefd, users_fd, disk_max, tmp, uid, sid, sgid, &kind, &mnt, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int mine = js_mkdir_owned_at(users_fd, tmp, 0700, sid, sgid, true, err);
+	if (mine < 0)
+		return mine;
+	if (kind == JS_LAYER_IMAGE) {
+		/* The fd of upper/ holds the detached mount (and so the loop
+		 * device) until it is closed. */
+		int up = openat(mnt, "upper", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		return up < 0 ? js_failm(err, errno, "the fresh layer image has no upper directory") : up;
+	}
+	_cleanup_close_ int up = js_mkdir_owned_at(mine, "upper", 0755, sid, sgid, true, err);
+	if (up < 0)
+		return up;
+	_cleanup_close_ int wk = js_mkdir_owned_at(mine, "work", 0700, sid, sgid, true, err);
+	if (wk < 0)
+		return wk;
+	return js_steal_fd(&up);
+}
+
+int js_layer_make_fresh(int statefd, int users_fd, uint64_t disk_max, const char *tmp, uid_t uid, uid_t sid, gid_t sgid,
+			struct js_err *err)
+{
+	/* Whatever an interrupted import left under that name goes first. */
+	int r = js_layer_remove(statefd, users_fd, tmp, err);
+	if (r < 0)
+		return r;
+	int up = make_fresh(statefd, users_fd, disk_max, tmp, uid, sid, sgid, err);
+	if (up < 0)
+		(void)js_layer_remove(statefd, users_fd, tmp, NULL);
+	return up;
+}
+
+/* Exchange a and b in dirfd, or rename the one that exists to the other's
+ * name; nothing when neither exists. */
+static int swap_names(int dirfd, const char *a, const char *b)
+{
+	struct stat st;
+	bool ha = fstatat(dirfd, a, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	bool hb = fstatat(dirfd, b, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	int r = 0;
+	if (ha && hb)
+		r = renameat2(dirfd, a, dirfd, b, RENAME_EXCHANGE);
+	else if (ha)
+		r = renameat2(dirfd, a, dirfd, b, RENAME_NOREPLACE);
+	else if (hb)
+		r = renameat2(dirfd, b, dirfd, a, RENAME_NOREPLACE);
+	return r < 0 ? -errno : 0;
+}
+
+int js_layer_swap_in(int statefd, int users_fd, const char *tmp, const char *name, struct js_err *err)
+{
+	int r = swap_names(users_fd, tmp, name);
+	if (r < 0)
+		return js_fail(err, -r, "cannot put the imported layer in place of %s's: %s", name, strerror(-r));
+	_cleanup_close_ int layers = open_layers(statefd, false, NULL);
+	if (layers >= 0) {
+		char ft[NAME_MAX + 8], fn[NAME_MAX + 8];
+		if (js_snprintf(ft, sizeof ft, "%s" IMG_SUFFIX, tmp) < 0 ||
+		    js_snprintf(fn, sizeof fn, "%s" IMG_SUFFIX, name) < 0)
+			r = -ENAMETOOLONG;
+		else
+			r = swap_names(layers, ft, fn);
+		if (r < 0) {
+			/* Back as it was: the directories exchanged again. */
+			int u = swap_names(users_fd, tmp, name);
+			return js_fail(err, -r, "cannot put the imported layer image in place of %s's: %s%s", name,
+				       strerror(-r), u < 0 ? " (and the layer directories are now exchanged)" : "");
+		}
+		if (js_snprintf(fn, sizeof fn, "%s" FULL_SUFFIX, name) == 0)
+			unlinkat(layers, fn, 0);
+	}
+	struct js_err e2 = {0};
+	if (js_layer_remove(statefd, users_fd, tmp, &e2) < 0)
+		syslog(LOG_AUTHPRIV | LOG_WARNING,
+		       "jsandbox: %s's previous layer, now under the name %s, was not removed: %s (the next "
+		       "import removes it)",
+		       name, tmp, e2.msg);
+	return 0;
+}

@@ -68,4 +68,20 @@ void js_layer_note_full(const char *state_dir, const char *name);
  * or the directory. No container of u may be alive. */
 int js_layer_remove(int statefd, int users_fd, const char *name, struct js_err *err);
 
+/* A fresh layer for u (jsandboxctl layer import), made beside the current
+ * one under the name `tmp` (users/<tmp>, layers/<tmp>.img) with the same
+ * kind a new layer gets now (disk_max as in js_layer_prepare), upper/ and
+ * work/ owned by sid:sgid. No container of u may be alive and the caller
+ * holds u's lock. Returns an O_RDONLY|O_DIRECTORY fd of its upper/ (for an
+ * image through a detached mount of its file system, held by that fd). */
+int js_layer_make_fresh(int statefd, int users_fd, uint64_t disk_max, const char *tmp, uid_t uid, uid_t sid, gid_t sgid,
+			struct js_err *err);
+
+/* Put the fresh layer `tmp` in place of `name`'s layer (both the
+ * directory and, where there is one, the image file are exchanged, under
+ * u's lock, so no container start sees a mixture), then remove the old
+ * one, now under `tmp`. On failure the old layer is back in place and the
+ * fresh one removed. */
+int js_layer_swap_in(int statefd, int users_fd, const char *tmp, const char *name, struct js_err *err);
+
 #endif

@@ -467,18 +467,36 @@ static int subid_ranges(const struct js_user *u, struct js_subid *su, struct js_
 	return r;
 }
 
+/* The container's keep-id maps: the user's own uid and groups map to
+ * themselves. */
+static int build_maps(const struct js_user *u, const struct js_subid *su, const struct js_subid *sg,
+		      struct js_idmap *um, struct js_idmap *gm, struct js_err *err)
+{
+	int r;
+	uint32_t uids[1] = {u->uid};
+	if ((r = js_idmap_keepid(su, uids, 1, um, err)) < 0)
+		return r;
+	uint32_t gids[JS_USER_GROUPS_MAX];
+	for (size_t i = 0; i < u->ngroups; i++)
+		gids[i] = u->groups[i].gid;
+	return js_idmap_keepid(sg, gids, u->ngroups, gm, err);
+}
+
+int js_container_idmaps(const struct js_user *u, struct js_subid *su, struct js_subid *sg, struct js_idmap *um,
+			struct js_idmap *gm, struct js_err *err)
+{
+	int r = check_user_name(u, err);
+	if (r >= 0)
+		r = subid_ranges(u, su, sg, err);
+	return r < 0 ? r : build_maps(u, su, sg, um, gm, err);
+}
+
 static int write_maps(pid_t pid, const struct js_user *u, const struct js_subid *su, const struct js_subid *sg,
 		      struct js_err *err)
 {
 	int r;
 	struct js_idmap um, gm;
-	uint32_t uids[1] = {u->uid};
-	if ((r = js_idmap_keepid(su, uids, 1, &um, err)) < 0)
-		return r;
-	uint32_t gids[JS_USER_GROUPS_MAX];
-	for (size_t i = 0; i < u->ngroups; i++)
-		gids[i] = u->groups[i].gid;
-	if ((r = js_idmap_keepid(sg, gids, u->ngroups, &gm, err)) < 0)
+	if ((r = build_maps(u, su, sg, &um, &gm, err)) < 0)
 		return r;
 	char buf[JS_IDMAP_MAX_EXTENTS * 36];
 	char dir[64];
@@ -1401,7 +1419,10 @@ int js_container_stop(const struct js_global *g, const struct js_user *u, bool *
  * lock, so no login can mount it while it goes. The container is stopped
  * first: its overlay holds the layer open. The walk never follows a link
  * the user planted in the layer (js_remove_tree_at). */
-int js_container_reset(const struct js_global *g, const struct js_user *u, bool *ended, struct js_err *err)
+/* Under u's lock with no container of u alive (stop: stopped here; else
+ * a running one refuses) and nothing of u left: fn(state_dir, users/). */
+static int with_idle_layer(const struct js_global *g, const struct js_user *u, bool stop, js_layer_fn *fn, void *arg,
+			   bool *ended, struct js_err *err)
 {
 	*ended = false;
 	int nr = check_user_name(u, err);
@@ -1411,21 +1432,63 @@ int js_container_reset(const struct js_global *g, const struct js_user *u, bool 
 	_cleanup_close_ int lock = lock_run_dir(g, u->uid, true, &rundir, err);
 	if (lock < 0)
 		return lock;
+	if (!stop) {
+		_cleanup_close_ int udir = open_udir(rundir, u, false, NULL);
+		struct js_state st;
+		_cleanup_close_ int pidfd = -1;
+		if (udir >= 0 && js_state_read(udir, &st, NULL) == 0)
+			pidfd = js_state_pidfd(&st);
+		if (pidfd >= 0)
+			return js_fail(err, EBUSY, "%s's container is running (jsandboxctl stop %s ends it)", u->name,
+				       u->name);
+	}
 	int r = stop_locked(rundir, u, false, false, 0, ended, err);
 	if (r >= 0)
 		r = check_nothing_left(g, u, err);
 	if (r < 0)
 		return r;
-	_cleanup_close_ int state = js_open_trusted_dir(g->state_dir, false, err);
+	/* reset (stop) makes nothing: no state_dir or users/, no layer */
+	_cleanup_close_ int state = js_open_trusted_dir(g->state_dir, !stop, err);
 	if (state < 0)
-		return state == -ENOENT ? 0 : state;
-	_cleanup_close_ int users = openat(state, "users", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		return stop && state == -ENOENT ? 0 : state;
+	_cleanup_close_ int users = js_mkdir_owned_at(state, "users", 0711, 0, 0, !stop, err);
 	if (users < 0)
-		return errno == ENOENT ? 0 : js_failm(err, errno, "\"%s/users\"", g->state_dir);
+		return stop && users == -ENOENT ? 0 : users;
 	struct stat st;
 	if (fstat(users, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022))
 		return js_fail(err, EPERM, "\"%s/users\" is not a root-owned directory", g->state_dir);
+	return fn(g, u, state, users, arg, err);
+}
+
+struct reset_arg {
+	js_layer_fn *before;
+	void *arg;
+};
+
+static int reset_fn(const struct js_global *g, const struct js_user *u, int state, int users, void *arg,
+		    struct js_err *err)
+{
+	struct reset_arg *ra = arg;
+	if (ra->before) {
+		int r = ra->before(g, u, state, users, ra->arg, err);
+		if (r < 0)
+			return r;
+	}
 	return js_layer_remove(state, users, u->name, err);
+}
+
+int js_container_reset(const struct js_global *g, const struct js_user *u, js_layer_fn *before, void *arg, bool *ended,
+		       struct js_err *err)
+{
+	struct reset_arg ra = {before, arg};
+	return with_idle_layer(g, u, true, reset_fn, &ra, ended, err);
+}
+
+int js_container_with_layer(const struct js_global *g, const struct js_user *u, js_layer_fn *fn, void *arg,
+			    struct js_err *err)
+{
+	bool ended;
+	return with_idle_layer(g, u, false, fn, arg, &ended, err);
 }
 
 int js_container_apply(const struct js_global *g, const struct js_policy *p, const struct js_user *u, bool *running,

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "cgroup.h"
+#include "idmap.h"
 #include "jsutil.h"
 #include "policy.h"
 #include "userinfo.h"
@@ -49,9 +50,26 @@ int js_session_close(const struct js_global *g, const struct js_user *u, pid_t s
  * found dead is logged here (event=container-stop reason=oom|crash). */
 int js_container_stop(const struct js_global *g, const struct js_user *u, bool *ended, struct js_err *err);
 
+/* Work on u's layer as a whole (jsandboxctl reset, layer import): called
+ * under u's lock with no container of u alive and nothing of u left, with
+ * state_dir and state_dir/users (root-owned, checked) open. */
+typedef int js_layer_fn(const struct js_global *g, const struct js_user *u, int state, int users, void *arg,
+			struct js_err *err);
+
 /* Stop the container and remove the user's writable layer (jsandboxctl
- * reset): the next login starts from the bare image. */
-int js_container_reset(const struct js_global *g, const struct js_user *u, bool *ended, struct js_err *err);
+ * reset): the next login starts from the bare image. `before` (may be
+ * NULL) runs first, on the stopped layer; its failure keeps the layer. *ended as for js_container_stop. */
+int js_container_reset(const struct js_global *g, const struct js_user *u, js_layer_fn *before, void *arg, bool *ended,
+		       struct js_err *err);
+
+/* fn on u's layer; refused (EBUSY) while u's container runs. */
+int js_container_with_layer(const struct js_global *g, const struct js_user *u, js_layer_fn *fn, void *arg,
+			    struct js_err *err);
+
+/* u's subordinate ranges (checked as for a container start) and the
+ * container's keep-id maps built from them. */
+int js_container_idmaps(const struct js_user *u, struct js_subid *su, struct js_subid *sg, struct js_idmap *um,
+			struct js_idmap *gm, struct js_err *err);
 
 /* Apply policy p (limits and device rules) to u's running container now,
  * under the user's lock, killing nothing; *running says whether one runs
