@@ -363,6 +363,30 @@ static int refuse_incompatible(const struct js_state *st, const struct js_policy
 
 /* ---- making the container ------------------------------------------- */
 
+/* fork, the child born in the user's v2 group where there is one (clone3
+ * CLONE_INTO_CGROUP, Linux 5.7): joining a group by a cgroup.procs write
+ * takes the kernel's global migration lock and can wait out an RCU grace
+ * period (5 to 15 ms), on a login's critical path. A kernel without it
+ * gets a plain fork; the child then joins with js_cgroup_attach_self. */
+static pid_t fork_into_user_cgroup(const struct js_cgroup *cg, bool *born_in_v2)
+{
+	*born_in_v2 = false;
+	int v2 = js_cgroup_v2_fd(cg);
+	if (v2 >= 0) {
+		struct clone_args ca = {
+		    .flags = CLONE_INTO_CGROUP,
+		    .exit_signal = SIGCHLD,
+		    .cgroup = (uint64_t)v2,
+		};
+		pid_t child = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+		if (child >= 0) {
+			*born_in_v2 = true;
+			return child;
+		}
+	}
+	return fork();
+}
+
 static void child_exec_init(int sock, const struct js_user *u, const struct js_cgroup *cg, bool born_in_v2)
     __attribute__((noreturn));
 static void child_exec_init(int sock, const struct js_user *u, const struct js_cgroup *cg, bool born_in_v2)
@@ -596,11 +620,12 @@ static void relay_fail(int wfd, int e)
 	_exit(127);
 }
 
-static void child_exec_relay(const struct js_cgroup *cg, int logsock, int pidfd, int wfd, const struct js_user *u)
-    __attribute__((noreturn));
-static void child_exec_relay(const struct js_cgroup *cg, int logsock, int pidfd, int wfd, const struct js_user *u)
+static void child_exec_relay(const struct js_cgroup *cg, bool born_in_v2, int logsock, int pidfd, int wfd,
+			     const struct js_user *u) __attribute__((noreturn));
+static void child_exec_relay(const struct js_cgroup *cg, bool born_in_v2, int logsock, int pidfd, int wfd,
+			     const struct js_user *u)
 {
-	if (js_cgroup_attach(cg, getpid(), NULL) < 0)
+	if (js_cgroup_attach_self(cg, born_in_v2, NULL) < 0)
 		relay_fail(wfd, EPERM);
 	sigset_t all;
 	sigemptyset(&all);
@@ -642,14 +667,15 @@ static int start_log_relay(const struct js_cgroup *cg, int logsock, pid_t init_p
 	int ep[2];
 	if (pipe2(ep, O_CLOEXEC) < 0)
 		return js_failm(err, errno, "pipe");
-	pid_t pid = fork();
+	bool born_in_v2;
+	pid_t pid = fork_into_user_cgroup(cg, &born_in_v2);
 	if (pid < 0) {
 		close(ep[0]);
 		close(ep[1]);
 		return js_failm(err, errno, "fork");
 	}
 	if (pid == 0)
-		child_exec_relay(cg, logsock, pidfd, ep[1], u);
+		child_exec_relay(cg, born_in_v2, logsock, pidfd, ep[1], u);
 	close(ep[1]);
 	int e = 0;
 	ssize_t n;
@@ -837,22 +863,8 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 		js_cgroup_close(&cg);
 		return js_failm(err, errno, "socketpair");
 	}
-	/* Born in the user's v2 group where there is one (Linux 5.7); a
-	 * kernel without CLONE_INTO_CGROUP gets a plain fork and the move. */
-	int v2 = js_cgroup_v2_fd(&cg);
-	pid_t child = -1;
-	bool born_in_v2 = false;
-	if (v2 >= 0) {
-		struct clone_args ca = {
-		    .flags = CLONE_INTO_CGROUP,
-		    .exit_signal = SIGCHLD,
-		    .cgroup = (uint64_t)v2,
-		};
-		child = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
-		born_in_v2 = child >= 0;
-	}
-	if (!born_in_v2)
-		child = fork();
+	bool born_in_v2;
+	pid_t child = fork_into_user_cgroup(&cg, &born_in_v2);
 	if (child < 0) {
 		close(sv[0]);
 		close(sv[1]);
