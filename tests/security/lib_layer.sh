@@ -4,18 +4,21 @@
 # must put back byte for byte (t_99_host_unchanged compares /etc).
 . "$(dirname "$0")/lib_sec.sh"
 
-# login_refused DESCRIPTION USER SYSLOG-PATTERN [MESSAGE-PATTERN]: the
-# login gives no shell, tells the user in one line starting "jsandbox:"
-# (matching MESSAGE-PATTERN when given), and syslog says why.
+# login_refused DESCRIPTION USER SYSLOG-PATTERN [DETAIL-PATTERN]: the
+# login gives no shell, tells the user in one line starting "jsandbox:" what
+# failed and whom to contact (the precise reason names the admin's files,
+# so it is syslog's: docs/config.md, help_contact), and syslog says why
+# (matching SYSLOG-PATTERN and DETAIL-PATTERN).
 login_refused() {
 	local d=$1 u=$2 pat=$3 msg=${4:-} before out
 	before=$(wc -l <"$JSB_RUN/syslog")
 	# shellcheck disable=SC2016 # expanded inside the container
 	out=$(tm 60 jssh "$u" 'echo "in:$(cat /proc/1/comm)"' 2>&1)
 	check "$d: no shell ($out)" sh -c "! printf '%s\n' \"\$1\" | grep -q '^in:'" _ "$out"
-	check "$d: the user is told why, in a line starting with jsandbox:" \
-		sh -c "printf '%s\n' \"\$1\" | grep '^jsandbox: ' | grep -q -- \"\$2\"" _ "$out" "$msg"
-	check "$d: syslog says why" sh -c "tail -n +$((before + 1)) '$JSB_RUN/syslog' | grep -q -- \"\$1\"" _ "$pat"
+	check "$d: the user is told what failed and whom to contact, in a line starting with jsandbox:" \
+		sh -c "printf '%s\n' \"\$1\" | grep '^jsandbox: ' | grep -q 'For help, contact'" _ "$out"
+	check "$d: syslog says why" sh -c "tail -n +$((before + 1)) '$JSB_RUN/syslog' | grep -- \"\$1\" | grep -q -- \"\$2\"" \
+		_ "$pat" "$msg"
 }
 
 # in_container USER: a login reaches the user's container
