@@ -974,6 +974,11 @@ static int host_files(const char *host_root, const struct js_gpu_sel *sel, bool 
 			}
 			if (r >= 0 && gr.npick)
 				r = js_drv_cdi_sonames(host_root, drv, err);
+			for (size_t k = 0; r >= 0 && k < gr.npick; k++) {
+				r = js_drv_add_cdi_links(&gr.pick[k].spec->edits, drv, err);
+				if (r >= 0)
+					r = js_drv_add_cdi_links(&gr.pick[k].dev->edits, drv, err);
+			}
 			if (r >= 0)
 				r = js_drv_open(host_root, drv, nodes, err);
 			free(drv);

@@ -359,6 +359,9 @@ int js_drv_add_cdi(const char *host_root, const char *spec, const struct js_cdi_
 				return r;
 			continue;
 		}
+		/* Not a file jsandbox binds: not even looked at. */
+		if (!cdi_place(m->ctr, false, name, sizeof name) && !cdi_place(m->ctr, true, name, sizeof name))
+			continue;
 		struct js_err e2;
 		_cleanup_close_ int fd =
 		    js_open_rootowned_beneath(rootfd, m->host + 1, O_PATH, resolved, sizeof resolved, &e2);
@@ -372,6 +375,11 @@ int js_drv_add_cdi(const char *host_root, const char *spec, const struct js_cdi_
 		if ((r = add_file(drv, resolved, name, NULL, err)) < 0)
 			return r;
 	}
+	return 0;
+}
+
+int js_drv_add_cdi_links(const struct js_cdi_edits *e, struct js_drv *drv, struct js_err *err)
+{
 	/* create-symlinks: a link to a library in the driver directory,
 	 * made there (other links, /dev/dri/by-path ones, are not made). */
 	for (size_t i = 0; i < e->nlinks; i++) {

@@ -46,7 +46,7 @@ int js_drv_discover(const char *host_root, struct js_drv *drv, struct js_err *er
  * its links as JS_NODE_LINK. */
 int js_drv_open(const char *host_root, const struct js_drv *drv, struct js_dev_nodes *nodes, struct js_err *err);
 
-/* Add a CDI spec's (or device's) mounts and create-symlinks links to drv:
+/* Add a CDI spec's (or device's) mounts to drv:
  * each host file opened beneath host_root with js_open_rootowned_beneath
  * (spec names the spec in messages); a library goes into JS_DRIVER_DIR, a
  * tool to /usr/bin, the persistenced socket and the firmware to their
@@ -57,6 +57,11 @@ int js_drv_add_cdi(const char *host_root, const char *spec, const struct js_cdi_
 /* The sonames of drv's libraries from the host's ld cache, as links in
  * JS_DRIVER_DIR (what the spec's update-ldcache hook gets from ldconfig). */
 int js_drv_cdi_sonames(const char *host_root, struct js_drv *drv, struct js_err *err);
+
+/* The links of a spec's (or device's) create-symlinks hooks that name,
+ * in a library directory, one of drv's libraries or their sonames: made
+ * in JS_DRIVER_DIR (after js_drv_cdi_sonames). Others are not made. */
+int js_drv_add_cdi_links(const struct js_cdi_edits *e, struct js_drv *drv, struct js_err *err);
 
 /* The version in the text of proc/driver/nvidia/version ("NVRM version:
  * NVIDIA UNIX x86_64 Kernel Module  535.104.05  ..."). For tests. */
