@@ -523,9 +523,10 @@ static int load_one(int rootfd, const char *rel, struct js_cdi_set *out, struct 
 	char file[JS_CDI_PATH_MAX];
 	if (js_snprintf(file, sizeof file, "/%s", rel) < 0)
 		return js_fail(err, ENAMETOOLONG, "CDI spec name too long");
-	_cleanup_close_ int fd = js_open_rootowned_beneath(rootfd, rel, O_RDONLY, NULL, 0, err);
+	struct js_err e2;
+	_cleanup_close_ int fd = js_open_rootowned_beneath(rootfd, rel, O_RDONLY, NULL, 0, &e2);
 	if (fd < 0)
-		return fd;
+		return js_fail(err, -fd, "CDI spec %s: %s", file, e2.msg);
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return js_failm(err, errno, "CDI spec %s", file);
@@ -572,7 +573,7 @@ int js_cdi_load(int rootfd, struct js_cdi_set *out, struct js_err *err)
 		if (dfd == -ENOENT)
 			continue;
 		if (dfd < 0) {
-			r = js_fail(err, -dfd, "%s", e2.msg);
+			r = js_fail(err, -dfd, "CDI spec directory /%s: %s", dirs[d], e2.msg);
 			break;
 		}
 		DIR *dir = fdopendir(dfd);
