@@ -20,15 +20,12 @@ A=jsbt_alice
 B=jsbt_bob
 FAKE=$JSB_RUN/fakedrv
 BUILD=$JSB_RUN/fakedrv-build
-LIBDIR=usr/lib/x86_64-linux-gnu
+LIBDIR=$FAKE_LIBDIR
 DRV=/run/jsandbox/driver
 V1=535.104.05
 V2=550.54.14
 UVM_MAJOR=510
-[ "$(uname -m)" = x86_64 ] || skip "the fake driver is built for x86_64"
-grep -qE '^ *195 ' /proc/devices && skip "this host has a driver on major 195 (a real NVIDIA GPU): the fake nodes would reach it"
-grep -qE "^ *$UVM_MAJOR " /proc/devices && skip "major $UVM_MAJOR is in use on this host"
-command -v cc >/dev/null || skip "no C compiler"
+fake_gpu_usable $UVM_MAJOR
 
 cleanup() {
 	"$JSB_CTL" stop $A >/dev/null 2>&1
@@ -53,34 +50,13 @@ hasnt() {
 # --- the fake host ------------------------------------------------------
 # driver VERSION: build and install that version's user space, remove the
 # other one's, and rebuild the host's ld cache as an upgrade would.
-driver() {
-	local v=$1 src
-	src=$(dirname "$0")/fakedrv.c
-	install -d -m 0755 "$BUILD/$v" "$FAKE/$LIBDIR" "$FAKE/usr/bin" "$FAKE/etc" "$FAKE/proc/driver/nvidia"
-	cc -shared -fPIC -O2 -DFAKE_VERSION="\"$v\"" -Wl,-soname,libnvidia-ml.so.1 -o "$BUILD/$v/libnvidia-ml.so.1" "$src"
-	cc -shared -fPIC -O2 -DFAKE_VERSION="\"$v\"" -Wl,-soname,libcuda.so.1 -o "$BUILD/$v/libcuda.so.1" "$src"
-	cc -O2 -DSMI -o "$BUILD/$v/nvidia-smi" "$src" "$BUILD/$v/libnvidia-ml.so.1"
-	rm -f "$FAKE/$LIBDIR"/libcuda.so* "$FAKE/$LIBDIR"/libnvidia-ml.so*
-	install -m 0644 "$BUILD/$v/libnvidia-ml.so.1" "$FAKE/$LIBDIR/libnvidia-ml.so.$v"
-	install -m 0644 "$BUILD/$v/libcuda.so.1" "$FAKE/$LIBDIR/libcuda.so.$v"
-	install -m 0755 "$BUILD/$v/nvidia-smi" "$FAKE/usr/bin/nvidia-smi"
-	printf 'NVRM version: NVIDIA UNIX x86_64 Kernel Module  %s  Fake Build\nGCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n' \
-		"$v" >"$FAKE/proc/driver/nvidia/version"
-	ldconfig -r "$FAKE"
-}
+driver() { fake_nv_driver "$FAKE" "$BUILD" "$1"; }
 rm -rf "$FAKE" "$BUILD"
 install -d -m 0755 "$FAKE"
-gpu() { # PCI MINOR UUID
-	install -d "$FAKE/proc/driver/nvidia/gpus/$1"
-	printf 'Model:\t\t Fake H100\nGPU UUID:\t %s\nDevice Minor:\t %d\nBus Location:\t %s\n' \
-		"$3" "$2" "$1" >"$FAKE/proc/driver/nvidia/gpus/$1/information"
-}
-gpu 0000:1a:00.0 2 GPU-aaaaaaaa-0000-0000-0000-000000000001
-gpu 0000:3b:00.0 0 GPU-bbbbbbbb-0000-0000-0000-000000000002
-gpu 0000:86:00.0 1 GPU-cccccccc-0000-0000-0000-000000000003
+fake_nv_gpu "$FAKE" 0000:1a:00.0 2 GPU-aaaaaaaa-0000-0000-0000-000000000001
+fake_nv_gpu "$FAKE" 0000:3b:00.0 0 GPU-bbbbbbbb-0000-0000-0000-000000000002
+fake_nv_gpu "$FAKE" 0000:86:00.0 1 GPU-cccccccc-0000-0000-0000-000000000003
 printf 'Character devices:\n  1 mem\n195 nvidia\n%d nvidia-uvm\n\nBlock devices:\n' $UVM_MAJOR >"$FAKE/proc/devices"
-install -d "$FAKE/dev"
-for m in 0 1 2; do mknod -m 0666 "$FAKE/dev/nvidia$m" c 195 $m; done
 mknod -m 0666 "$FAKE/dev/nvidiactl" c 195 255
 mknod -m 0666 "$FAKE/dev/nvidia-uvm" c $UVM_MAJOR 0
 # (no nvidia-modeset, nvidia-uvm-tools or nvidia-caps: a headless server)
@@ -95,7 +71,7 @@ policy() { # alice's gpus, bob's gpus
 gpus = $1
 [user:$B]
 gpus = $2"
-	sed -i "/^\[global\]\$/a host_root = $FAKE" "$JSB_CONF"
+	fake_host_root "$FAKE"
 }
 policy 1 none
 "$JSB_CTL" stop $A >/dev/null 2>&1
