@@ -414,3 +414,22 @@ fake_nv_driver() { # ROOT BUILD VERSION: that version's user space replaces the 
 fake_host_root() { # ROOT: the config's [global] host_root (after write_config)
 	sed -i "/^\[global\]\$/a host_root = $1" "$JSB_CONF"
 }
+# in_cgroup USER NODE...: join USER's cgroup in every hierarchy, then open
+# each host path; prints NODE ERRNO per line (the device cgroup answers
+# EPERM before a driverless node's ENXIO).
+in_cgroup() {
+	local u=$1
+	shift
+	python3 - "$u" "$@" <<'PY'
+import errno, glob, os, sys
+u = sys.argv[1]
+for procs in glob.glob("/sys/fs/cgroup/*/jsandbox/%s/cgroup.procs" % u) + glob.glob("/sys/fs/cgroup/jsandbox/%s/cgroup.procs" % u):
+    with open(procs, "w") as f:
+        f.write(str(os.getpid()))
+for p in sys.argv[2:]:
+    try:
+        os.close(os.open(p, os.O_RDWR)); print(os.path.basename(p), "opened")
+    except OSError as e:
+        print(os.path.basename(p), errno.errorcode[e.errno])
+PY
+}

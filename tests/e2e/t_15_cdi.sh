@@ -31,7 +31,9 @@ CAPS_MAJOR=511
 KFD_MAJOR=509
 fake_gpu_usable $UVM_MAJOR $CAPS_MAJOR $KFD_MAJOR
 
+hold=
 cleanup() {
+	[ -n "$hold" ] && kill "$hold" 2>/dev/null
 	"$JSB_CTL" stop $A >/dev/null 2>&1
 	"$JSB_CTL" stop $B >/dev/null 2>&1
 	rm -rf "$FAKE" "$BUILD"
@@ -233,6 +235,18 @@ has "MIG nvidia.com/gpu=1:0: its GPU's node" "$ma" -x -- "devs: nvidia-caps nvid
 has "MIG nvidia.com/gpu=1:0: its own capability nodes only" "$ma" -x -- "caps: nvidia-cap21 nvidia-cap22 "
 has "MIG nvidia.com/gpu=1:0: the driver's files too" "$ma" -x -- "GPU 0: Fake GPU (/dev/nvidia0)"
 has "MIG by UUID (any case): its own capability nodes only" "$mb" -x -- "caps: nvidia-cap30 nvidia-cap31 "
+# The cgroup rules are the nodes granted: from the host, a process in
+# alice's cgroup (while a session of hers holds the container).
+tmbg 60 jssh $A "sleep 600 # jsbt-cdi-hold" >/dev/null 2>&1
+hold=$!
+wait_for 200 container_pid $A >/dev/null
+h=$(in_cgroup $A "$FAKE"/dev/nvidia0 "$FAKE"/dev/nvidia1 "$FAKE"/dev/nvidia-caps/nvidia-cap2[12] \
+	"$FAKE"/dev/nvidia-caps/nvidia-cap3[01] "$FAKE"/dev/nvidia-uvm "$FAKE"/dev/dri/renderD128)
+printf '%s\n' "$h" | sed 's/^/  | /'
+check "alice's cgroup (nvidia.com/gpu=1:0): exactly her instance's nodes and the shared ones open" \
+	[ "$(oneline "$h")" = "nvidia0 ENXIO nvidia1 EPERM nvidia-cap21 ENXIO nvidia-cap22 ENXIO nvidia-cap30 EPERM nvidia-cap31 EPERM nvidia-uvm ENXIO renderD128 EPERM " ]
+kill $hold 2>/dev/null
+wait $hold 2>/dev/null
 
 # --- a driver upgrade: new files, a new spec; the next start, no reset --------
 policy nvidia.com/gpu=1 none
