@@ -188,6 +188,11 @@ static int add_file(struct js_drv *drv, const char *host, const char *name, cons
 	for (size_t i = 0; i < drv->n && !f; i++)
 		if (!strcmp(drv->f[i].host, host))
 			f = &drv->f[i];
+	/* Another file already has this place (two libraries of one base
+	 * name in different directories of a spec): the first one stays. */
+	for (size_t i = 0; i < drv->n && !f; i++)
+		if (!strcmp(drv->f[i].name, name))
+			return 0;
 	if (!f) {
 		if (drv->n == JS_DRV_FILES_MAX)
 			return js_fail(err, E2BIG, "more than %d GPU driver files", JS_DRV_FILES_MAX);
@@ -200,9 +205,16 @@ static int add_file(struct js_drv *drv, const char *host, const char *name, cons
 	}
 	if (!link || !strcmp(link, strrchr(f->name, '/') + 1))
 		return 0;
-	for (size_t i = 0; i < f->nlinks; i++)
-		if (!strcmp(f->links[i], link))
+	/* A name in JS_DRIVER_DIR is taken once: by a file, or by one
+	 * link. */
+	for (size_t i = 0; i < drv->n; i++) {
+		const char *b = strrchr(drv->f[i].name, '/') + 1;
+		if (!strncmp(drv->f[i].name, JS_DRIVER_DIR "/", strlen(JS_DRIVER_DIR "/")) && !strcmp(b, link))
 			return 0;
+		for (size_t k = 0; k < drv->f[i].nlinks; k++)
+			if (!strcmp(drv->f[i].links[k], link))
+				return 0;
+	}
 	if (f->nlinks == JS_ARRAY_SIZE(f->links) || !js_node_plain_name(link, strlen(link)) ||
 	    js_strlcpy(f->links[f->nlinks], link, sizeof f->links[0]) < 0)
 		return 0; /* a name the library is also known by; not needed */
