@@ -10,12 +10,20 @@
 
 #include <cmocka.h>
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "cdi.h"
+#include "ci_skip.h"
+#include "devices.h"
 #include "devrule.h"
+#include "gpu.h"
+#include "policy.h"
 
 static const char nvidia_yaml[] = "---\n"
 				  "cdiVersion: 0.5.0\n"
@@ -238,11 +246,154 @@ static void test_names(void **state)
 	assert_false(js_cdi_path_ok("relative"));
 }
 
+/* ---- resolution: gpus = entries through a spec (lib/gpu.c) ---- */
+
+#define FMT(buf, ...) assert_true(snprintf((buf), sizeof(buf), __VA_ARGS__) < (int)sizeof(buf))
+
+static void put(const char *root, const char *rel, const char *text)
+{
+	char p[PATH_MAX];
+	FMT(p, "%s/%s", root, rel);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static const char *resolve_spec = HEAD "devices:\n"
+				       "- {name: \"0\", containerEdits: {deviceNodes: [{path: /dev/nvidia0}]}}\n"
+				       "- {name: \"1\", containerEdits: {deviceNodes: [{path: /dev/nvidia1}]}}\n"
+				       "- {name: \"0:1\", containerEdits: {deviceNodes: [{path: /dev/nvidia0}, "
+				       "{path: /dev/nvidia-caps/nvidia-cap21}]}}\n"
+				       "containerEdits:\n"
+				       "  deviceNodes: [{path: /dev/nvidiactl}, {path: /dev/nvidia-uvm-tools}]\n";
+
+static bool has_path(const struct js_dev_list *l, const char *path)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->r[i].path, path))
+			return true;
+	return false;
+}
+
+/* The rules `gpus =` gets on the fake host at root with the specs cdi. */
+static int select_on(const char *root, const struct js_cdi_set *cdi, const char *gpus, struct js_dev_list *l,
+		     struct js_err *e)
+{
+	struct js_gpu_sel sel;
+	char why[256];
+	if (js_parse_gpus(gpus, &sel, why, sizeof why) < 0)
+		fail_msg("gpus = %s: %s", gpus, why);
+	struct js_gpu_list all;
+	assert_int_equal(js_gpu_discover(root, &all, e), 0);
+	memset(l, 0, sizeof *l);
+	int r = js_gpu_select_cdi(root, &all, cdi, &sel, l, e);
+	js_gpu_list_free(&all);
+	return r;
+}
+
+static void test_resolve(void **state)
+{
+	(void)state;
+	JS_SKIP_IF(geteuid() != 0, "device nodes need root (mknod)");
+	char root[] = "/tmp/jsb-cdi-test.XXXXXX", p[PATH_MAX];
+	assert_non_null(mkdtemp(root));
+	static const char *const dirs[] = {"dev",
+					   "dev/nvidia-caps",
+					   "proc",
+					   "proc/driver",
+					   "proc/driver/nvidia",
+					   "proc/driver/nvidia/gpus",
+					   "proc/driver/nvidia/gpus/0000:3b:00.0",
+					   "proc/driver/nvidia/gpus/0000:86:00.0"};
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		FMT(p, "%s/%s", root, dirs[i]);
+		assert_int_equal(mkdir(p, 0755), 0);
+	}
+	put(root, "proc/driver/nvidia/gpus/0000:3b:00.0/information", "Device Minor: 0\nBus Location: 0000:3b:00.0\n");
+	put(root, "proc/driver/nvidia/gpus/0000:86:00.0/information", "Device Minor: 1\nBus Location: 0000:86:00.0\n");
+	static const struct {
+		const char *path;
+		unsigned major, minor;
+	} nodes[] = {{"dev/nvidia0", 195, 0},
+		     {"dev/nvidia1", 195, 1},
+		     {"dev/nvidiactl", 195, 255},
+		     {"dev/nvidia-caps/nvidia-cap21", 511, 21}};
+	for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+		FMT(p, "%s/%s", root, nodes[i].path);
+		assert_int_equal(mknod(p, S_IFCHR | 0600, makedev(nodes[i].major, nodes[i].minor)), 0);
+	}
+	struct js_cdi_spec spec;
+	struct js_err e = {0};
+	assert_int_equal(js_cdi_parse(resolve_spec, strlen(resolve_spec), "/etc/cdi/t.yaml", &spec, &e), 0);
+	struct js_cdi_set cdi = {.n = 1, .spec = &spec};
+	struct js_dev_list l;
+
+	/* one MIG instance: its GPU's node and its own capability, the
+	 * spec-wide node the host has, not the one it lacks */
+	if (select_on(root, &cdi, "nvidia.com/gpu=0:1", &l, &e) < 0)
+		fail_msg("0:1: %s", e.msg);
+	assert_int_equal(l.n, 3);
+	assert_true(has_path(&l, "/dev/nvidia0") && has_path(&l, "/dev/nvidia-caps/nvidia-cap21") &&
+		    has_path(&l, "/dev/nvidiactl"));
+	assert_int_equal(l.r[1].major, 511);
+	js_dev_list_free(&l);
+
+	/* an index goes to the spec device naming the GPU's node; a whole
+	 * GPU does not get a MIG instance's capability */
+	if (select_on(root, &cdi, "1", &l, &e) < 0)
+		fail_msg("1: %s", e.msg);
+	assert_int_equal(l.n, 2);
+	assert_true(has_path(&l, "/dev/nvidia1") && has_path(&l, "/dev/nvidiactl"));
+	js_dev_list_free(&l);
+	if (select_on(root, &cdi, "0000:3b:00.0", &l, &e) < 0)
+		fail_msg("pci: %s", e.msg);
+	assert_true(has_path(&l, "/dev/nvidia0") && !has_path(&l, "/dev/nvidia-caps/nvidia-cap21"));
+	js_dev_list_free(&l);
+
+	/* errors: a name no spec has, a MIG UUID no spec names, no spec at all */
+	assert_int_equal(select_on(root, &cdi, "nvidia.com/gpu=7", &l, &e), -ENOENT);
+	assert_non_null(strstr(e.msg, "nvidia.com/gpu=7 is in none of the host's CDI specs"));
+	assert_int_equal(select_on(root, &cdi, "MIG-dddddddd-0000-0000-0000-000000000011", &l, &e), -ENOENT);
+	assert_non_null(strstr(e.msg, "no CDI spec names this MIG device"));
+	struct js_cdi_set none = {0};
+	assert_int_equal(select_on(root, &none, "nvidia.com/gpu=0", &l, &e), -ENOENT);
+	assert_non_null(strstr(e.msg, "the host has no CDI spec"));
+	/* without a spec, discovery as before */
+	if (select_on(root, &none, "1", &l, &e) < 0)
+		fail_msg("1 without spec: %s", e.msg);
+	assert_true(has_path(&l, "/dev/nvidia1"));
+	js_dev_list_free(&l);
+	js_cdi_spec_free(&spec);
+
+	/* a stale spec (GPU 1 missing) refuses, a node that differs refuses */
+	const char *stale = HEAD "devices:\n- {name: \"0\", containerEdits: {deviceNodes: [{path: /dev/nvidia0}]}}\n";
+	assert_int_equal(js_cdi_parse(stale, strlen(stale), "/etc/cdi/t.yaml", &spec, &e), 0);
+	assert_int_equal(select_on(root, &cdi, "1", &l, &e), -ENOENT);
+	assert_non_null(strstr(e.msg, "regenerate"));
+	js_cdi_spec_free(&spec);
+	const char *wrong = HEAD "devices:\n- {name: \"0\", containerEdits: {deviceNodes: [{path: /dev/nvidia0, "
+				 "major: 195, minor: 3}]}}\n";
+	assert_int_equal(js_cdi_parse(wrong, strlen(wrong), "/etc/cdi/t.yaml", &spec, &e), 0);
+	assert_int_equal(select_on(root, &cdi, "nvidia.com/gpu=0", &l, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "195:0 on the host, the spec says 195:3"));
+	js_cdi_spec_free(&spec);
+	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_nvidia_yaml), cmocka_unit_test(test_amd_json), cmocka_unit_test(test_hostile),
-	    cmocka_unit_test(test_bounds),	cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_bounds),	cmocka_unit_test(test_names),	 cmocka_unit_test(test_resolve),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
