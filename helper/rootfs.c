@@ -755,10 +755,14 @@ int js_devnodes_attach_dev(const struct js_node *granted, size_t ngranted, struc
 static int bind_tool(int rootfd, const struct js_node *m, struct js_err *err)
 {
 	const char *base = strrchr(m->name, '/');
-	char dir[JS_NODE_NAME_MAX];
+	char dir[JS_NODE_NAME_MAX + 4];
 	size_t dl = (size_t)(base - m->name);
-	memcpy(dir, m->name + 1, dl - 1);
-	dir[dl - 1] = '\0';
+	/* /lib/firmware/...: on an image whose /lib is the usr-merge link
+	 * to usr/lib, the same place is reached without following it. */
+	struct stat ls;
+	bool usr = !strncmp(m->name, "/lib/", 5) && fstatat(rootfd, "lib", &ls, AT_SYMLINK_NOFOLLOW) == 0 &&
+		   S_ISLNK(ls.st_mode);
+	snprintf(dir, sizeof dir, "%s%.*s", usr ? "usr/" : "", (int)(dl - 1), m->name + 1);
 	base++;
 	struct stat src;
 	if (fstat(m->fd, &src) < 0)
