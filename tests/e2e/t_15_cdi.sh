@@ -228,6 +228,10 @@ has "gpus = 0000:1a:00.0: the spec's device 0 (/dev/nvidia2)" "$ib" -x -- "devs:
 # --- MIG: one instance, not its sibling --------------------------------------
 policy nvidia.com/gpu=1:0 MIG-DDDDDDDD-0000-0000-0000-000000000011
 restart
+g=$("$JSB_CTL" gpus 2>&1)
+printf '%s\n' "$g" | grep CDI | sed 's/^/  | /'
+has "jsandboxctl gpus lists alice's MIG instance by CDI name" "$g" -x -- "\[user:$A\] also grants, through the host's CDI specs at login: nvidia.com/gpu=1:0"
+has "jsandboxctl gpus lists bob's MIG UUID" "$g" -x -- "\[user:$B\] also grants, through the host's CDI specs at login: MIG-dddddddd-0000-0000-0000-000000000011"
 ma=$(tm 60 jssh $A 'echo "devs: $(cd /dev && ls -d nvidia* | tr "\n" " ")"; echo "caps: $(ls /dev/nvidia-caps | tr "\n" " ")"; nvidia-smi -L' 2>&1)
 mb=$(tm 60 jssh $B 'echo "caps: $(ls /dev/nvidia-caps | tr "\n" " ")"; nvidia-smi -L' 2>&1)
 printf '%s\n' "$ma" "$mb" | sed 's/^/  | /'
