@@ -257,7 +257,11 @@ static int add_firmware(int rootfd, struct js_drv *drv, struct js_err *err)
 	if (fd < 0)
 		return js_fail(err, -fd, "%s", e2.msg);
 	snprintf(name, sizeof name, "/%s", rel);
-	return add_file(drv, resolved, name, NULL, err);
+	int r = add_file(drv, resolved, name, NULL, err);
+	for (size_t i = 0; r >= 0 && i < drv->n; i++)
+		if (!strcmp(drv->f[i].host, resolved))
+			drv->f[i].dir = true;
+	return r;
 }
 
 int js_drv_discover(const char *host_root, struct js_drv *drv, struct js_err *err)
@@ -377,6 +381,14 @@ int js_drv_add_cdi(const char *host_root, const char *spec, const struct js_cdi_
 		struct js_err e2;
 		_cleanup_close_ int fd =
 		    js_open_rootowned_beneath(rootfd, m->host + 1, O_PATH, resolved, sizeof resolved, &e2);
+		if (fd == -EPERM) {
+			/* a directory (the firmware's) is opened as one */
+			struct js_err e3;
+			int dfd = js_open_rootowned_beneath(rootfd, m->host + 1, O_PATH | O_DIRECTORY, resolved,
+							    sizeof resolved, &e3);
+			if (dfd >= 0)
+				fd = dfd;
+		}
 		if (fd < 0)
 			return js_fail(err, -fd, "CDI spec %s: mount %s: %s", spec, m->host, e2.msg);
 		struct stat st;
@@ -386,6 +398,9 @@ int js_drv_add_cdi(const char *host_root, const char *spec, const struct js_cdi_
 			continue; /* not a compute file jsandbox binds (docs/gpus.md) */
 		if ((r = add_file(drv, resolved, name, NULL, err)) < 0)
 			return r;
+		for (size_t k = 0; k < drv->n; k++)
+			if (!strcmp(drv->f[k].host, resolved))
+				drv->f[k].dir = S_ISDIR(st.st_mode);
 	}
 	return 0;
 }
@@ -470,8 +485,10 @@ int js_drv_open(const char *host_root, const struct js_drv *drv, struct js_dev_n
 		const struct js_drv_file *f = &drv->f[i];
 		/* Again from the root: the file checked now is the file
 		 * bound, whatever happened since discovery. */
-		_cleanup_close_ int fd = f->sock ? js_openat_beneath(rootfd, f->host, O_PATH, 0)
-						 : js_open_rootowned_beneath(rootfd, f->host, O_PATH, NULL, 0, err);
+		_cleanup_close_ int fd =
+		    f->sock
+			? js_openat_beneath(rootfd, f->host, O_PATH, 0)
+			: js_open_rootowned_beneath(rootfd, f->host, O_PATH | (f->dir ? O_DIRECTORY : 0), NULL, 0, err);
 		struct stat st;
 		if (f->sock && fd >= 0 && (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)))
 			return js_fail(err, EINVAL, "/%s is no longer a socket", f->host);

@@ -22,6 +22,7 @@ struct js_drv_file {
 	char links[4][64]; /* JS_DRIVER_DIR links to it: sonames, the .so link */
 	size_t nlinks;
 	bool sock; /* the persistenced socket: a socket, not root's file */
+	bool dir;  /* a directory (the firmware's) */
 };
 
 struct js_drv {

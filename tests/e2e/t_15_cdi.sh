@@ -248,7 +248,7 @@ h=$(in_cgroup $A "$FAKE"/dev/nvidia0 "$FAKE"/dev/nvidia1 "$FAKE"/dev/nvidia-caps
 	"$FAKE"/dev/nvidia-caps/nvidia-cap3[01] "$FAKE"/dev/nvidia-uvm "$FAKE"/dev/dri/renderD128)
 printf '%s\n' "$h" | sed 's/^/  | /'
 check "alice's cgroup (nvidia.com/gpu=1:0): exactly her instance's nodes and the shared ones open" \
-	[ "$(oneline "$h")" = "nvidia0 ENXIO nvidia1 EPERM nvidia-cap21 ENXIO nvidia-cap22 ENXIO nvidia-cap30 EPERM nvidia-cap31 EPERM nvidia-uvm ENXIO renderD128 EPERM " ]
+	[ "$(oneline "$h")" = "nvidia0 ENXIO nvidia1 EPERM nvidia-cap21 ENXIO nvidia-cap22 ENXIO nvidia-cap30 EPERM nvidia-cap31 EPERM nvidia-uvm ENXIO renderD128 EPERM" ]
 kill $hold 2>/dev/null
 wait $hold 2>/dev/null
 
