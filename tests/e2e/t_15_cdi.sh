@@ -146,12 +146,23 @@ containerEdits:
   - hostPath: /usr/bin/nvidia-smi
     containerPath: /usr/bin/nvidia-smi
     options: [ro, nosuid, nodev, bind]
+  - hostPath: /run/nvidia-persistenced/socket
+    containerPath: /run/nvidia-persistenced/socket
+    options: [ro, nosuid, nodev, bind, noexec]
+  - hostPath: /lib/firmware/nvidia/$v/gsp_fake.bin
+    containerPath: /lib/firmware/nvidia/$v/gsp_fake.bin
+    options: [ro, nosuid, nodev, bind]
   - hostPath: /etc/vulkan/icd.d/nvidia_icd.json
     containerPath: /etc/vulkan/icd.d/nvidia_icd.json
     options: [ro, nosuid, nodev, bind]
 EOF
 	mv "$FAKE/etc/cdi/nvidia.yaml.tmp" "$FAKE/etc/cdi/nvidia.yaml"
+	rm -rf "$FAKE/lib/firmware/nvidia"
+	install -d -m 0755 "$FAKE/lib/firmware/nvidia/$v"
+	echo "gsp $v" >"$FAKE/lib/firmware/nvidia/$v/gsp_fake.bin"
 }
+install -d -m 0755 "$FAKE/run/nvidia-persistenced"
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$FAKE/run/nvidia-persistenced/socket"
 install -d "$FAKE/etc/vulkan/icd.d"
 echo '{}' >"$FAKE/etc/vulkan/icd.d/nvidia_icd.json"
 cat >"$FAKE/var/run/cdi/amd.json" <<'EOF'
@@ -177,6 +188,8 @@ probe() { # VERSION
 		"echo \"devs: \$(cd /dev && ls -d nvidia* dri/* kfd 2>/dev/null | tr '\\n' ' ')\"" \
 		"echo \"caps: \$(ls /dev/nvidia-caps 2>/dev/null | tr '\\n' ' ')\"" \
 		"echo \"icd: \$(ls /etc/vulkan/icd.d 2>&1 | tr '\\n' ' ')\"" \
+		"echo \"sock: \$(test -S /run/nvidia-persistenced/socket && echo socket)\"" \
+		"echo \"fw: \$(cat /lib/firmware/nvidia/$1/gsp_fake.bin)\"" \
 		"echo \"host copy: \$(sha256sum < $DRV/libcuda.so.$1 | cut -d' ' -f1)\""
 }
 policy nvidia.com/gpu=1 none
@@ -197,6 +210,8 @@ has "/dev: the device's node and the spec's nodes the host has (no nvidia-uvm-to
 has "no MIG capability node for a whole GPU" "$in" -x -- "caps: "
 has "the library inside is the host's file" "$in" -x -- "host copy: $(sha256sum <"$FAKE/$LIBDIR/libcuda.so.$V1" | cut -d' ' -f1)"
 has "a graphics mount of the spec is not bound" "$in" -- "^icd: .*No such file"
+has "the spec's persistenced socket is there" "$in" -x -- "sock: socket"
+has "the spec's firmware file is there" "$in" -x -- "fw: gsp $V1"
 check "the spec's hook binary never ran" [ ! -e "$MARK" ]
 
 ro=$(tm 60 jssh $A "for c in 'echo x >> $DRV/libcuda.so.$V1' 'rm -f $DRV/libcuda.so.$V1' 'ln -sf /tmp/x $DRV/libcuda.so' \
@@ -262,6 +277,7 @@ restart
 in=$(tm 60 jssh $A "$(probe $V2)" 2>&1)
 printf '%s\n' "$in" | sed 's/^/  | /'
 has "after the upgrade: nvidia-smi runs version $V2" "$in" -x -- "Driver Version: $V2"
+has "after the upgrade: the new spec's firmware" "$in" -x -- "fw: gsp $V2"
 has "after the upgrade: the driver directory has version $V2 only" "$in" -x -- \
 	"driver dir: libcuda.so libcuda.so.1 libcuda.so.$V2 libnvidia-ml.so.1 libnvidia-ml.so.$V2 "
 upper=$JSB_RUN/state/users/$A/upper
