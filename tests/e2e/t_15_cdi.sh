@@ -223,7 +223,9 @@ check "all five attempts were made" [ "$(printf '%s\n' "$ro" | grep -c '^refused
 check "the host's library is unchanged" cmp -s "$FAKE/$LIBDIR/libcuda.so.$V1" "$BUILD/$V1/libcuda.so.1"
 
 # --- bob: gpus = none ------------------------------------------------------
-inb=$(tm 60 jssh $B "ls $DRV 2>&1; command -v nvidia-smi || echo no-smi; echo \"devs: \$(cd /dev && ls -d nvidia* dri kfd 2>/dev/null | tr '\\n' ' ')\"; echo \"ldcache: \$(/sbin/ldconfig -p | grep -c 'libcuda\\|libnvidia')\"" 2>&1)
+# (an earlier grant may have left an empty mount point at /usr/bin/nvidia-smi
+# in his layer, as t_14 describes: never the tool)
+inb=$(tm 60 jssh $B "ls $DRV 2>&1; test -s /usr/bin/nvidia-smi || echo no-smi; echo \"devs: \$(cd /dev && ls -d nvidia* dri kfd 2>/dev/null | tr '\\n' ' ')\"; echo \"ldcache: \$(/sbin/ldconfig -p | grep -c 'libcuda\\|libnvidia')\"" 2>&1)
 printf '%s\n' "$inb" | sed 's/^/  | /'
 has "bob: no driver directory" "$inb" -- "No such file or directory"
 has "bob: no nvidia-smi" "$inb" -x -- "no-smi"
