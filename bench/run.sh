@@ -76,7 +76,7 @@ ALL_USERS="$JS_USERS $COLD_USER $NB_USER $PLAIN_USERS $POD_USER $OLD_WARM $OLD_C
 IMAGE=jsbbench
 # gcc and the headers this repository's sources need (the compile job), and
 # pkg-config (the only dependency of the package the apt job installs).
-IMAGE_PKGS=build-essential,pkg-config,libpam0g-dev,libcap-dev,libseccomp-dev,libiniparser-dev,libsystemd-dev
+IMAGE_PKGS=build-essential,pkg-config,libpam0g-dev,libcap-dev,libseccomp-dev,libiniparser-dev,libsystemd-dev,libyaml-dev
 APT_PKG=libeigen3-dev
 
 say() { printf '\n== %s\n' "$*" >&2; }

@@ -9,6 +9,7 @@
  * failure, so a bad value leaves the policy it was meant for untouched. */
 #include "policy_internal.h"
 
+#include "cdi.h"
 #include "jsutil.h"
 
 #include <inttypes.h>
@@ -482,7 +483,7 @@ static bool same_gpu(const struct js_gpu_ref *a, const struct js_gpu_ref *b)
 
 #define GPUS_EXPECTED                                                                                                  \
 	"expected \"none\", \"all\", or a comma-separated list of GPU indices (0 to 63), PCI addresses such "          \
-	"as 0000:3b:00.0 and GPU-/MIG- UUIDs"
+	"as 0000:3b:00.0, GPU-/MIG- UUIDs and CDI names such as nvidia.com/gpu=0:1"
 
 int js_parse_gpus(const char *s, struct js_gpu_sel *out, char *why, size_t whylen)
 {
@@ -503,7 +504,7 @@ int js_parse_gpus(const char *s, struct js_gpu_sel *out, char *why, size_t whyle
 			word = true;
 			continue;
 		}
-		if (len > 64)
+		if (len >= sizeof(((struct js_gpu_ref *)0)->id))
 			return why_fail(why, whylen, "entry \"%.40s...\" is too long; %s", item, GPUS_EXPECTED);
 		if (sel->n == JS_GPU_MAX)
 			return why_fail(why, whylen, "too many entries (at most %d)", JS_GPU_MAX);
@@ -516,6 +517,19 @@ int js_parse_gpus(const char *s, struct js_gpu_sel *out, char *why, size_t whyle
 						item, GPU_INDEX_MAX);
 			ref.type = JS_GPU_INDEX;
 			ref.index = (unsigned)idx;
+		} else if (memchr(item, '=', len)) {
+			/* A CDI name: vendor/class=device, as the CDI spec
+			 * defines its characters. */
+			const char *eq = memchr(item, '=', len);
+			size_t kl = (size_t)(eq - item);
+			if (!js_cdi_kind_ok(item, kl) || !js_cdi_devname_ok(eq + 1, len - kl - 1))
+				return why_fail(why, whylen,
+						"malformed CDI device name \"%.*s\" (expected vendor/class=name, such "
+						"as nvidia.com/gpu=0 or nvidia.com/gpu=0:1)",
+						(int)len, item);
+			memcpy(ref.id, item, len);
+			ref.id[len] = '\0';
+			ref.type = JS_GPU_CDI;
 		} else if (len >= 4 && (strncasecmp(item, "GPU-", 4) == 0 || strncasecmp(item, "MIG-", 4) == 0)) {
 			if (parse_gpu_uuid(item, len, ref.id, sizeof ref.id) < 0)
 				return why_fail(why, whylen,

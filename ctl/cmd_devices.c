@@ -302,7 +302,10 @@ int cmd_gpus(int argc, char **argv, const struct js_config *c)
 	_cleanup_free_ bool *grant = calloc((ns ? ns : 1) * (all.n ? all.n : 1), sizeof *grant);
 	_cleanup_free_ char *state = calloc(ns ? ns : 1, 1); /* 0 skip, 'g' resolved, 'x' exempt, 'e' error */
 	_cleanup_free_ struct js_policy *p = malloc(sizeof *p);
-	if (!grant || !state || !p) {
+	/* Per section, its entries that only a CDI spec resolves (CDI names,
+	 * MIG- UUIDs): listed apart, after the table. */
+	_cleanup_free_ char *cdi = calloc(ns ? ns : 1, 512);
+	if (!grant || !state || !p || !cdi) {
 		js_gpu_list_free(&all);
 		ctl_error("out of memory");
 		return CTL_EXIT_FAIL;
@@ -325,7 +328,18 @@ int cmd_gpus(int argc, char **argv, const struct js_config *c)
 			continue;
 		}
 		struct js_err e = {0};
-		if (js_gpu_resolve(&all, &p->gpus, grant + s * all.n, &e) < 0) {
+		struct js_gpu_sel rest = p->gpus;
+		rest.n = 0;
+		for (size_t k = 0; p->gpus.kind == JS_GPUS_LIST && k < p->gpus.n && k < JS_GPU_MAX; k++) {
+			const struct js_gpu_ref *ref = &p->gpus.ref[k];
+			if (ref->type == JS_GPU_CDI || (ref->type == JS_GPU_UUID && !strncmp(ref->id, "MIG-", 4))) {
+				size_t l = strlen(cdi + s * 512);
+				snprintf(cdi + s * 512 + l, 512 - l, "%s%s", l ? ", " : "", ref->id);
+			} else {
+				rest.ref[rest.n++] = *ref;
+			}
+		}
+		if (js_gpu_resolve(&all, &rest, grant + s * all.n, &e) < 0) {
 			state[s] = 'e';
 			ctl_error("[%s] gpus: %s (logins it applies to are refused)", sec, e.msg);
 			status = CTL_EXIT_FAIL;
@@ -350,6 +364,10 @@ int cmd_gpus(int argc, char **argv, const struct js_config *c)
 		}
 		printf("%s\n", n ? "" : " nobody");
 	}
+	for (size_t s = 0; s < ns; s++)
+		if (state[s] == 'g' && cdi[s * 512])
+			printf("[%s] also grants, through the host's CDI specs at login: %s\n", js_config_section(c, s),
+			       cdi + s * 512);
 	for (size_t v = 0; v < JS_GPU_VENDOR__COUNT; v++) {
 		if (!all.shared[v].n)
 			continue;

@@ -766,34 +766,57 @@ int js_devnodes_attach_dev(const struct js_node *granted, size_t ngranted, struc
 #define DRIVER_CONF_TEXT                                                                                               \
 	"# written by jsandbox at each container start: the GPU driver's libraries\n" JS_DRIVER_DIR "\n"
 
-/* Bind a driver tool (a JS_NODE_FILE outside JS_DRIVER_DIR, "/usr/bin/x")
- * over its place in the new root: the image's file when it has a regular
- * one there, else an empty placeholder made in the user's layer (anything
- * else there, a link included, is the user's own and is replaced). The
- * bind is what the container sees: the layer never holds the driver's
- * bytes, and a file the user leaves there is covered. */
+/* Bind a driver file outside JS_DRIVER_DIR (a tool "/usr/bin/x", the
+ * persistenced socket, the firmware directory) over its place in the new
+ * root: the image's entry when it has one of the same type (a regular
+ * file, or a directory for a directory) there, else an empty placeholder
+ * made in the user's layer, or on /run's tmpfs (anything else there, a
+ * link included, is the user's own and is replaced). The bind is what the
+ * container sees: the layer never holds the driver's bytes, and a file
+ * the user leaves there is covered. */
 static int bind_tool(int rootfd, const struct js_node *m, struct js_err *err)
 {
 	const char *base = strrchr(m->name, '/');
-	char dir[JS_NODE_NAME_MAX];
+	char dir[JS_NODE_NAME_MAX + 4];
 	size_t dl = (size_t)(base - m->name);
-	memcpy(dir, m->name + 1, dl - 1);
-	dir[dl - 1] = '\0';
+	/* /lib/firmware/...: on an image whose /lib is the usr-merge link
+	 * to usr/lib, the same place is reached without following it. */
+	struct stat ls;
+	bool usr = !strncmp(m->name, "/lib/", 5) && fstatat(rootfd, "lib", &ls, AT_SYMLINK_NOFOLLOW) == 0 &&
+		   S_ISLNK(ls.st_mode);
+	snprintf(dir, sizeof dir, "%s%.*s", usr ? "usr/" : "", (int)(dl - 1), m->name + 1);
 	base++;
+	struct stat src;
+	if (fstat(m->fd, &src) < 0)
+		return js_failm(err, errno, "cannot inspect \"%s\"", m->name);
+	bool isdir = S_ISDIR(src.st_mode);
 	_cleanup_close_ int dfd = js_mkdir_beneath(rootfd, dir, 0755, err);
 	if (dfd < 0)
 		return dfd;
 	struct stat st;
 	int r = fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW);
-	if (r == 0 && !S_ISREG(st.st_mode) && unlinkat(dfd, base, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0)
-		return js_failm(err, errno, "cannot replace \"%s\"", m->name);
-	if (r < 0 || !S_ISREG(st.st_mode)) {
-		int fd = js_openat_beneath(dfd, base, O_WRONLY | O_CREAT | O_EXCL, 0755);
-		if (fd < 0)
-			return js_failm(err, -fd, "cannot create \"%s\"", m->name);
-		close(fd);
+	bool fits = r == 0 && (isdir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode));
+	if (r == 0 && !fits) {
+		if (S_ISDIR(st.st_mode)) {
+			r = js_remove_tree_at(dfd, base, err);
+			if (r < 0)
+				return r;
+		} else if (unlinkat(dfd, base, 0) < 0) {
+			return js_failm(err, errno, "cannot replace \"%s\"", m->name);
+		}
 	}
-	_cleanup_close_ int tfd = js_openat_beneath(dfd, base, O_PATH, 0);
+	if (!fits) {
+		if (isdir) {
+			if (mkdirat(dfd, base, 0755) < 0)
+				return js_failm(err, errno, "cannot create \"%s\"", m->name);
+		} else {
+			int fd = js_openat_beneath(dfd, base, O_WRONLY | O_CREAT | O_EXCL, 0755);
+			if (fd < 0)
+				return js_failm(err, -fd, "cannot create \"%s\"", m->name);
+			close(fd);
+		}
+	}
+	_cleanup_close_ int tfd = js_openat_beneath(dfd, base, O_PATH | (isdir ? O_DIRECTORY : 0), 0);
 	if (tfd < 0)
 		return js_failm(err, -tfd, "cannot open \"%s\"", m->name);
 	if (syscall(SYS_move_mount, m->fd, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)

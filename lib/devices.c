@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
+#include "cdi.h"
 #include "cgroup.h"
 #include "devnode.h"
 #include "ebpf.h"
@@ -175,9 +176,16 @@ int js_devices_build(const char *host_root, const struct js_gpu_sel *sel, const 
 	int r = js_devices_add_defaults(out, err);
 	if (r >= 0 && sel->kind != JS_GPUS_NONE) {
 		struct js_gpu_list gpus;
+		struct js_cdi_set cdi;
 		r = js_gpu_discover(host_root, &gpus, err);
 		if (r >= 0) {
-			r = js_gpu_select(&gpus, sel, out, err);
+			/* Only a user granted a GPU reads the CDI specs: a
+			 * malformed one refuses those logins, nobody else's. */
+			r = js_gpu_load_cdi(host_root, &cdi, err);
+			if (r >= 0) {
+				r = js_gpu_select_cdi(host_root, &gpus, &cdi, sel, out, err);
+				js_cdi_set_free(&cdi);
+			}
 			js_gpu_list_free(&gpus);
 		}
 	}

@@ -68,7 +68,8 @@ static inline bool js_node_plain_name(const char *c, size_t l)
 }
 
 /* Where a driver file may be bound: a plain name in JS_DRIVER_DIR, or in
- * /usr/bin (the driver's tools). */
+ * /usr/bin (the driver's tools); nvidia-persistenced's socket; the
+ * firmware, /lib/firmware/nvidia/<version>[/<file>]. */
 static inline bool js_node_file_ok(const char *path)
 {
 	static const char *const dirs[] = {JS_DRIVER_DIR "/", "/usr/bin/"};
@@ -78,7 +79,16 @@ static inline bool js_node_file_ok(const char *path)
 		    js_node_plain_name(path + dl, strlen(path + dl)))
 			return true;
 	}
-	return false;
+	if (!strcmp(path, "/run/nvidia-persistenced/socket"))
+		return true;
+	static const char fw[] = "/lib/firmware/nvidia/";
+	if (strncmp(path, fw, sizeof fw - 1) != 0)
+		return false;
+	const char *v = path + sizeof fw - 1, *s = strchr(v, '/');
+	if (!s)
+		return js_node_plain_name(v, strlen(v));
+	return js_node_plain_name(v, (size_t)(s - v)) && !strchr(s + 1, '/') &&
+	       js_node_plain_name(s + 1, strlen(s + 1));
 }
 
 /* A node the container gets: what root collects (lib/devices.h's

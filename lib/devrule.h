@@ -12,14 +12,16 @@
 #define JS_GPU_MAX 64 /* entries in one gpus = list */
 
 enum js_gpus_kind { JS_GPUS_NONE, JS_GPUS_ALL, JS_GPUS_LIST };
-enum js_gpu_ref_type { JS_GPU_INDEX, JS_GPU_PCI, JS_GPU_UUID };
+enum js_gpu_ref_type { JS_GPU_INDEX, JS_GPU_PCI, JS_GPU_UUID, JS_GPU_CDI };
 
 struct js_gpu_ref {
 	enum js_gpu_ref_type type;
 	unsigned index; /* JS_GPU_INDEX */
 	/* JS_GPU_PCI: normalised "dddd:bb:dd.f", lower case, domain filled in.
-	 * JS_GPU_UUID: "GPU-..." or "MIG-..." as written (hex lower-cased). */
-	char id[48];
+	 * JS_GPU_UUID: "GPU-..." or "MIG-..." as written (hex lower-cased).
+	 * JS_GPU_CDI: a CDI device name "vendor/class=name" as written
+	 * ("nvidia.com/gpu=0", "nvidia.com/gpu=0:1", "amd.com/gpu=GPU-..."). */
+	char id[96];
 };
 
 struct js_gpu_sel {

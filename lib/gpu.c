@@ -9,10 +9,12 @@
 #include <linux/openat2.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
+#include "cdi.h"
 #include "devnode.h"
 #include "gpudrv.h"
 
@@ -599,6 +601,8 @@ int js_gpu_resolve(const struct js_gpu_list *all, const struct js_gpu_sel *sel, 
 				return js_fail(err, ENOENT, "no GPU with UUID %s", ref->id);
 			granted[i] = true;
 			break;
+		case JS_GPU_CDI:
+			break; /* resolved through the host's CDI specs (js_gpu_select_cdi) */
 		default:
 			return js_fail(err, EINVAL, "unknown GPU reference type");
 		}
@@ -606,20 +610,232 @@ int js_gpu_resolve(const struct js_gpu_list *all, const struct js_gpu_sel *sel, 
 	return 0;
 }
 
-int js_gpu_select(const struct js_gpu_list *all, const struct js_gpu_sel *sel, struct js_dev_list *nodes,
-		  struct js_err *err)
+/* ---- CDI ---- */
+
+/* The CDI kind of a vendor's GPUs, as their generators write it. */
+static const char *vendor_kind(enum js_gpu_vendor v)
 {
-	_cleanup_free_ bool *granted = calloc(all->n ? all->n : 1, sizeof *granted);
-	if (!granted)
+	switch (v) {
+	case JS_GPU_NVIDIA:
+		return "nvidia.com/gpu";
+	case JS_GPU_AMD:
+		return "amd.com/gpu";
+	case JS_GPU_INTEL:
+		return "intel.com/gpu";
+	default:
+		return "";
+	}
+}
+
+static bool edits_have_node(const struct js_cdi_edits *e, const char *path)
+{
+	for (size_t i = 0; i < e->nnodes; i++)
+		if (!strcmp(e->node[i].path, path))
+			return true;
+	return false;
+}
+
+static bool edits_have_caps(const struct js_cdi_edits *e)
+{
+	for (size_t i = 0; i < e->nnodes; i++)
+		if (!strncmp(e->node[i].path, "/dev/nvidia-caps/", 17))
+			return true;
+	return false;
+}
+
+struct cdi_pick {
+	const struct js_cdi_spec *spec;
+	const struct js_cdi_device *dev;
+};
+
+/* What a selection grants on a host with CDI specs: discovered GPUs given
+ * their discovered nodes (disc: no spec of their vendor's kind), CDI
+ * devices (pick), and the NVIDIA GPUs whose /proc entry the container
+ * shows (proc: granted either way). */
+struct grant {
+	bool *disc, *proc;
+	struct cdi_pick pick[JS_GPU_MAX * 2];
+	size_t npick;
+};
+
+static void grant_free(struct grant *g)
+{
+	free(g->disc);
+	free(g->proc);
+	g->disc = g->proc = NULL;
+}
+
+static int add_pick(struct grant *g, const struct js_cdi_spec *spec, const struct js_cdi_device *dev,
+		    struct js_err *err)
+{
+	for (size_t i = 0; i < g->npick; i++)
+		if (g->pick[i].dev == dev)
+			return 0;
+	if (g->npick == JS_ARRAY_SIZE(g->pick))
+		return js_fail(err, E2BIG, "too many CDI devices granted");
+	g->pick[g->npick++] = (struct cdi_pick){spec, dev};
+	return 0;
+}
+
+/* The spec device of a discovered GPU: one of its vendor's kind that lists
+ * the GPU's own node, not a MIG instance of it (no nvidia-caps node) and
+ * not "all". 0 with *dev NULL when no spec of that kind exists. */
+static int spec_dev_of(const struct js_cdi_set *cdi, const struct js_gpu *g, struct cdi_pick *out, struct js_err *err)
+{
+	const char *kind = vendor_kind(g->vendor);
+	out->spec = NULL;
+	out->dev = NULL;
+	if (!cdi || !js_cdi_has_kind(cdi, kind) || !g->nnodes)
+		return 0;
+	for (size_t s = 0; s < cdi->n; s++) {
+		const struct js_cdi_spec *sp = &cdi->spec[s];
+		if (strcmp(sp->kind, kind) != 0)
+			continue;
+		for (size_t d = 0; d < sp->ndev; d++) {
+			const struct js_cdi_device *dv = &sp->dev[d];
+			if (strcmp(dv->name, "all") != 0 && !edits_have_caps(&dv->edits) &&
+			    edits_have_node(&dv->edits, g->node[0].path)) {
+				out->spec = sp;
+				out->dev = dv;
+				return 0;
+			}
+		}
+	}
+	return js_fail(err, ENOENT,
+		       "GPU %u (%s, %s) is in no %s device of the host's CDI specs; regenerate them "
+		       "(nvidia-ctk cdi generate, or the vendor's generator)",
+		       g->index, g->pci, g->node[0].path, kind);
+}
+
+static int resolve_grant(const struct js_gpu_list *all, const struct js_cdi_set *cdi, const struct js_gpu_sel *sel,
+			 struct grant *gr, struct js_err *err)
+{
+	memset(gr, 0, sizeof *gr);
+	gr->disc = calloc(all->n ? all->n : 1, sizeof *gr->disc);
+	gr->proc = calloc(all->n ? all->n : 1, sizeof *gr->proc);
+	if (!gr->disc || !gr->proc) {
+		grant_free(gr);
 		return js_fail(err, ENOMEM, "out of memory selecting GPUs");
-	int r = js_gpu_resolve(all, sel, granted, err);
+	}
+	/* CDI names, and UUIDs a spec names a device by (nvidia-ctk's
+	 * uuid naming: GPU-... and MIG-...), go to the spec; the rest to
+	 * discovery. */
+	struct js_gpu_sel rest = {.kind = sel->kind};
+	int r = 0;
+	for (size_t k = 0; sel->kind == JS_GPUS_LIST && k < sel->n && k < JS_GPU_MAX && r >= 0; k++) {
+		const struct js_gpu_ref *ref = &sel->ref[k];
+		const struct js_cdi_spec *sp = NULL;
+		const struct js_cdi_device *dv = NULL;
+		if (ref->type == JS_GPU_CDI) {
+			char kind[JS_CDI_NAME_MAX];
+			const char *eq = strchr(ref->id, '=');
+			size_t kl = eq ? (size_t)(eq - ref->id) : 0;
+			if (!eq || kl >= sizeof kind) {
+				r = js_fail(err, EINVAL, "malformed CDI device name \"%s\"", ref->id);
+				break;
+			}
+			memcpy(kind, ref->id, kl);
+			kind[kl] = '\0';
+			if (cdi)
+				dv = js_cdi_find(cdi, kind, eq + 1, &sp);
+			if (!dv)
+				r = js_fail(err, ENOENT,
+					    cdi && cdi->n ? "CDI device %s is in none of the host's CDI specs"
+							  : "CDI device %s: the host has no CDI spec (/etc/cdi, "
+							    "/var/run/cdi)",
+					    ref->id);
+			else
+				r = add_pick(gr, sp, dv, err);
+			continue;
+		}
+		if (ref->type == JS_GPU_UUID && cdi) {
+			for (size_t s = 0; s < cdi->n && !dv; s++)
+				for (size_t d = 0; d < cdi->spec[s].ndev && !dv; d++)
+					if (!strcasecmp(cdi->spec[s].dev[d].name, ref->id)) {
+						sp = &cdi->spec[s];
+						dv = &cdi->spec[s].dev[d];
+					}
+			if (dv) {
+				r = add_pick(gr, sp, dv, err);
+				continue;
+			}
+			if (!strncmp(ref->id, "MIG-", 4)) {
+				r = js_fail(err, ENOENT,
+					    "%s: no CDI spec names this MIG device; generate the spec with "
+					    "nvidia-ctk cdi generate --device-name-strategy=uuid, or grant it by its "
+					    "CDI name (nvidia.com/gpu=<gpu>:<instance>)",
+					    ref->id);
+				continue;
+			}
+		}
+		rest.ref[rest.n++] = *ref;
+	}
+	if (r >= 0)
+		r = js_gpu_resolve(all, &rest, gr->disc, err);
+	for (size_t i = 0; r >= 0 && i < all->n; i++) {
+		if (!gr->disc[i])
+			continue;
+		gr->proc[i] = all->gpu[i].vendor == JS_GPU_NVIDIA;
+		struct cdi_pick p;
+		r = spec_dev_of(cdi, &all->gpu[i], &p, err);
+		if (r >= 0 && p.dev) {
+			gr->disc[i] = false; /* its spec says what it gets */
+			r = add_pick(gr, p.spec, p.dev, err);
+		}
+	}
+	/* A CDI device of an NVIDIA GPU (a MIG instance included) shows
+	 * its GPU's /proc entry. */
+	for (size_t k = 0; r >= 0 && k < gr->npick; k++)
+		for (size_t i = 0; i < all->n; i++)
+			if (all->gpu[i].vendor == JS_GPU_NVIDIA && all->gpu[i].nnodes &&
+			    edits_have_node(&gr->pick[k].dev->edits, all->gpu[i].node[0].path))
+				gr->proc[i] = true;
+	if (r < 0)
+		grant_free(gr);
+	return r < 0 ? r : 0;
+}
+
+/* A CDI device node's rule: type and numbers from the host node (found
+ * beneath host_root without following links, as the policy's own path
+ * rules are); numbers the spec gives must agree. An absent optional node
+ * is left out (*skip). */
+static int cdi_rule(const char *host_root, const struct js_cdi_spec *sp, const struct js_cdi_node *n, bool optional,
+		    struct js_dev_rule *out, bool *skip, struct js_err *err)
+{
+	struct js_dev_rule in = {.type = 0, .major = -1, .minor = -1, .access = n->access};
+	*skip = false;
+	if (js_strlcpy(in.path, n->path, sizeof in.path) < 0)
+		return js_fail(err, ENAMETOOLONG, "CDI spec %s: device path too long", sp->file);
+	struct js_err e2;
+	int r = js_devices_resolve_rule(host_root, &in, out, &e2);
+	if (r == -ENOENT && optional) {
+		*skip = true;
+		return 0;
+	}
+	if (r < 0)
+		return js_fail(err, -r, "CDI spec %s: %s", sp->file, e2.msg);
+	if (out->type != 'c')
+		return js_fail(err, EINVAL, "CDI spec %s: %s is not a character device", sp->file, n->path);
+	if ((n->major >= 0 && n->major != out->major) || (n->minor >= 0 && n->minor != out->minor))
+		return js_fail(err, EINVAL, "CDI spec %s: %s is %ld:%ld on the host, the spec says %ld:%ld", sp->file,
+			       n->path, out->major, out->minor, n->major, n->minor);
+	out->access = n->access;
+	out->optional = optional;
+	return 0;
+}
+
+int js_gpu_select_cdi(const char *host_root, const struct js_gpu_list *all, const struct js_cdi_set *cdi,
+		      const struct js_gpu_sel *sel, struct js_dev_list *nodes, struct js_err *err)
+{
+	struct grant gr;
+	int r = resolve_grant(all, cdi, sel, &gr, err);
 	if (r < 0)
 		return r;
 	/* Collect first, so that a failure leaves `nodes` as it was. */
 	struct js_dev_list add = {0};
 	bool vendor[JS_GPU_VENDOR__COUNT] = {false};
 	for (size_t i = 0; i < all->n && r >= 0; i++) {
-		if (!granted[i])
+		if (!gr.disc[i])
 			continue;
 		vendor[all->gpu[i].vendor] = true;
 		for (size_t k = 0; k < all->gpu[i].nnodes && r >= 0; k++)
@@ -628,6 +844,24 @@ int js_gpu_select(const struct js_gpu_list *all, const struct js_gpu_sel *sel, s
 	for (size_t v = 0; v < JS_GPU_VENDOR__COUNT && r >= 0; v++)
 		for (size_t k = 0; vendor[v] && k < all->shared[v].n && r >= 0; k++)
 			r = js_dev_list_add(&add, &all->shared[v].r[k], err);
+	/* CDI: each granted device's own nodes (required), and the nodes
+	 * of the spec-wide edits of each spec a device came from (optional:
+	 * nvidia-uvm-tools, nvidia-modeset may be gone since the spec was
+	 * written). */
+	for (size_t k = 0; k < gr.npick && r >= 0; k++) {
+		const struct cdi_pick *p = &gr.pick[k];
+		for (int pass = 0; pass < 2 && r >= 0; pass++) {
+			const struct js_cdi_edits *e = pass ? &p->spec->edits : &p->dev->edits;
+			for (size_t n = 0; n < e->nnodes && r >= 0; n++) {
+				struct js_dev_rule rule;
+				bool skip;
+				r = cdi_rule(host_root, p->spec, &e->node[n], pass == 1, &rule, &skip, err);
+				if (r >= 0 && !skip)
+					r = js_dev_list_add(&add, &rule, err);
+			}
+		}
+	}
+	grant_free(&gr);
 	if (r >= 0) {
 		/* Check the whole batch against `nodes` on a copy first. */
 		struct js_dev_list tmp = {0};
@@ -677,52 +911,113 @@ int js_gpu_granted_text(const char *host_root, const struct js_gpu_sel *sel, cha
 	return r < 0 ? r : 0;
 }
 
-static int open_proc(const char *host_root, const struct js_gpu_sel *sel, struct js_dev_nodes *nodes, bool *nvidia,
-		     struct js_err *err)
+int js_gpu_select(const struct js_gpu_list *all, const struct js_gpu_sel *sel, struct js_dev_list *nodes,
+		  struct js_err *err)
 {
-	*nvidia = false;
+	return js_gpu_select_cdi("/", all, NULL, sel, nodes, err);
+}
+
+int js_gpu_load_cdi(const char *host_root, struct js_cdi_set *out, struct js_err *err)
+{
+	memset(out, 0, sizeof *out);
+	_cleanup_close_ int rootfd = open(host_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return js_failm(err, errno, "cannot open device discovery root \"%s\"", host_root);
+	return js_cdi_load(rootfd, out, err);
+}
+
+static int open_proc(const char *host_root, const struct js_gpu_list *all, const struct grant *gr,
+		     struct js_dev_nodes *nodes, struct js_err *err)
+{
+	_cleanup_close_ int rootfd = open(host_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return js_failm(err, errno, "cannot open \"%s\"", host_root);
+	for (size_t i = 0; i < all->n; i++) {
+		if (!gr->proc[i])
+			continue;
+		char path[96];
+		snprintf(path, sizeof path, "proc/driver/nvidia/gpus/%s", all->gpu[i].procdir);
+		/* Same root-confined walk as discovery; the clone is of what
+		 * root found, the init never looks a host path up. */
+		_cleanup_close_ int dfd = root_open(rootfd, path, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+		if (dfd < 0)
+			return js_failm(err, -dfd, "cannot open \"%s/%s\"", host_root, path);
+		int tree = (int)syscall(SYS_open_tree, dfd, "",
+					OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+		if (tree < 0)
+			return js_failm(err, errno, "cannot clone \"%s/%s\"", host_root, path);
+		struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+						   MOUNT_ATTR_NOEXEC};
+		if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0) {
+			int e = errno;
+			close(tree);
+			return js_failm(err, e, "cannot make \"%s/%s\" read-only", host_root, path);
+		}
+		int r = js_dev_nodes_add(nodes, JS_NODE_NVPROC, all->gpu[i].procdir, tree, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* What the selection gets besides device nodes: /proc entries, then the
+ * driver's files: for NVIDIA GPUs granted without a spec the built-in
+ * discovery's, for CDI devices their specs' mounts and links. */
+static int host_files(const char *host_root, const struct js_gpu_sel *sel, bool want_proc, struct js_dev_nodes *nodes,
+		      struct js_err *err)
+{
 	if (sel->kind == JS_GPUS_NONE)
 		return 0;
 	struct js_gpu_list all;
 	int r = js_gpu_discover(host_root, &all, err);
 	if (r < 0)
 		return r;
-	_cleanup_free_ bool *granted = calloc(all.n ? all.n : 1, sizeof *granted);
-	_cleanup_close_ int rootfd = open(host_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (!granted || rootfd < 0) {
+	struct js_cdi_set cdi;
+	r = js_gpu_load_cdi(host_root, &cdi, err);
+	if (r < 0) {
 		js_gpu_list_free(&all);
-		return granted ? js_failm(err, errno, "cannot open \"%s\"", host_root)
-			       : js_fail(err, ENOMEM, "out of memory");
+		return r;
 	}
-	r = js_gpu_resolve(&all, sel, granted, err);
-	for (size_t i = 0; r >= 0 && i < all.n; i++) {
-		if (!granted[i] || all.gpu[i].vendor != JS_GPU_NVIDIA)
-			continue;
-		*nvidia = true;
-		char path[96];
-		snprintf(path, sizeof path, "proc/driver/nvidia/gpus/%s", all.gpu[i].procdir);
-		/* Same root-confined walk as discovery; the clone is of what
-		 * root found, the init never looks a host path up. */
-		_cleanup_close_ int dfd = root_open(rootfd, path, O_PATH | O_DIRECTORY | O_NOFOLLOW);
-		if (dfd < 0) {
-			r = js_failm(err, -dfd, "cannot open \"%s/%s\"", host_root, path);
-			break;
+	struct grant gr;
+	r = resolve_grant(&all, &cdi, sel, &gr, err);
+	if (r < 0)
+		goto out;
+	if (want_proc)
+		r = open_proc(host_root, &all, &gr, nodes, err);
+	bool builtin = false;
+	for (size_t i = 0; i < all.n; i++)
+		builtin = builtin || (gr.disc[i] && all.gpu[i].vendor == JS_GPU_NVIDIA);
+	if (r >= 0 && (builtin || gr.npick)) {
+		/* Read at every start: a driver upgraded on the host is what
+		 * the next container gets. */
+		struct js_drv *drv = malloc(sizeof *drv);
+		if (!drv) {
+			r = js_fail(err, ENOMEM, "out of memory");
+		} else {
+			memset(drv, 0, sizeof *drv);
+			if (builtin)
+				r = js_drv_discover(host_root, drv, err);
+			for (size_t k = 0; r >= 0 && k < gr.npick; k++) {
+				r = js_drv_add_cdi(host_root, gr.pick[k].spec->file, &gr.pick[k].spec->edits, drv, err);
+				if (r >= 0)
+					r = js_drv_add_cdi(host_root, gr.pick[k].spec->file, &gr.pick[k].dev->edits,
+							   drv, err);
+			}
+			if (r >= 0 && gr.npick)
+				r = js_drv_cdi_sonames(host_root, drv, err);
+			for (size_t k = 0; r >= 0 && k < gr.npick; k++) {
+				r = js_drv_add_cdi_links(&gr.pick[k].spec->edits, drv, err);
+				if (r >= 0)
+					r = js_drv_add_cdi_links(&gr.pick[k].dev->edits, drv, err);
+			}
+			if (r >= 0)
+				r = js_drv_open(host_root, drv, nodes, err);
+			free(drv);
 		}
-		int tree = (int)syscall(SYS_open_tree, dfd, "",
-					OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
-		if (tree < 0) {
-			r = js_failm(err, errno, "cannot clone \"%s/%s\"", host_root, path);
-			break;
-		}
-		struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-						   MOUNT_ATTR_NOEXEC};
-		if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0) {
-			r = js_failm(err, errno, "cannot make \"%s/%s\" read-only", host_root, path);
-			close(tree);
-			break;
-		}
-		r = js_dev_nodes_add(nodes, JS_NODE_NVPROC, all.gpu[i].procdir, tree, err);
 	}
+	grant_free(&gr);
+out:
+	js_cdi_set_free(&cdi);
 	js_gpu_list_free(&all);
 	return r < 0 ? r : 0;
 }
@@ -730,25 +1025,26 @@ static int open_proc(const char *host_root, const struct js_gpu_sel *sel, struct
 int js_gpu_open_proc(const char *host_root, const struct js_gpu_sel *sel, struct js_dev_nodes *nodes,
 		     struct js_err *err)
 {
-	bool nvidia;
-	return open_proc(host_root, sel, nodes, &nvidia, err);
+	if (sel->kind == JS_GPUS_NONE)
+		return 0;
+	struct js_gpu_list all;
+	int r = js_gpu_discover(host_root, &all, err);
+	if (r < 0)
+		return r;
+	struct js_cdi_set cdi;
+	r = js_gpu_load_cdi(host_root, &cdi, err);
+	struct grant gr;
+	if (r >= 0 && (r = resolve_grant(&all, &cdi, sel, &gr, err)) >= 0) {
+		r = open_proc(host_root, &all, &gr, nodes, err);
+		grant_free(&gr);
+	}
+	js_cdi_set_free(&cdi);
+	js_gpu_list_free(&all);
+	return r < 0 ? r : 0;
 }
 
 int js_gpu_open_host_files(const char *host_root, const struct js_gpu_sel *sel, struct js_dev_nodes *nodes,
 			   struct js_err *err)
 {
-	bool nvidia;
-	int r = open_proc(host_root, sel, nodes, &nvidia, err);
-	if (r < 0 || !nvidia)
-		return r;
-	/* Read at every start: a driver upgraded on the host is what the
-	 * next container gets. */
-	struct js_drv *drv = malloc(sizeof *drv);
-	if (!drv)
-		return js_fail(err, ENOMEM, "out of memory");
-	r = js_drv_discover(host_root, drv, err);
-	if (r >= 0)
-		r = js_drv_open(host_root, drv, nodes, err);
-	free(drv);
-	return r < 0 ? r : 0;
+	return host_files(host_root, sel, true, nodes, err);
 }

@@ -70,8 +70,9 @@ void js_gpu_list_free(struct js_gpu_list *l);
 /* Which GPUs a selection names: granted[i] for gpu[i] (granted has
  * all->n entries; may be NULL when all->n is 0). An index, PCI address or
  * UUID that matches no GPU is an error naming it. MIG device UUIDs
- * ("MIG-...") cannot be resolved without NVML and are refused with a
- * message saying to name the parent GPU. */
+ * ("MIG-...") cannot be resolved without NVML or a CDI spec and are
+ * refused with a message saying how to name them. CDI names are left to
+ * js_gpu_select_cdi (they mark nothing here). */
 int js_gpu_resolve(const struct js_gpu_list *all, const struct js_gpu_sel *sel, bool *granted, struct js_err *err);
 
 /* Append to `nodes` the device nodes of the GPUs sel grants, plus the
@@ -84,6 +85,23 @@ int js_gpu_select(const struct js_gpu_list *all, const struct js_gpu_sel *sel, s
  * "none", or the granted GPUs' indices ("0,2"). */
 int js_gpu_granted_text(const char *host_root, const struct js_gpu_sel *sel, char *buf, size_t len, struct js_err *err);
 
+struct js_cdi_set;
+
+/* js_gpu_select on a host with CDI specs (lib/cdi.h; cdi may be NULL or
+ * empty). A discovered GPU whose vendor's kind (nvidia.com/gpu,
+ * amd.com/gpu, intel.com/gpu) has a spec gets what its spec device lists
+ * (the device naming its own node), not the discovered nodes; CDI names
+ * ("nvidia.com/gpu=0:1") and UUIDs a spec names a device by resolve to
+ * that device. Each granted device's nodes are required, its spec's
+ * spec-wide nodes optional; type and numbers come from the host node
+ * under host_root. A GPU whose vendor has a spec that does not list it is
+ * an error (a stale spec). */
+int js_gpu_select_cdi(const char *host_root, const struct js_gpu_list *all, const struct js_cdi_set *cdi,
+		      const struct js_gpu_sel *sel, struct js_dev_list *nodes, struct js_err *err);
+
+/* js_cdi_load under host_root. */
+int js_gpu_load_cdi(const char *host_root, struct js_cdi_set *out, struct js_err *err);
+
 /* Append to `nodes` one JS_NODE_NVPROC entry per granted NVIDIA GPU: a
  * detached mount (made as root) of host_root/proc/driver/nvidia/gpus/<dir>,
  * named <dir>, so the container's /proc/driver/nvidia/gpus can show only
@@ -94,7 +112,9 @@ int js_gpu_open_proc(const char *host_root, const struct js_gpu_sel *sel, struct
 /* What a container granted GPUs gets from the host besides the device
  * nodes: js_gpu_open_proc's entries and, when an NVIDIA GPU is granted,
  * the driver's user-space files (lib/gpudrv.h: JS_NODE_FILE and
- * JS_NODE_LINK entries), found afresh at each call. */
+ * JS_NODE_LINK entries), found afresh at each call: by the built-in
+ * discovery for NVIDIA GPUs without a CDI spec, from the specs' mounts
+ * and create-symlinks hooks for CDI devices. */
 int js_gpu_open_host_files(const char *host_root, const struct js_gpu_sel *sel, struct js_dev_nodes *nodes,
 			   struct js_err *err);
 

@@ -3,12 +3,14 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/mount.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "cdi.h"
 #include "devnode.h"
 #include "safefs.h"
 
@@ -102,9 +104,22 @@ static const char *cache_str(const char *base, size_t len, uint32_t off)
 	return base + off;
 }
 
-/* The entries of the cache for the driver's libraries (this ABI only).
+/* The driver's libraries (the list above), by the name in the cache. */
+static bool driver_lib(const char *key, const void *ctx)
+{
+	(void)ctx;
+	for (size_t l = 0; l < JS_ARRAY_SIZE(libs); l++) {
+		size_t ll = strlen(libs[l]);
+		if (!strncmp(key, libs[l], ll) && (key[ll] == '\0' || key[ll] == '.'))
+			return true;
+	}
+	return false;
+}
+
+/* The entries of the cache (this ABI only) whose name `want` accepts.
  * Returns how many, or -errno. */
-static int read_cache(int rootfd, struct soname *out, size_t max, struct js_err *err)
+static int read_cache(int rootfd, bool (*want)(const char *key, const void *ctx), const void *ctx, struct soname *out,
+		      size_t max, struct js_err *err)
 {
 	_cleanup_close_ int fd = js_open_rootowned_beneath(rootfd, "etc/ld.so.cache", O_RDONLY, NULL, 0, err);
 	if (fd == -ENOENT)
@@ -151,11 +166,7 @@ static int read_cache(int rootfd, struct soname *out, size_t max, struct js_err 
 		const char *key = cache_str(base, blen, e.key), *val = cache_str(base, blen, e.value);
 		if (!key || !val || val[0] != '/')
 			continue;
-		bool ours = false;
-		for (size_t l = 0; l < JS_ARRAY_SIZE(libs) && !ours; l++) {
-			size_t ll = strlen(libs[l]);
-			ours = !strncmp(key, libs[l], ll) && (key[ll] == '\0' || key[ll] == '.');
-		}
+		bool ours = want(key, ctx);
 		bool dup = false;
 		for (size_t j = 0; j < k && !dup; j++)
 			dup = !strcmp(out[j].key, key); /* the first one is what ld.so takes */
@@ -177,6 +188,11 @@ static int add_file(struct js_drv *drv, const char *host, const char *name, cons
 	for (size_t i = 0; i < drv->n && !f; i++)
 		if (!strcmp(drv->f[i].host, host))
 			f = &drv->f[i];
+	/* Another file already has this place (two libraries of one base
+	 * name in different directories of a spec): the first one stays. */
+	for (size_t i = 0; i < drv->n && !f; i++)
+		if (!strcmp(drv->f[i].name, name))
+			return 0;
 	if (!f) {
 		if (drv->n == JS_DRV_FILES_MAX)
 			return js_fail(err, E2BIG, "more than %d GPU driver files", JS_DRV_FILES_MAX);
@@ -189,9 +205,16 @@ static int add_file(struct js_drv *drv, const char *host, const char *name, cons
 	}
 	if (!link || !strcmp(link, strrchr(f->name, '/') + 1))
 		return 0;
-	for (size_t i = 0; i < f->nlinks; i++)
-		if (!strcmp(f->links[i], link))
+	/* A name in JS_DRIVER_DIR is taken once: by a file, or by one
+	 * link. */
+	for (size_t i = 0; i < drv->n; i++) {
+		const char *b = strrchr(drv->f[i].name, '/') + 1;
+		if (!strncmp(drv->f[i].name, JS_DRIVER_DIR "/", strlen(JS_DRIVER_DIR "/")) && !strcmp(b, link))
 			return 0;
+		for (size_t k = 0; k < drv->f[i].nlinks; k++)
+			if (!strcmp(drv->f[i].links[k], link))
+				return 0;
+	}
 	if (f->nlinks == JS_ARRAY_SIZE(f->links) || !js_node_plain_name(link, strlen(link)) ||
 	    js_strlcpy(f->links[f->nlinks], link, sizeof f->links[0]) < 0)
 		return 0; /* a name the library is also known by; not needed */
@@ -199,14 +222,55 @@ static int add_file(struct js_drv *drv, const char *host, const char *name, cons
 	return 0;
 }
 
+#define PERSISTENCED_SOCKET "run/nvidia-persistenced/socket"
+
+/* nvidia-persistenced's socket, when the daemon runs: what
+ * nvidia-container-cli lists under "IPCs". It is the daemon's, not
+ * necessarily root's (--user); found without following any link. */
+static int add_socket(int rootfd, struct js_drv *drv, struct js_err *err)
+{
+	_cleanup_close_ int fd = js_openat_beneath(rootfd, PERSISTENCED_SOCKET, O_PATH, 0);
+	struct stat st;
+	if (fd == -ENOENT || (fd >= 0 && fstat(fd, &st) == 0 && !S_ISSOCK(st.st_mode)))
+		return 0;
+	if (fd < 0)
+		return js_failm(err, -fd, "/%s", PERSISTENCED_SOCKET);
+	int r = add_file(drv, PERSISTENCED_SOCKET, "/" PERSISTENCED_SOCKET, NULL, err);
+	if (r >= 0)
+		for (size_t i = 0; i < drv->n; i++)
+			if (!strcmp(drv->f[i].host, PERSISTENCED_SOCKET))
+				drv->f[i].sock = true;
+	return r;
+}
+
+/* The GSP firmware of this driver version, lib/firmware/nvidia/<version>,
+ * when the host has it (nvidia-container-cli lists it under "Firmware"). */
+static int add_firmware(int rootfd, struct js_drv *drv, struct js_err *err)
+{
+	char rel[96], name[JS_NODE_NAME_MAX], resolved[PATH_MAX];
+	snprintf(rel, sizeof rel, "lib/firmware/nvidia/%s", drv->version);
+	struct js_err e2;
+	_cleanup_close_ int fd =
+	    js_open_rootowned_beneath(rootfd, rel, O_PATH | O_DIRECTORY, resolved, sizeof resolved, &e2);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return js_fail(err, -fd, "%s", e2.msg);
+	snprintf(name, sizeof name, "/%s", rel);
+	int r = add_file(drv, resolved, name, NULL, err);
+	for (size_t i = 0; r >= 0 && i < drv->n; i++)
+		if (!strcmp(drv->f[i].host, resolved))
+			drv->f[i].dir = true;
+	return r;
+}
+
 int js_drv_discover(const char *host_root, struct js_drv *drv, struct js_err *err)
 {
-	memset(drv, 0, sizeof *drv);
 	_cleanup_close_ int rootfd = open(host_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return js_failm(err, errno, "cannot open device discovery root \"%s\"", host_root);
 	struct soname so[JS_DRV_FILES_MAX];
-	int nso = read_cache(rootfd, so, JS_ARRAY_SIZE(so), err);
+	int nso = read_cache(rootfd, driver_lib, NULL, so, JS_ARRAY_SIZE(so), err);
 	if (nso < 0)
 		return nso;
 
@@ -270,7 +334,146 @@ int js_drv_discover(const char *host_root, struct js_drv *drv, struct js_err *er
 		if (r < 0)
 			return r;
 	}
+	int r = add_firmware(rootfd, drv, err);
+	return r < 0 ? r : add_socket(rootfd, drv, err);
+}
+
+/* ---- CDI mounts and links ---- */
+
+/* Where a CDI mount goes in the container; false when jsandbox does not
+ * bind it (see docs/gpus.md): a library (a name with ".so") into
+ * JS_DRIVER_DIR, a tool of a bin directory at /usr/bin, the persistenced
+ * socket and the firmware where the spec puts them. */
+static bool cdi_place(const char *ctr, bool dir, char *name, size_t len)
+{
+	const char *b = strrchr(ctr, '/') + 1;
+	size_t bl = strlen(b);
+	if (!dir && strstr(b, ".so") && js_node_plain_name(b, bl))
+		return js_snprintf(name, len, "%s/%s", JS_DRIVER_DIR, b) >= 0;
+	static const char *const bins[] = {"/usr/bin/", "/bin/", "/usr/sbin/", "/sbin/", "/usr/local/bin/"};
+	for (size_t i = 0; i < JS_ARRAY_SIZE(bins) && !dir; i++)
+		if (!strncmp(ctr, bins[i], strlen(bins[i])) && b == ctr + strlen(bins[i]) && js_node_plain_name(b, bl))
+			return js_snprintf(name, len, "/usr/bin/%s", b) >= 0;
+	if (js_node_file_ok(ctr))
+		return js_strlcpy(name, ctr, len) >= 0;
+	return false;
+}
+
+int js_drv_add_cdi(const char *host_root, const char *spec, const struct js_cdi_edits *e, struct js_drv *drv,
+		   struct js_err *err)
+{
+	_cleanup_close_ int rootfd = open(host_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return js_failm(err, errno, "cannot open device discovery root \"%s\"", host_root);
+	for (size_t i = 0; i < e->nmounts; i++) {
+		const struct js_cdi_mount *m = &e->mount[i];
+		char resolved[PATH_MAX], name[JS_NODE_NAME_MAX];
+		int r;
+		if (!strcmp(m->host, "/run/nvidia-persistenced/socket")) {
+			r = add_socket(rootfd, drv, err);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		/* Not a file jsandbox binds: not even looked at. */
+		if (!cdi_place(m->ctr, false, name, sizeof name) && !cdi_place(m->ctr, true, name, sizeof name))
+			continue;
+		struct js_err e2;
+		_cleanup_close_ int fd =
+		    js_open_rootowned_beneath(rootfd, m->host + 1, O_PATH, resolved, sizeof resolved, &e2);
+		if (fd == -EPERM) {
+			/* a directory (the firmware's) is opened as one */
+			struct js_err e3;
+			int dfd = js_open_rootowned_beneath(rootfd, m->host + 1, O_PATH | O_DIRECTORY, resolved,
+							    sizeof resolved, &e3);
+			if (dfd >= 0)
+				fd = dfd;
+		}
+		if (fd < 0)
+			return js_fail(err, -fd, "CDI spec %s: mount %s: %s", spec, m->host, e2.msg);
+		struct stat st;
+		if (fstat(fd, &st) < 0)
+			return js_failm(err, errno, "CDI spec %s: mount %s", spec, m->host);
+		if (!cdi_place(m->ctr, S_ISDIR(st.st_mode), name, sizeof name))
+			continue; /* not a compute file jsandbox binds (docs/gpus.md) */
+		if ((r = add_file(drv, resolved, name, NULL, err)) < 0)
+			return r;
+		for (size_t k = 0; k < drv->n; k++)
+			if (!strcmp(drv->f[k].host, resolved))
+				drv->f[k].dir = S_ISDIR(st.st_mode);
+	}
 	return 0;
+}
+
+int js_drv_add_cdi_links(const struct js_cdi_edits *e, struct js_drv *drv, struct js_err *err)
+{
+	/* create-symlinks: a link to a library in the driver directory,
+	 * made there (other links, /dev/dri/by-path ones, are not made). */
+	for (size_t i = 0; i < e->nlinks; i++) {
+		const struct js_cdi_link *l = &e->link[i];
+		const char *lb = strrchr(l->link, '/') + 1, *tb = strrchr(l->target, '/');
+		tb = tb ? tb + 1 : l->target;
+		if (!strncmp(l->link, "/dev/", 5) || !js_node_plain_name(lb, strlen(lb)))
+			continue;
+		for (size_t k = 0; k < drv->n; k++) {
+			struct js_drv_file *f = &drv->f[k];
+			bool to = !strcmp(strrchr(f->name, '/') + 1, tb);
+			for (size_t j = 0; j < f->nlinks && !to; j++)
+				to = !strcmp(f->links[j], tb);
+			if (to && !strncmp(f->name, JS_DRIVER_DIR "/", strlen(JS_DRIVER_DIR "/"))) {
+				int r = add_file(drv, f->host, f->name, lb, err);
+				if (r < 0)
+					return r;
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+/* A cache name of one of the driver directory's libraries: the library's
+ * name up to ".so", then nothing or a dot. */
+static bool cdi_lib(const char *key, const void *ctx)
+{
+	const struct js_drv *drv = ctx;
+	for (size_t i = 0; i < drv->n; i++) {
+		const char *b = strrchr(drv->f[i].name, '/') + 1, *so = strstr(b, ".so");
+		if (!so || strncmp(drv->f[i].name, JS_DRIVER_DIR "/", strlen(JS_DRIVER_DIR "/")) != 0)
+			continue;
+		size_t l = (size_t)(so - b) + 3;
+		if (!strncmp(key, b, l) && (key[l] == '\0' || key[l] == '.'))
+			return true;
+	}
+	return false;
+}
+
+int js_drv_cdi_sonames(const char *host_root, struct js_drv *drv, struct js_err *err)
+{
+	_cleanup_close_ int rootfd = open(host_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return js_failm(err, errno, "cannot open device discovery root \"%s\"", host_root);
+	struct soname *so = calloc(JS_DRV_FILES_MAX, sizeof *so);
+	if (!so)
+		return js_fail(err, ENOMEM, "out of memory");
+	int nso = read_cache(rootfd, cdi_lib, drv, so, JS_DRV_FILES_MAX, err);
+	for (int i = 0; i < nso; i++) {
+		char resolved[PATH_MAX];
+		struct js_err e2;
+		int fd = js_open_rootowned_beneath(rootfd, so[i].path, O_PATH, resolved, sizeof resolved, &e2);
+		if (fd < 0)
+			continue; /* a stale cache entry: no link by that name */
+		close(fd);
+		for (size_t k = 0; k < drv->n; k++)
+			if (!strcmp(drv->f[k].host, resolved)) {
+				int r = add_file(drv, drv->f[k].host, drv->f[k].name, so[i].key, err);
+				if (r < 0) {
+					free(so);
+					return r;
+				}
+			}
+	}
+	free(so);
+	return nso < 0 ? nso : 0;
 }
 
 int js_drv_open(const char *host_root, const struct js_drv *drv, struct js_dev_nodes *nodes, struct js_err *err)
@@ -282,14 +485,23 @@ int js_drv_open(const char *host_root, const struct js_drv *drv, struct js_dev_n
 		const struct js_drv_file *f = &drv->f[i];
 		/* Again from the root: the file checked now is the file
 		 * bound, whatever happened since discovery. */
-		_cleanup_close_ int fd = js_open_rootowned_beneath(rootfd, f->host, O_PATH, NULL, 0, err);
+		_cleanup_close_ int fd =
+		    f->sock
+			? js_openat_beneath(rootfd, f->host, O_PATH, 0)
+			: js_open_rootowned_beneath(rootfd, f->host, O_PATH | (f->dir ? O_DIRECTORY : 0), NULL, 0, err);
+		struct stat st;
+		if (f->sock && fd >= 0 && (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)))
+			return js_fail(err, EINVAL, "/%s is no longer a socket", f->host);
+		if (f->sock && fd < 0)
+			return js_failm(err, -fd, "/%s", f->host);
 		if (fd < 0)
 			return fd;
-		int tree = (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		int tree = (int)syscall(SYS_open_tree, fd, "",
+					OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
 		if (tree < 0)
 			return js_failm(err, errno, "cannot clone \"%s/%s\"", host_root, f->host);
 		struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
-		if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &a, sizeof a) < 0) {
+		if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0) {
 			int e = errno;
 			close(tree);
 			return js_failm(err, e, "cannot make \"%s/%s\" read-only", host_root, f->host);

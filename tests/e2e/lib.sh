@@ -378,3 +378,63 @@ container_pid() { # USER: the init pid from the runtime state, if alive
 	pid=$(sed -n 's/^pid=//p' "$f")
 	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
+
+# --- a fake NVIDIA host (the GPU tests: t_14, t_15, t_90, t_91) -----------
+# Device nodes are character devices of major 195 with no driver behind
+# them on this machine (an allowed open fails with ENXIO, a denied one
+# with EPERM); the driver's user space is tests/e2e/fakedrv.c built as
+# libcuda.so.<V>, libnvidia-ml.so.<V> and nvidia-smi.
+FAKE_LIBDIR=usr/lib/x86_64-linux-gnu
+fake_gpu_usable() { # skip unless the fake driver can be built and its majors are free
+	[ "$(uname -m)" = x86_64 ] || skip "the fake driver is built for x86_64"
+	grep -qE '^ *195 ' /proc/devices && skip "this host has a driver on major 195 (a real NVIDIA GPU): the fake nodes would reach it"
+	local m
+	for m in "$@"; do
+		grep -qE "^ *$m " /proc/devices && skip "major $m is in use on this host"
+	done
+	command -v cc >/dev/null || skip "no C compiler"
+}
+fake_nv_gpu() { # ROOT PCI MINOR UUID: a GPU as the driver lists it, and its node
+	install -d "$1/proc/driver/nvidia/gpus/$2" "$1/dev"
+	printf 'Model:\t\t Fake H100\nGPU UUID:\t %s\nDevice Minor:\t %d\nBus Location:\t %s\n' \
+		"$4" "$3" "$2" >"$1/proc/driver/nvidia/gpus/$2/information"
+	[ -e "$1/dev/nvidia$3" ] || mknod -m 0666 "$1/dev/nvidia$3" c 195 "$3"
+}
+fake_nv_driver() { # ROOT BUILD VERSION: that version's user space replaces the other's; the ld cache rebuilt
+	local root=$1 build=$2/$3 v=$3 src
+	src=$(dirname "${BASH_SOURCE[0]}")/fakedrv.c
+	install -d -m 0755 "$build" "$root/$FAKE_LIBDIR" "$root/usr/bin" "$root/etc" "$root/proc/driver/nvidia"
+	cc -shared -fPIC -O2 -DFAKE_VERSION="\"$v\"" -Wl,-soname,libnvidia-ml.so.1 -o "$build/libnvidia-ml.so.1" "$src"
+	cc -shared -fPIC -O2 -DFAKE_VERSION="\"$v\"" -Wl,-soname,libcuda.so.1 -o "$build/libcuda.so.1" "$src"
+	cc -O2 -DSMI -o "$build/nvidia-smi" "$src" "$build/libnvidia-ml.so.1"
+	rm -f "$root/$FAKE_LIBDIR"/libcuda.so* "$root/$FAKE_LIBDIR"/libnvidia-ml.so*
+	install -m 0644 "$build/libnvidia-ml.so.1" "$root/$FAKE_LIBDIR/libnvidia-ml.so.$v"
+	install -m 0644 "$build/libcuda.so.1" "$root/$FAKE_LIBDIR/libcuda.so.$v"
+	install -m 0755 "$build/nvidia-smi" "$root/usr/bin/nvidia-smi"
+	printf 'NVRM version: NVIDIA UNIX x86_64 Kernel Module  %s  Fake Build\nGCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n' \
+		"$v" >"$root/proc/driver/nvidia/version"
+	[ -f "$root/etc/ld.so.conf" ] || echo "/$FAKE_LIBDIR" >"$root/etc/ld.so.conf"
+	ldconfig -r "$root"
+}
+fake_host_root() { # ROOT: the config's [global] host_root (after write_config)
+	sed -i "/^\[global\]\$/a host_root = $1" "$JSB_CONF"
+}
+# in_cgroup USER NODE...: join USER's cgroup in every hierarchy, then open
+# each host path; prints NODE ERRNO per line (the device cgroup answers
+# EPERM before a driverless node's ENXIO).
+in_cgroup() {
+	local u=$1
+	shift
+	python3 - "$u" "$@" <<'PY'
+import errno, glob, os, sys
+u = sys.argv[1]
+for procs in glob.glob("/sys/fs/cgroup/*/jsandbox/%s/cgroup.procs" % u) + glob.glob("/sys/fs/cgroup/jsandbox/%s/cgroup.procs" % u):
+    with open(procs, "w") as f:
+        f.write(str(os.getpid()))
+for p in sys.argv[2:]:
+    try:
+        os.close(os.open(p, os.O_RDWR)); print(os.path.basename(p), "opened")
+    except OSError as e:
+        print(os.path.basename(p), errno.errorcode[e.errno])
+PY
+}

@@ -125,24 +125,6 @@ has "bob: no /proc/driver/nvidia/gpus" "$inb" -x -- "gpus: absent"
 has "bob: /dev/nvidia2 absent" "$inb" -x -- "/dev/nvidia2 ENOENT"
 
 # --- the kernel, from the host: a process in alice's cgroup ---------------
-# in_cgroup USER NODE...: join USER's cgroup in every hierarchy, then open
-# each host path; prints NODE ERRNO per line.
-in_cgroup() {
-	local u=$1
-	shift
-	python3 - "$u" "$@" <<'PY'
-import errno, glob, os, sys
-u = sys.argv[1]
-for procs in glob.glob("/sys/fs/cgroup/*/jsandbox/%s/cgroup.procs" % u) + glob.glob("/sys/fs/cgroup/jsandbox/%s/cgroup.procs" % u):
-    with open(procs, "w") as f:
-        f.write(str(os.getpid()))
-for p in sys.argv[2:]:
-    try:
-        os.close(os.open(p, os.O_RDWR)); print(os.path.basename(p), "opened")
-    except OSError as e:
-        print(os.path.basename(p), errno.errorcode[e.errno])
-PY
-}
 h=$(in_cgroup $A "$FAKE/dev/nvidia0" "$FAKE/dev/nvidia2")
 has "host path of the denied node from alice's cgroup: EPERM" "$h" -x -- "nvidia0 EPERM"
 has "host path of a granted node from alice's cgroup: ENXIO" "$h" -x -- "nvidia2 ENXIO"

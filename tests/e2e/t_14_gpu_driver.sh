@@ -20,15 +20,12 @@ A=jsbt_alice
 B=jsbt_bob
 FAKE=$JSB_RUN/fakedrv
 BUILD=$JSB_RUN/fakedrv-build
-LIBDIR=usr/lib/x86_64-linux-gnu
+LIBDIR=$FAKE_LIBDIR
 DRV=/run/jsandbox/driver
 V1=535.104.05
 V2=550.54.14
 UVM_MAJOR=510
-[ "$(uname -m)" = x86_64 ] || skip "the fake driver is built for x86_64"
-grep -qE '^ *195 ' /proc/devices && skip "this host has a driver on major 195 (a real NVIDIA GPU): the fake nodes would reach it"
-grep -qE "^ *$UVM_MAJOR " /proc/devices && skip "major $UVM_MAJOR is in use on this host"
-command -v cc >/dev/null || skip "no C compiler"
+fake_gpu_usable $UVM_MAJOR
 
 cleanup() {
 	"$JSB_CTL" stop $A >/dev/null 2>&1
@@ -53,34 +50,13 @@ hasnt() {
 # --- the fake host ------------------------------------------------------
 # driver VERSION: build and install that version's user space, remove the
 # other one's, and rebuild the host's ld cache as an upgrade would.
-driver() {
-	local v=$1 src
-	src=$(dirname "$0")/fakedrv.c
-	install -d -m 0755 "$BUILD/$v" "$FAKE/$LIBDIR" "$FAKE/usr/bin" "$FAKE/etc" "$FAKE/proc/driver/nvidia"
-	cc -shared -fPIC -O2 -DFAKE_VERSION="\"$v\"" -Wl,-soname,libnvidia-ml.so.1 -o "$BUILD/$v/libnvidia-ml.so.1" "$src"
-	cc -shared -fPIC -O2 -DFAKE_VERSION="\"$v\"" -Wl,-soname,libcuda.so.1 -o "$BUILD/$v/libcuda.so.1" "$src"
-	cc -O2 -DSMI -o "$BUILD/$v/nvidia-smi" "$src" "$BUILD/$v/libnvidia-ml.so.1"
-	rm -f "$FAKE/$LIBDIR"/libcuda.so* "$FAKE/$LIBDIR"/libnvidia-ml.so*
-	install -m 0644 "$BUILD/$v/libnvidia-ml.so.1" "$FAKE/$LIBDIR/libnvidia-ml.so.$v"
-	install -m 0644 "$BUILD/$v/libcuda.so.1" "$FAKE/$LIBDIR/libcuda.so.$v"
-	install -m 0755 "$BUILD/$v/nvidia-smi" "$FAKE/usr/bin/nvidia-smi"
-	printf 'NVRM version: NVIDIA UNIX x86_64 Kernel Module  %s  Fake Build\nGCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n' \
-		"$v" >"$FAKE/proc/driver/nvidia/version"
-	ldconfig -r "$FAKE"
-}
+driver() { fake_nv_driver "$FAKE" "$BUILD" "$1"; }
 rm -rf "$FAKE" "$BUILD"
 install -d -m 0755 "$FAKE"
-gpu() { # PCI MINOR UUID
-	install -d "$FAKE/proc/driver/nvidia/gpus/$1"
-	printf 'Model:\t\t Fake H100\nGPU UUID:\t %s\nDevice Minor:\t %d\nBus Location:\t %s\n' \
-		"$3" "$2" "$1" >"$FAKE/proc/driver/nvidia/gpus/$1/information"
-}
-gpu 0000:1a:00.0 2 GPU-aaaaaaaa-0000-0000-0000-000000000001
-gpu 0000:3b:00.0 0 GPU-bbbbbbbb-0000-0000-0000-000000000002
-gpu 0000:86:00.0 1 GPU-cccccccc-0000-0000-0000-000000000003
+fake_nv_gpu "$FAKE" 0000:1a:00.0 2 GPU-aaaaaaaa-0000-0000-0000-000000000001
+fake_nv_gpu "$FAKE" 0000:3b:00.0 0 GPU-bbbbbbbb-0000-0000-0000-000000000002
+fake_nv_gpu "$FAKE" 0000:86:00.0 1 GPU-cccccccc-0000-0000-0000-000000000003
 printf 'Character devices:\n  1 mem\n195 nvidia\n%d nvidia-uvm\n\nBlock devices:\n' $UVM_MAJOR >"$FAKE/proc/devices"
-install -d "$FAKE/dev"
-for m in 0 1 2; do mknod -m 0666 "$FAKE/dev/nvidia$m" c 195 $m; done
 mknod -m 0666 "$FAKE/dev/nvidiactl" c 195 255
 mknod -m 0666 "$FAKE/dev/nvidia-uvm" c $UVM_MAJOR 0
 # (no nvidia-modeset, nvidia-uvm-tools or nvidia-caps: a headless server)
@@ -89,13 +65,23 @@ echo "/$LIBDIR" >"$FAKE/etc/ld.so.conf"
 # A library of an earlier driver left behind: never handed out.
 cc -shared -fPIC -Wl,-soname,libnvidia-cfg.so.1 -o "$FAKE/$LIBDIR/libnvidia-cfg.so.470.00" -x c /dev/null
 driver $V1
+# nvidia-persistenced running (its socket) and the driver's GSP firmware, as
+# nvidia-container-cli lists them.
+install -d -m 0755 "$FAKE/run/nvidia-persistenced"
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$FAKE/run/nvidia-persistenced/socket"
+fw() { # VERSION: that version's firmware only
+	rm -rf "$FAKE/lib/firmware/nvidia"
+	install -d -m 0755 "$FAKE/lib/firmware/nvidia/$1"
+	echo "gsp $1" >"$FAKE/lib/firmware/nvidia/$1/gsp_fake.bin"
+}
+fw $V1
 
 policy() { # alice's gpus, bob's gpus
 	write_config "[user:$A]
 gpus = $1
 [user:$B]
 gpus = $2"
-	sed -i "/^\[global\]\$/a host_root = $FAKE" "$JSB_CONF"
+	fake_host_root "$FAKE"
 }
 policy 1 none
 "$JSB_CTL" stop $A >/dev/null 2>&1
@@ -110,6 +96,8 @@ probe() { # VERSION: what alice's shell reports
 		"/sbin/ldconfig -p | grep -E 'lib(cuda|nvidia-ml)\\.so' | sed 's/^[[:space:]]*/ldcache: /'" \
 		"echo \"driver dir: \$(ls $DRV | tr '\\n' ' ')\"" \
 		"echo \"devs: \$(cd /dev && ls -d nvidia* | tr '\\n' ' ')\"" \
+		"echo \"sock: \$(test -S /run/nvidia-persistenced/socket && echo socket)\"" \
+		"echo \"fw: \$(cat /lib/firmware/nvidia/$1/gsp_fake.bin), files: \$(find /lib/firmware/nvidia -type f | wc -l)\"" \
 		"echo \"host copy: \$(sha256sum < $DRV/libcuda.so.$1 | cut -d' ' -f1)\""
 }
 in=$(tm 60 jssh $A "$(probe $V1)" 2>&1)
@@ -124,6 +112,8 @@ has "/sbin/ldconfig -p lists libnvidia-ml.so.1" "$in" -- "^ldcache: libnvidia-ml
 has "the driver directory: the libraries of version $V1 and their links, nothing stale" "$in" -x -- \
 	"driver dir: libcuda.so.1 libcuda.so.$V1 libnvidia-ml.so.1 libnvidia-ml.so.$V1 "
 has "/dev: the GPU's node, nvidiactl and nvidia-uvm, no absent optional node" "$in" -x -- "devs: nvidia-uvm nvidia0 nvidiactl "
+has "nvidia-persistenced's socket is there" "$in" -x -- "sock: socket"
+has "the firmware of version $V1, only" "$in" -x -- "fw: gsp $V1, files: 1"
 has "the library inside is the host's file" "$in" -x -- "host copy: $(sha256sum <"$FAKE/$LIBDIR/libcuda.so.$V1" | cut -d' ' -f1)"
 
 # --- who is on which GPU ------------------------------------------------------
@@ -155,11 +145,12 @@ wait_for 300 not_held
 
 # Read-only even for root inside (sudo = yes for the test users).
 ro=$(tm 60 jssh $A "for c in 'echo x >> $DRV/libcuda.so.$V1' 'rm -f $DRV/libcuda.so.$V1' 'ln -sf /tmp/x $DRV/libcuda.so.1' \
-	'touch $DRV/new' 'echo x > /usr/bin/nvidia-smi' 'rm -f /usr/bin/nvidia-smi' 'umount $DRV'; do
+	'touch $DRV/new' 'echo x > /usr/bin/nvidia-smi' 'rm -f /usr/bin/nvidia-smi' 'umount $DRV' \
+	'echo x >> /lib/firmware/nvidia/$V1/gsp_fake.bin'; do
 	if sudo sh -c \"\$c\" 2>/dev/null; then echo \"ALLOWED: \$c\"; else echo \"refused: \$c\"; fi; done" 2>&1)
 printf '%s\n' "$ro" | sed 's/^/  | /'
 hasnt "root inside can change none of the driver files" "$ro" -- "^ALLOWED"
-check "all seven attempts were made" [ "$(printf '%s\n' "$ro" | grep -c '^refused')" = 7 ]
+check "all eight attempts were made" [ "$(printf '%s\n' "$ro" | grep -c '^refused')" = 8 ]
 check "the host's library is unchanged" cmp -s "$FAKE/$LIBDIR/libcuda.so.$V1" "$BUILD/$V1/libcuda.so.1"
 
 # Nothing of the driver in alice's layer (the tool's mount point, if the
@@ -181,15 +172,17 @@ has "her own copy is in her layer" "$out" -x -- "/$LIBDIR/libnvidia-ml.so.1"
 has "the ld cache still finds the driver's first" "$out" -- "=> $DRV/libnvidia-ml.so.1\$"
 
 # --- bob: gpus = none ------------------------------------------------------
-inb=$(tm 60 jssh $B "ls $DRV 2>&1; command -v nvidia-smi || echo no-smi; echo \"ldcache: \$(/sbin/ldconfig -p | grep -c 'libcuda\\|libnvidia')\"; ls /etc/ld.so.conf.d" 2>&1)
+inb=$(tm 60 jssh $B "ls $DRV 2>&1; ls /run/nvidia-persistenced /lib/firmware/nvidia 2>&1 | sed 's/^/nv: /'; command -v nvidia-smi || echo no-smi; echo \"ldcache: \$(/sbin/ldconfig -p | grep -c 'libcuda\\|libnvidia')\"; ls /etc/ld.so.conf.d" 2>&1)
 printf '%s\n' "$inb" | sed 's/^/  | /'
 has "bob: no driver directory" "$inb" -- "No such file or directory"
 has "bob: no nvidia-smi" "$inb" -x -- "no-smi"
+check "bob: no persistenced socket, no firmware" [ "$(printf '%s\n' "$inb" | grep -c '^nv: .*No such file or directory')" = 2 ]
 has "bob: nothing of the driver in his ld cache" "$inb" -x -- "ldcache: 0"
 hasnt "bob: no ld.so.conf.d entry for it" "$inb" -- "jsandbox-driver"
 
 # --- a driver upgrade on the host, then alice's next start (no reset) ------
 driver $V2
+fw $V2
 "$JSB_CTL" stop $A >/dev/null
 in=$(tm 60 jssh $A "$(probe $V2)" 2>&1)
 printf '%s\n' "$in" | sed 's/^/  | /'
@@ -197,6 +190,7 @@ has "after the upgrade: nvidia-smi runs version $V2" "$in" -x -- "Driver Version
 has "after the upgrade: the driver directory has version $V2 only" "$in" -x -- \
 	"driver dir: libcuda.so.1 libcuda.so.$V2 libnvidia-ml.so.1 libnvidia-ml.so.$V2 "
 has "after the upgrade: still one GPU" "$in" -x -- "cuda devices: 1"
+has "after the upgrade: the firmware of version $V2, only" "$in" -x -- "fw: gsp $V2, files: 1"
 
 # --- the GPU taken away: the next start has none of it ------------------------
 policy none none

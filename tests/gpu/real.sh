@@ -10,6 +10,9 @@
 #
 #   sudo tests/gpu/real.sh
 #   JSB_CACHE=/var/tmp/jsb-test-cache sudo -E tests/gpu/real.sh
+#   # through the host's CDI spec (nvidia-ctk cdi generate --output
+#   # /etc/cdi/nvidia.yaml first):
+#   JSB_REAL_GPUS=nvidia.com/gpu=0 sudo -E tests/gpu/real.sh
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=${JSB_GPU_BUILD:-$ROOT/build-gpu}

@@ -1,7 +1,9 @@
 #!/bin/bash
 # The real-GPU check (registered by -DJSANDBOX_GPU_REAL=ON; run it with
-# tests/gpu/real.sh). Through the private sshd: alice is granted GPU 0 and
-# bob none. Inside, alice's nvidia-smi -L lists exactly one GPU and a CUDA
+# tests/gpu/real.sh). Through the private sshd: alice is granted GPU 0
+# (JSB_REAL_GPUS: another gpus = value, e.g. nvidia.com/gpu=0 to grant it
+# through the host's CDI spec; the GPU must be /dev/nvidia0's) and bob
+# none. Inside, alice's nvidia-smi -L lists exactly one GPU and a CUDA
 # program (tests/gpu/cudaprobe.c: dlopen libcuda.so.1, cuInit,
 # cuDeviceGetCount) counts one device; the driver's libraries are in her
 # ld cache and read-only for root inside; jsandboxctl gpus --usage names
@@ -29,8 +31,9 @@ has() {
 }
 
 echo "host: $(nvidia-smi -L | wc -l) GPU(s), driver $(sed -n 's/.*Kernel Module *\([0-9.]*\).*/\1/p' /proc/driver/nvidia/version)"
+find /etc/cdi /var/run/cdi -maxdepth 1 \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \) 2>/dev/null | sed 's/^/host CDI spec: /'
 write_config "[user:$A]
-gpus = 0
+gpus = ${JSB_REAL_GPUS:-0}
 [user:$B]
 gpus = none"
 for u in $A $B; do

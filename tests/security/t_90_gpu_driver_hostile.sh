@@ -9,16 +9,15 @@
 # is never handed to a container (the login is refused, naming it).
 . "$(dirname "$0")/lib_sec.sh"
 FAKE=$JSB_RUN/sec-fakedrv
-LIBDIR=usr/lib/x86_64-linux-gnu
+LIBDIR=$FAKE_LIBDIR
 DRV=/run/jsandbox/driver
 V=535.104.05
-[ "$(uname -m)" = x86_64 ] || skip "the fake driver is built for x86_64"
-grep -qE '^ *195 ' /proc/devices && skip "this host has a driver on major 195 (a real NVIDIA GPU)"
-command -v cc >/dev/null || skip "no C compiler"
+# shellcheck disable=SC2119 # no major besides 195 to check
+fake_gpu_usable
 
 cleanup() {
 	"$JSB_CTL" stop "$A" >/dev/null 2>&1
-	rm -rf "$FAKE"
+	rm -rf "$FAKE" "$FAKE-build"
 	write_config
 }
 trap cleanup EXIT
@@ -28,22 +27,14 @@ has() {
 	if printf '%s\n' "$t" | grep -q "$@"; then ok "$d"; else not_ok "$d"; fi
 }
 
-rm -rf "$FAKE"
-install -d -m 0755 "$FAKE/$LIBDIR" "$FAKE/usr/bin" "$FAKE/etc" "$FAKE/dev" "$FAKE/proc/driver/nvidia/gpus/0000:3b:00.0"
-printf 'Model:\t\t Fake\nGPU UUID:\t GPU-bbbbbbbb-0000-0000-0000-000000000002\nDevice Minor:\t 0\nBus Location:\t 0000:3b:00.0\n' \
-	>"$FAKE/proc/driver/nvidia/gpus/0000:3b:00.0/information"
-printf 'NVRM version: NVIDIA UNIX x86_64 Kernel Module  %s  Fake\n' $V >"$FAKE/proc/driver/nvidia/version"
+rm -rf "$FAKE" "$FAKE-build"
+install -d -m 0755 "$FAKE"
+fake_nv_gpu "$FAKE" 0000:3b:00.0 0 GPU-bbbbbbbb-0000-0000-0000-000000000002
 printf 'Character devices:\n195 nvidia\n' >"$FAKE/proc/devices"
-mknod -m 0666 "$FAKE/dev/nvidia0" c 195 0
-src=$(dirname "$0")/../e2e/fakedrv.c
-cc -shared -fPIC -DFAKE_VERSION="\"$V\"" -Wl,-soname,libnvidia-ml.so.1 -o "$FAKE/$LIBDIR/libnvidia-ml.so.$V" "$src"
-cc -shared -fPIC -DFAKE_VERSION="\"$V\"" -Wl,-soname,libcuda.so.1 -o "$FAKE/$LIBDIR/libcuda.so.$V" "$src"
-cc -DSMI -o "$FAKE/usr/bin/nvidia-smi" "$src" "$FAKE/$LIBDIR/libnvidia-ml.so.$V"
-echo "/$LIBDIR" >"$FAKE/etc/ld.so.conf"
-ldconfig -r "$FAKE"
+fake_nv_driver "$FAKE" "$FAKE-build" $V
 write_config "[user:$A]
 gpus = 0"
-sed -i "/^\[global\]\$/a host_root = $FAKE" "$JSB_CONF"
+fake_host_root "$FAKE"
 "$JSB_CTL" stop "$A" >/dev/null 2>&1
 
 # --- inside: the image's ldconfig replaced by root of the container --------

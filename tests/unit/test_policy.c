@@ -939,6 +939,31 @@ static void test_gpus_uuid(void **state)
 	refuse_value("gpus", "XYZ-4f9e7c1a-0b2d-4e6f-8a9b-0c1d2e3f4a5b");
 }
 
+/* CDI names: vendor/class=name, kept as written. */
+static void test_gpus_cdi(void **state)
+{
+	(void)state;
+	struct js_policy p;
+	accept_value("gpus",
+		     "nvidia.com/gpu=0:1, amd.com/gpu=0,nvidia.com/gpu=MIG-dddddddd-0000-0000-0000-000000000011", &p);
+	assert_int_equal(p.gpus.n, 3);
+	assert_int_equal(p.gpus.ref[0].type, JS_GPU_CDI);
+	assert_string_equal(p.gpus.ref[0].id, "nvidia.com/gpu=0:1");
+	assert_string_equal(p.gpus.ref[1].id, "amd.com/gpu=0");
+	format_is(&p, JS_KEY_GPUS,
+		  "nvidia.com/gpu=0:1,amd.com/gpu=0,nvidia.com/gpu=MIG-dddddddd-0000-0000-0000-000000000011");
+	refuse_value("gpus", "nvidia.com=0");	    /* no class */
+	refuse_value("gpus", "nvidia.com/gpu=");    /* no name */
+	refuse_value("gpus", "nvidia.com/gpu=:0");  /* a name starts alphanumeric */
+	refuse_value("gpus", "nvidia.com/gpu=a/b"); /* no slash in a name */
+	refuse_value("gpus", "/gpu=0");		    /* no vendor */
+	refuse_value("gpus", "nvidia.com/gpu=0,nvidia.com/gpu=0");
+	struct js_gpu_sel sel;
+	char why[256];
+	assert_int_equal(js_parse_gpus("nvidia.com/g pu=0", &sel, why, sizeof why), -EINVAL);
+	assert_non_null(strstr(why, "CDI device name"));
+}
+
 static void test_gpus_duplicates(void **state)
 {
 	(void)state;
@@ -1884,6 +1909,7 @@ int main(void)
 	    cmocka_unit_test(test_gpus_indices),
 	    cmocka_unit_test(test_gpus_pci),
 	    cmocka_unit_test(test_gpus_uuid),
+	    cmocka_unit_test(test_gpus_cdi),
 	    cmocka_unit_test(test_gpus_duplicates),
 	    cmocka_unit_test(test_gpus_mixing_and_empty_entries),
 	    cmocka_unit_test(test_gpus_max_entries),
