@@ -963,7 +963,7 @@ static int open_proc(const char *host_root, const struct js_gpu_list *all, const
 /* What the selection gets besides device nodes: /proc entries, then the
  * driver's files: for NVIDIA GPUs granted without a spec the built-in
  * discovery's, for CDI devices their specs' mounts and links. */
-static int host_files(const char *host_root, const struct js_gpu_sel *sel, bool want_proc, struct js_dev_nodes *nodes,
+static int host_files(const char *host_root, const struct js_gpu_sel *sel, bool want_files, struct js_dev_nodes *nodes,
 		      struct js_err *err)
 {
 	if (sel->kind == JS_GPUS_NONE)
@@ -982,12 +982,11 @@ static int host_files(const char *host_root, const struct js_gpu_sel *sel, bool 
 	r = resolve_grant(&all, &cdi, sel, &gr, err);
 	if (r < 0)
 		goto out;
-	if (want_proc)
-		r = open_proc(host_root, &all, &gr, nodes, err);
+	r = open_proc(host_root, &all, &gr, nodes, err);
 	bool builtin = false;
 	for (size_t i = 0; i < all.n; i++)
 		builtin = builtin || (gr.disc[i] && all.gpu[i].vendor == JS_GPU_NVIDIA);
-	if (r >= 0 && (builtin || gr.npick)) {
+	if (r >= 0 && want_files && (builtin || gr.npick)) {
 		/* Read at every start: a driver upgraded on the host is what
 		 * the next container gets. */
 		struct js_drv *drv = malloc(sizeof *drv);
@@ -1025,22 +1024,7 @@ out:
 int js_gpu_open_proc(const char *host_root, const struct js_gpu_sel *sel, struct js_dev_nodes *nodes,
 		     struct js_err *err)
 {
-	if (sel->kind == JS_GPUS_NONE)
-		return 0;
-	struct js_gpu_list all;
-	int r = js_gpu_discover(host_root, &all, err);
-	if (r < 0)
-		return r;
-	struct js_cdi_set cdi;
-	r = js_gpu_load_cdi(host_root, &cdi, err);
-	struct grant gr;
-	if (r >= 0 && (r = resolve_grant(&all, &cdi, sel, &gr, err)) >= 0) {
-		r = open_proc(host_root, &all, &gr, nodes, err);
-		grant_free(&gr);
-	}
-	js_cdi_set_free(&cdi);
-	js_gpu_list_free(&all);
-	return r < 0 ? r : 0;
+	return host_files(host_root, sel, false, nodes, err);
 }
 
 int js_gpu_open_host_files(const char *host_root, const struct js_gpu_sel *sel, struct js_dev_nodes *nodes,

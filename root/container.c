@@ -387,6 +387,32 @@ static pid_t fork_into_user_cgroup(const struct js_cgroup *cg, bool *born_in_v2)
 	return fork();
 }
 
+/* A child of jsandbox-root about to exec a helper: no blocked or handled
+ * signal of the parent's, a session of its own. */
+static void child_reset_signals(void)
+{
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	setsid();
+}
+
+/* ... and stdin, stdout and stderr on /dev/null, in /. */
+static int child_null_stdio_root(void)
+{
+	int devnull = open("/dev/null", O_RDWR);
+	if (devnull >= 0) {
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		if (devnull > 2)
+			close(devnull);
+	}
+	return chdir("/");
+}
+
 static void child_exec_init(int sock, const struct js_user *u, const struct js_cgroup *cg, bool born_in_v2)
     __attribute__((noreturn));
 static void child_exec_init(int sock, const struct js_user *u, const struct js_cgroup *cg, bool born_in_v2)
@@ -403,12 +429,7 @@ static void child_exec_init(int sock, const struct js_user *u, const struct js_c
 	 * the user. New session, no inherited fds, default signals, then drop
 	 * to the user and exec at once (exec makes the process dumpable again
 	 * only with the new, harmless image). */
-	sigset_t all;
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	for (int s = 1; s < NSIG; s++)
-		signal(s, SIG_DFL);
-	setsid();
+	child_reset_signals();
 	if (sock != JS_INIT_SETUP_FD) {
 		if (dup2(sock, JS_INIT_SETUP_FD) < 0)
 			_exit(126);
@@ -416,15 +437,7 @@ static void child_exec_init(int sock, const struct js_user *u, const struct js_c
 		fcntl(sock, F_SETFD, 0);
 	}
 	js_close_fds_from(JS_INIT_SETUP_FD + 1, NULL, 0);
-	int devnull = open("/dev/null", O_RDWR);
-	if (devnull >= 0) {
-		dup2(devnull, 0);
-		dup2(devnull, 1);
-		dup2(devnull, 2);
-		if (devnull > 2)
-			close(devnull);
-	}
-	if (chdir("/") < 0)
+	if (child_null_stdio_root() < 0)
 		_exit(126);
 	gid_t gids[JS_USER_GROUPS_MAX];
 	for (size_t i = 0; i < u->ngroups; i++)
@@ -558,22 +571,32 @@ static int idmapped_image(int imgdir, pid_t pid, struct js_err *err)
 	return js_steal_fd(&tree);
 }
 
+/* A unix socket of `type` bound at priv/name (root's directory, reached by
+ * fd: the bind never follows a path the user could change), mode `mode`. */
+static int bind_priv_socket(int priv, const char *name, int type, mode_t mode, struct js_err *err)
+{
+	unlinkat(priv, name, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (proc_path_of(priv, name, sa.sun_path, sizeof sa.sun_path) < 0)
+		return js_fail(err, ENAMETOOLONG, "%s socket path too long", name);
+	_cleanup_close_ int s = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return js_failm(err, errno, "socket");
+	if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0)
+		return js_failm(err, errno, "cannot bind the %s socket", name);
+	if (fchmodat(priv, name, mode, 0) < 0)
+		return js_failm(err, errno, "chmod %s socket", name);
+	return js_steal_fd(&s);
+}
+
 static int make_ctl_listener(int udir, struct js_err *err)
 {
 	_cleanup_close_ int priv = js_mkdir_owned_at(udir, "priv", 0700, 0, 0, true, err);
 	if (priv < 0)
 		return priv;
-	unlinkat(priv, "ctl", 0);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (proc_path_of(priv, "ctl", sa.sun_path, sizeof sa.sun_path) < 0)
-		return js_fail(err, ENAMETOOLONG, "control socket path too long");
-	_cleanup_close_ int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	_cleanup_close_ int s = bind_priv_socket(priv, "ctl", SOCK_SEQPACKET, 0600, err);
 	if (s < 0)
-		return js_failm(err, errno, "socket");
-	if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0)
-		return js_failm(err, errno, "cannot bind the control socket");
-	if (fchmodat(priv, "ctl", 0600, 0) < 0)
-		return js_failm(err, errno, "chmod control socket");
+		return s;
 	if (listen(s, CTL_BACKLOG) < 0)
 		return js_failm(err, errno, "listen");
 	return js_steal_fd(&s);
@@ -593,18 +616,10 @@ static int make_log_socket(int udir, int *node, struct js_err *err)
 	_cleanup_close_ int priv = openat(udir, "priv", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (priv < 0)
 		return js_failm(err, errno, "cannot open the container's private directory");
-	unlinkat(priv, "log", 0);
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (proc_path_of(priv, "log", sa.sun_path, sizeof sa.sun_path) < 0)
-		return js_fail(err, ENAMETOOLONG, "log socket path too long");
-	_cleanup_close_ int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return js_failm(err, errno, "socket");
-	if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0)
-		return js_failm(err, errno, "cannot bind the log socket");
 	/* Anyone inside may log: the owner (host root) is nobody there. */
-	if (fchmodat(priv, "log", 0666, 0) < 0)
-		return js_failm(err, errno, "chmod log socket");
+	_cleanup_close_ int s = bind_priv_socket(priv, "log", SOCK_DGRAM, 0666, err);
+	if (s < 0)
+		return s;
 	*node = (int)syscall(SYS_open_tree, priv, "log", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
 	if (*node < 0)
 		return js_failm(err, errno, "cannot clone the log socket's mount");
@@ -627,12 +642,7 @@ static void child_exec_relay(const struct js_cgroup *cg, bool born_in_v2, int lo
 {
 	if (js_cgroup_attach_self(cg, born_in_v2, NULL) < 0)
 		relay_fail(wfd, EPERM);
-	sigset_t all;
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	for (int sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);
-	setsid();
+	child_reset_signals();
 	/* Out of the way first (fresh fds), then to 3, 4 and 5. */
 	int a = fcntl(logsock, F_DUPFD, 100), b = fcntl(pidfd, F_DUPFD, 100), c = fcntl(wfd, F_DUPFD, 100);
 	if (a < 0 || b < 0 || c < 0)
@@ -640,15 +650,7 @@ static void child_exec_relay(const struct js_cgroup *cg, bool born_in_v2, int lo
 	if (dup2(a, 3) < 0 || dup2(b, 4) < 0 || dup2(c, 5) < 0 || fcntl(5, F_SETFD, FD_CLOEXEC) < 0)
 		relay_fail(c, errno);
 	js_close_fds_from(6, NULL, 0);
-	int devnull = open("/dev/null", O_RDWR);
-	if (devnull >= 0) {
-		dup2(devnull, 0);
-		dup2(devnull, 1);
-		dup2(devnull, 2);
-		if (devnull > 2)
-			close(devnull);
-	}
-	if (chdir("/") < 0)
+	if (child_null_stdio_root() < 0)
 		relay_fail(5, errno);
 	char *argv[] = {(char *)JSANDBOX_LOGRELAY_NAME, (char *)u->name, NULL};
 	char *envp[] = {NULL};

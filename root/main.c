@@ -168,8 +168,16 @@ static char contact[JS_HELP_CONTACT_MAX] = JS_HELP_CONTACT_DEFAULT;
  * "jsandbox: "): what failed, in their terms, and whom to contact. The
  * precise reason goes to syslog only: it names files and settings that
  * are the admin's to fix. */
-static void user_line(struct js_rootop_rep *rep, int op, int status)
+static void user_line(struct js_rootop_rep *rep, int op, int status, const struct js_err *err)
 {
+	/* A container started by a jsandbox this one cannot speak to
+	 * (root/container.c, refuse_incompatible): what to do about it is the
+	 * user's own business (log out everywhere), so they get it whole. */
+	if (status == JS_ROOTOP_REFUSED && op == JS_ROOTOP_OPEN && err->code == -EPROTONOSUPPORT) {
+		snprintf(rep->msg, sizeof rep->msg, "cannot start your container: %.260s. For help, contact %s.", err->msg,
+			 contact);
+		return;
+	}
 	const char *what = status == JS_ROOTOP_UNUSABLE ? "the sandbox configuration is unusable for you"
 			   : op == JS_ROOTOP_ACCT	? "your account is not set up for the sandbox"
 							: "your container could not be started";
@@ -344,7 +352,7 @@ int main(int argc, char **argv)
 	} else if (rep.status == JS_ROOTOP_REFUSED || rep.status == JS_ROOTOP_UNUSABLE) {
 		syslog(LOG_ERR, "user %s refused: %s", u.name, err.msg);
 		log_refused(u.name, in.q.op == JS_ROOTOP_ACCT ? "account" : "session", err.msg);
-		user_line(&rep, in.q.op, rep.status);
+		user_line(&rep, in.q.op, rep.status, &err);
 	}
 	int fds[JS_ROOTOP_CG_MAX + 1];
 	size_t nf = 0;
