@@ -174,8 +174,8 @@ static void user_line(struct js_rootop_rep *rep, int op, int status, const struc
 	 * (root/container.c, refuse_incompatible): what to do about it is the
 	 * user's own business (log out everywhere), so they get it whole. */
 	if (status == JS_ROOTOP_REFUSED && op == JS_ROOTOP_OPEN && err->code == -EPROTONOSUPPORT) {
-		snprintf(rep->msg, sizeof rep->msg, "cannot start your container: %.260s. For help, contact %s.", err->msg,
-			 contact);
+		snprintf(rep->msg, sizeof rep->msg, "cannot start your container: %.260s. For help, contact %s.",
+			 err->msg, contact);
 		return;
 	}
 	const char *what = status == JS_ROOTOP_UNUSABLE ? "the sandbox configuration is unusable for you"
