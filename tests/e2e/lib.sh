@@ -438,3 +438,25 @@ for p in sys.argv[2:]:
         print(os.path.basename(p), errno.errorcode[e.errno])
 PY
 }
+
+# status_json USER WHO EXPR...: `jsandboxctl status --json WHO` (everyone's
+# when WHO is "") parsed; each python EXPR over USER's entry e and the
+# whole document d must hold. What does not is printed with the document.
+status_json() {
+	local user=$1 who=$2
+	shift 2
+	"$JSB_CTL" status --json ${who:+"$who"} >"$JSB_RUN/status.json" || return 1
+	python3 - "$JSB_RUN/status.json" "$user" "$@" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+e = [u for u in d["users"] if u["user"] == sys.argv[2]]
+if len(e) != 1:
+    print("no single entry for", sys.argv[2], d)
+    sys.exit(1)
+e = e[0]
+for expr in sys.argv[3:]:
+    if not eval(expr):
+        print("does not hold:", expr, "in", json.dumps(d))
+        sys.exit(1)
+PY
+}

@@ -24,20 +24,7 @@ init=$(container_pid $A)
 json_check() {
 	local who=$1
 	shift
-	"$JSB_CTL" status --json ${who:+"$who"} >"$JSB_RUN/t71.json" || return 1
-	python3 - "$JSB_RUN/t71.json" "$A" "$@" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-e = [u for u in d["users"] if u["user"] == sys.argv[2]]
-if len(e) != 1:
-    print("no single entry for", sys.argv[2], d)
-    sys.exit(1)
-e = e[0]
-for expr in sys.argv[3:]:
-    if not eval(expr):
-        print("does not hold:", expr, "in", json.dumps(e))
-        sys.exit(1)
-PY
+	status_json "$A" "$who" "$@"
 }
 
 check "status --json: running, init pid, one lingering container" \

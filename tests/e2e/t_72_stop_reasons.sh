@@ -17,22 +17,7 @@ gone() { [ ! -e "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status"
 # The protocol this tree speaks (root/proto.h).
 proto=$(sed -n 's/^#define JS_PROTO_VERSION \([0-9]*\)u$/\1/p' "$(dirname "$0")/../../root/proto.h")
 
-json_check() { # EXPR...: over alice's entry e of status --json and the document d
-	"$JSB_CTL" status --json $A >"$JSB_RUN/t72.json" || return 1
-	python3 - "$JSB_RUN/t72.json" "$A" "$@" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-e = [u for u in d["users"] if u["user"] == sys.argv[2]]
-if len(e) != 1:
-    print("no single entry for", sys.argv[2], d)
-    sys.exit(1)
-e = e[0]
-for expr in sys.argv[3:]:
-    if not eval(expr):
-        print("does not hold:", expr, "in", json.dumps(e))
-        sys.exit(1)
-PY
-}
+json_check() { status_json "$A" "$A" "$@"; } # EXPR...: over alice's entry e and the document d
 
 linger_conf() {
 	write_config "[user:$A]

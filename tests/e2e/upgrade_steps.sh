@@ -26,22 +26,7 @@ running() { wait_for 100 container_pid $A >/dev/null; }
 
 # json_check EXPR...: status --json of alice parsed; each python EXPR over
 # the entry e and the document d must hold.
-json_check() {
-	"$JSB_CTL" status --json $A >"$JSB_RUN/upgrade.json" || return 1
-	python3 - "$JSB_RUN/upgrade.json" "$A" "$@" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-e = [u for u in d["users"] if u["user"] == sys.argv[2]]
-if len(e) != 1:
-    print("no single entry for", sys.argv[2], d)
-    sys.exit(1)
-e = e[0]
-for expr in sys.argv[3:]:
-    if not eval(expr):
-        print("does not hold:", expr, "in", json.dumps(d))
-        sys.exit(1)
-PY
-}
+json_check() { status_json "$A" "$A" "$@"; }
 # The protocol this tree speaks (root/proto.h).
 proto=$(sed -n 's/^#define JS_PROTO_VERSION \([0-9]*\)u$/\1/p' "$(dirname "$0")/../../root/proto.h")
 
