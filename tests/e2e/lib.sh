@@ -460,3 +460,16 @@ for expr in sys.argv[3:]:
         sys.exit(1)
 PY
 }
+
+# has DESCRIPTION TEXT GREP-ARGS...: ok when grep finds its pattern in TEXT;
+# hasnt: ok when it does not. (A test may define its own.)
+has() {
+	local d=$1 t=$2
+	shift 2
+	if printf '%s\n' "$t" | grep -q "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+hasnt() {
+	local d=$1 t=$2
+	shift 2
+	if printf '%s\n' "$t" | grep -q "$@"; then not_ok "$d"; else ok "$d"; fi
+}

@@ -34,18 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-
 # has DESCRIPTION TEXT GREP-ARGS...: TEXT has a line matching
-has() {
-	local d=$1 t=$2
-	shift 2
-	if printf '%s\n' "$t" | grep -q "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-hasnt() {
-	local d=$1 t=$2
-	shift 2
-	if printf '%s\n' "$t" | grep -q "$@"; then not_ok "$d"; else ok "$d"; fi
-}
 
 # --- the fake host: PCI order 1a, 3b, 86 with device minors 2, 0, 1, so
 # index 0 = /dev/nvidia2, 1 = /dev/nvidia0, 2 = /dev/nvidia1 (the index is

@@ -36,17 +36,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-has() {
-	local d=$1 t=$2
-	shift 2
-	if printf '%s\n' "$t" | grep -q "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-hasnt() {
-	local d=$1 t=$2
-	shift 2
-	if printf '%s\n' "$t" | grep -q "$@"; then not_ok "$d"; else ok "$d"; fi
-}
-
 # --- the fake host ------------------------------------------------------
 # driver VERSION: build and install that version's user space, remove the
 # other one's, and rebuild the host's ld cache as an upgrade would.

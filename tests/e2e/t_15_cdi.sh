@@ -41,17 +41,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-has() {
-	local d=$1 t=$2
-	shift 2
-	if printf '%s\n' "$t" | grep -q "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-hasnt() {
-	local d=$1 t=$2
-	shift 2
-	if printf '%s\n' "$t" | grep -q "$@"; then not_ok "$d"; else ok "$d"; fi
-}
-
 # --- the fake host ------------------------------------------------------
 rm -rf "$FAKE" "$BUILD"
 install -d -m 0755 "$FAKE" "$FAKE/etc/cdi" "$FAKE/var/run/cdi" "$FAKE/dev/nvidia-caps" "$FAKE/dev/dri"

@@ -24,11 +24,6 @@ cleanup() {
 	write_config
 }
 trap cleanup EXIT
-has() {
-	local d=$1 t=$2
-	shift 2
-	if printf '%s\n' "$t" | grep -q "$@"; then ok "$d"; else not_ok "$d"; fi
-}
 
 echo "host: $(nvidia-smi -L | wc -l) GPU(s), driver $(sed -n 's/.*Kernel Module *\([0-9.]*\).*/\1/p' /proc/driver/nvidia/version)"
 find /etc/cdi /var/run/cdi -maxdepth 1 \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \) 2>/dev/null | sed 's/^/host CDI spec: /'

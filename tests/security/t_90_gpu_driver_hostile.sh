@@ -21,11 +21,6 @@ cleanup() {
 	write_config
 }
 trap cleanup EXIT
-has() {
-	local d=$1 t=$2
-	shift 2
-	if printf '%s\n' "$t" | grep -q "$@"; then ok "$d"; else not_ok "$d"; fi
-}
 
 rm -rf "$FAKE" "$FAKE-build"
 install -d -m 0755 "$FAKE"

@@ -26,16 +26,6 @@ cleanup() {
 	write_config
 }
 trap cleanup EXIT
-has() {
-	local d=$1 t=$2
-	shift 2
-	if printf '%s\n' "$t" | grep -q "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-hasnt() {
-	local d=$1 t=$2
-	shift 2
-	if printf '%s\n' "$t" | grep -q "$@"; then not_ok "$d"; else ok "$d"; fi
-}
 
 rm -rf "$FAKE" "$BUILD"
 install -d -m 0755 "$FAKE/etc/cdi" "$FAKE/dev"
