@@ -82,7 +82,7 @@ no_process_of() { # USER: true when no process (not even a zombie) runs as USER
 
 remove_user() {
 	local name=$1
-	pkill -KILL -u "$name" 2>/dev/null
+	pkill -KILL -u "$name" 2>/dev/null || true # none left is fine (rc 1)
 	# userdel refuses a user with processes: wait (bounded) until the
 	# killed ones are gone, zombies reaped.
 	wait_for 100 no_process_of "$name" || echo "note: processes of $name outlived SIGKILL: $(pgrep -u "$name" -a)"
