@@ -32,6 +32,7 @@
 #define LAYERS_DIR	 "layers"
 #define IMG_SUFFIX	 ".img"
 #define FULL_SUFFIX	 ".full"
+#define BASE_SUFFIX	 ".base"
 #define LOOP_TRIES	 16
 #define EXT4_BLOCK	 4096
 #define FULL_PERCENT	 95  /* the admin's line: at or above this share */
@@ -759,6 +760,9 @@ int js_layer_remove(int statefd, int users_fd, const char *name, struct js_err *
 			return js_failm(err, errno, "cannot remove %s's layer image", name);
 		if (js_snprintf(fn, sizeof fn, "%s" FULL_SUFFIX, name) == 0)
 			unlinkat(layers, fn, 0);
+		/* A new layer is made for whatever image it starts on. */
+		if (js_snprintf(fn, sizeof fn, "%s" BASE_SUFFIX, name) == 0)
+			unlinkat(layers, fn, 0);
 	}
 	_cleanup_close_ int d = openat(users_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (d >= 0 && is_subvol(d)) {
@@ -864,6 +868,9 @@ int js_layer_swap_in(int statefd, int users_fd, const char *tmp, const char *nam
 		}
 		if (js_snprintf(fn, sizeof fn, "%s" FULL_SUFFIX, name) == 0)
 			unlinkat(layers, fn, 0);
+		/* A new layer is made for whatever image it starts on. */
+		if (js_snprintf(fn, sizeof fn, "%s" BASE_SUFFIX, name) == 0)
+			unlinkat(layers, fn, 0);
 	}
 	struct js_err e2 = {0};
 	if (js_layer_remove(statefd, users_fd, tmp, &e2) < 0)
@@ -871,5 +878,93 @@ int js_layer_swap_in(int statefd, int users_fd, const char *tmp, const char *nam
 		       "jsandbox: %s's previous layer, now under the name %s, was not removed: %s (the next "
 		       "import removes it)",
 		       name, tmp, e2.msg);
+	return 0;
+}
+
+/* ---- the image a layer was made for -------------------------------------- */
+
+/* The value of `key` in a "key=value" per line text, bounded by len; the
+ * value must be a plain token (letters, digits, '-', '_', '.', ':'). */
+static int kv_token(const char *text, const char *key, char *out, size_t len)
+{
+	size_t kl = strlen(key);
+	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		if (strncmp(l, key, kl) != 0 || l[kl] != '=')
+			continue;
+		const char *v = l + kl + 1;
+		size_t n = strcspn(v, "\n");
+		if (n == 0 || n >= len)
+			return -EINVAL;
+		for (size_t i = 0; i < n; i++) {
+			char c = v[i];
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+			      c == '_' || c == '.' || c == ':'))
+				return -EINVAL;
+		}
+		memcpy(out, v, n);
+		out[n] = '\0';
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int js_image_id(int imagesfd, const char *name, char *id, size_t len)
+{
+	char fn[NAME_MAX + 1], text[8192];
+	if (js_snprintf(fn, sizeof fn, ".%s.info", name) < 0)
+		return -ENAMETOOLONG;
+	int r = js_read_file_at(imagesfd, fn, text, sizeof text, NULL);
+	if (r < 0)
+		return r;
+	r = kv_token(text, "id", id, len);
+	if (r == -ENOENT)
+		r = kv_token(text, "built", id, len);
+	return r;
+}
+
+int js_layer_base_read(int statefd, const char *name, struct js_layer_base *b)
+{
+	memset(b, 0, sizeof *b);
+	_cleanup_close_ int layers = open_layers(statefd, false, NULL);
+	if (layers < 0)
+		return layers;
+	char fn[NAME_MAX + 1], text[512];
+	if (js_snprintf(fn, sizeof fn, "%s" BASE_SUFFIX, name) < 0)
+		return -ENAMETOOLONG;
+	int r = js_read_file_at(layers, fn, text, sizeof text, NULL);
+	if (r < 0)
+		return r;
+	r = kv_token(text, "image", b->image, sizeof b->image);
+	if (r == 0)
+		r = kv_token(text, "id", b->id, sizeof b->id);
+	if (r < 0)
+		return r == -ENOENT ? -EINVAL : r;
+	if (kv_token(text, "failed", b->failed, sizeof b->failed) < 0)
+		b->failed[0] = '\0';
+	return 0;
+}
+
+int js_layer_base_write(int statefd, const char *name, const struct js_layer_base *b, struct js_err *err)
+{
+	_cleanup_close_ int layers = open_layers(statefd, true, err);
+	if (layers < 0)
+		return layers;
+	char fn[NAME_MAX + 1], tmp[NAME_MAX + 1], text[512];
+	if (js_snprintf(fn, sizeof fn, "%s" BASE_SUFFIX, name) < 0 ||
+	    js_snprintf(tmp, sizeof tmp, ".%s" BASE_SUFFIX ".tmp", name) < 0)
+		return js_fail(err, ENAMETOOLONG, "user name too long");
+	int n = snprintf(text, sizeof text, "image=%s\nid=%s\n%s%s%s", b->image, b->id, b->failed[0] ? "failed=" : "",
+			 b->failed, b->failed[0] ? "\n" : "");
+	if (n < 0 || (size_t)n >= sizeof text)
+		return js_fail(err, ENAMETOOLONG, "layer record too long");
+	unlinkat(layers, tmp, 0);
+	_cleanup_close_ int fd = openat(layers, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return js_failm(err, errno, "cannot write %s's layer record", name);
+	if (js_write_all(fd, text, (size_t)n) < 0 || fsync(fd) < 0 || renameat(layers, tmp, layers, fn) < 0) {
+		int e = errno;
+		unlinkat(layers, tmp, 0);
+		return js_failm(err, e, "cannot write %s's layer record", name);
+	}
 	return 0;
 }

@@ -84,4 +84,29 @@ int js_layer_make_fresh(int statefd, int users_fd, uint64_t disk_max, const char
  * fresh one removed. */
 int js_layer_swap_in(int statefd, int users_fd, const char *tmp, const char *name, struct js_err *err);
 
+/* ---- which image a layer was made for (docs/images.md, "Image updates") --
+ * An image's id is a random value written into images_dir/.NAME.info
+ * ("id=") each time the image is built, imported or updated; images made
+ * before ids existed have their build time ("built=") as id. A layer's
+ * base is recorded by root beside it, state_dir/layers/<name>.base
+ * ("image=", "id=", and "failed=" the id an automatic rebase onto which
+ * failed): never in the layer, which the user controls. */
+#define JS_IMAGE_ID_MAX 48
+
+struct js_layer_base {
+	char image[JS_NAME_LEN_MAX + 1];
+	char id[JS_IMAGE_ID_MAX];
+	char failed[JS_IMAGE_ID_MAX]; /* "" unless a rebase onto that id failed */
+};
+
+/* The id of image `name` under images_dir (open as imagesfd). 0, or
+ * -ENOENT when it has no metadata, or another -errno. */
+int js_image_id(int imagesfd, const char *name, char *id, size_t len);
+
+/* Read name's record: 0, -ENOENT when there is none, or another -errno. */
+int js_layer_base_read(int statefd, const char *name, struct js_layer_base *b);
+
+/* Write name's record (root-only, replaced atomically). */
+int js_layer_base_write(int statefd, const char *name, const struct js_layer_base *b, struct js_err *err);
+
 #endif
