@@ -40,6 +40,7 @@ ctl_cmd_fn cmd_enable;
 ctl_cmd_fn cmd_disable;
 ctl_cmd_fn cmd_du;
 ctl_cmd_fn cmd_layer;
+ctl_cmd_fn cmd_rebase;
 
 /* A user's layer for status (cmd_layer.c): "used/bound(kind)", "-" when
  * there is none. */

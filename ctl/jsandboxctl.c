@@ -66,6 +66,12 @@ static const struct ctl_command commands[] = {
      "  USER            the user whose container ends and whose layer (everything they installed) is removed\n"
      "  --keep-backup   first export the layer to state_dir/backups/USER-<time>.tar (the path is printed)",
      cmd_reset, CTL_CONFIG | CTL_ROOT},
+    {"rebase", "USER | --all [--force]",
+     "move layers onto the current version of their image, keeping what the users installed",
+     "  USER      one user's layer (refused while their container runs: it follows at its next start)\n"
+     "  --all     every layer that is behind its image (see image list)\n"
+     "  --force   redo it even when the layer is on the image's current version",
+     cmd_rebase, CTL_CONFIG | CTL_ROOT},
     {"gpus", "[--usage [--json]]",
      "list the host's GPUs, their nodes and which policy sections grant them; --usage: who holds each open",
      "  --usage   which processes of which users hold each GPU's nodes open\n"

@@ -39,6 +39,7 @@
 #include "logrelay.h"
 #include "overlay.h"
 #include "proto.h"
+#include "rebase.h"
 #include "safefs.h"
 #include "state.h"
 
@@ -528,8 +529,8 @@ int js_container_idmaps(const struct js_user *u, struct js_subid *su, struct js_
 	return r < 0 ? r : build_maps(u, su, sg, um, gm, err);
 }
 
-static int write_maps(pid_t pid, const struct js_user *u, const struct js_subid *su, const struct js_subid *sg,
-		      struct js_err *err)
+int js_container_write_maps(pid_t pid, const struct js_user *u, const struct js_subid *su, const struct js_subid *sg,
+			    struct js_err *err)
 {
 	int r;
 	struct js_idmap um, gm;
@@ -549,7 +550,7 @@ static int write_maps(pid_t pid, const struct js_user *u, const struct js_subid 
 	return 0;
 }
 
-static int idmapped_image(int imgdir, pid_t pid, struct js_err *err)
+int js_container_idmapped_image(int imgdir, pid_t pid, struct js_err *err)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
@@ -745,6 +746,54 @@ static int prepare_layer(const struct build *b, struct js_setup *su, int *layer_
 	return 0;
 }
 
+/* The layer follows its image (docs/images.md, "How a user's layer follows
+ * an update"): the first start after the image changed rebases it; a
+ * layer without a record is recorded as on the current image. A failed
+ * rebase leaves the layer as it was and is logged and recorded, so it is
+ * not retried at every login (jsandboxctl rebase USER retries); the start
+ * goes on. Called under the user's lock, no container alive. */
+static void layer_follow_image(const struct build *b)
+{
+	_cleanup_close_ int state = js_open_trusted_dir(b->g->state_dir, true, NULL);
+	if (state < 0)
+		return;
+	struct js_layer_base base;
+	char id[JS_IMAGE_ID_MAX] = "";
+	int r = js_layer_behind(b->g, state, b->u, b->p->image, &base, id, sizeof id);
+	if (r == 0 && id[0] && js_layer_base_read(state, b->u->name, &base) == -ENOENT) {
+		memset(&base, 0, sizeof base);
+		js_strlcpy(base.image, b->p->image, sizeof base.image);
+		js_strlcpy(base.id, id, sizeof base.id);
+		(void)js_layer_base_write(state, b->u->name, &base, NULL);
+	}
+	if (r <= 0 || !strcmp(base.failed, id))
+		return;
+	_cleanup_close_ int users = js_mkdir_owned_at(state, "users", 0711, 0, 0, true, NULL);
+	if (users < 0)
+		return;
+	struct js_rebase_result res;
+	struct js_err err = {0};
+	long t0 = now_ms();
+	uint64_t disk_max = b->p->disk_max.max ? 0 : b->p->disk_max.value;
+	r = js_rebase_layer(b->g, b->u, b->p->image, disk_max, false, state, users, &res, &err);
+	char q[600];
+	if (r < 0) {
+		syslog(LOG_ERR,
+		       "event=rebase user=%s image=%s to=%s result=failed reason=%s (the layer is unchanged; "
+		       "jsandboxctl rebase %s retries)",
+		       b->u->name, b->p->image, id, js_kv_quote(err.msg, q, sizeof q), b->u->name);
+		js_strlcpy(base.failed, id, sizeof base.failed);
+		(void)js_layer_base_write(state, b->u->name, &base, NULL);
+	} else if (res.done) {
+		syslog(res.problems || res.not_carried ? LOG_WARNING : LOG_NOTICE,
+		       "event=rebase user=%s image=%s from=%s to=%s followed=%u carried=%u newer=%u not_carried=%u "
+		       "problems=%u ms=%ld result=ok",
+		       b->u->name, b->p->image, res.from[0] ? res.from : "-", res.to, res.followed, res.carried,
+		       res.kept_newer, res.not_carried, res.problems, now_ms() - t0);
+	}
+	js_rebase_result_free(&res);
+}
+
 /* On success *link is the set-up socket, still open: the init ends if it
  * closes before the commit (sent here, once the state is written) or,
  * after it, before any session is registered (unless it lingers). The
@@ -783,6 +832,7 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 	int r = subid_ranges(u, &b->sid, &b->sgid, err);
 	if (r < 0)
 		return r;
+	layer_follow_image(b);
 	_cleanup_close_ int layer = -1;
 	r = prepare_layer(b, su, &layer, err);
 	if (r < 0)
@@ -888,9 +938,9 @@ static int create_container(struct build *b, struct js_state *st, int *link, str
 	if (r == 0 && rep.phase != JS_PHASE_USERNS)
 		r = js_fail(err, EPROTO, "unexpected set-up message");
 	if (r == 0)
-		r = write_maps(child, u, &b->sid, &b->sgid, err);
+		r = js_container_write_maps(child, u, &b->sid, &b->sgid, err);
 	if (r == 0)
-		r = tree = idmapped_image(img, child, err);
+		r = tree = js_container_idmapped_image(img, child, err);
 	if (r >= 0) {
 		int fds[3] = {tree, ctl, layer};
 		r = js_send_msg(sock, su, sizeof *su, fds, layer >= 0 ? 3 : 2);

@@ -71,6 +71,15 @@ int js_container_with_layer(const struct js_global *g, const struct js_user *u, 
 int js_container_idmaps(const struct js_user *u, struct js_subid *su, struct js_subid *sg, struct js_idmap *um,
 			struct js_idmap *gm, struct js_err *err);
 
+/* Write the container's maps (js_container_idmaps) for pid, a process
+ * that has just made its user namespace. */
+int js_container_write_maps(pid_t pid, const struct js_user *u, const struct js_subid *su, const struct js_subid *sg,
+			    struct js_err *err);
+
+/* A detached, read-only clone of the image directory imgdir, idmapped
+ * through pid's user namespace (what the container's overlay has below). */
+int js_container_idmapped_image(int imgdir, pid_t pid, struct js_err *err);
+
 /* Apply policy p (limits and device rules) to u's running container now,
  * under the user's lock, killing nothing; *running says whether one runs
  * (when none does there is nothing to do: the next login makes one with

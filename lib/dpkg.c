@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+#include "dpkg.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The value of field `f` in one stanza: its first line, trimmed. 1 found,
+ * 0 not, -EINVAL too long for out. */
+static int field(const char *s, size_t len, const char *f, char *out, size_t olen)
+{
+	size_t fl = strlen(f);
+	const char *end = s + len;
+	for (const char *l = s; l < end;) {
+		const char *nl = memchr(l, '\n', (size_t)(end - l));
+		const char *le = nl ? nl : end;
+		if ((size_t)(le - l) > fl && l[fl] == ':' && !strncasecmp(l, f, fl)) {
+			const char *v = l + fl + 1;
+			while (v < le && (*v == ' ' || *v == '\t'))
+				v++;
+			const char *ve = le;
+			while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t' || ve[-1] == '\r'))
+				ve--;
+			if ((size_t)(ve - v) >= olen)
+				return -EINVAL;
+			memcpy(out, v, (size_t)(ve - v));
+			out[ve - v] = '\0';
+			return 1;
+		}
+		l = le + 1;
+	}
+	out[0] = '\0';
+	return 0;
+}
+
+static int add_stanza(struct js_dpkg_db *db, const char *s, size_t len)
+{
+	struct js_dpkg_pkg p = {.stanza = s, .len = len};
+	char status[256], ma[64];
+	if (field(s, len, "Package", p.name, sizeof p.name) <= 0)
+		return 0; /* a stanza that names nothing is nothing to dpkg */
+	if (field(s, len, "Architecture", p.arch, sizeof p.arch) < 0 ||
+	    field(s, len, "Version", p.version, sizeof p.version) < 0 ||
+	    field(s, len, "Status", status, sizeof status) < 0 || field(s, len, "Multi-Arch", ma, sizeof ma) < 0)
+		return -EINVAL;
+	const char *w = strrchr(status, ' ');
+	w = w ? w + 1 : status;
+	if (strlen(w) >= sizeof p.status)
+		return -EINVAL;
+	strcpy(p.status, w);
+	p.ma_same = !strcmp(ma, "same");
+	if (db->n == db->cap) {
+		size_t cap = db->cap ? db->cap * 2 : 256;
+		struct js_dpkg_pkg *v = realloc(db->v, cap * sizeof *v);
+		if (!v)
+			return -ENOMEM;
+		db->v = v;
+		db->cap = cap;
+	}
+	db->v[db->n++] = p;
+	return 0;
+}
+
+int js_dpkg_parse(char *text, size_t len, struct js_dpkg_db *db)
+{
+	memset(db, 0, sizeof *db);
+	db->text = text;
+	const char *end = text + len, *start = NULL;
+	for (const char *l = text; l < end;) {
+		const char *nl = memchr(l, '\n', (size_t)(end - l));
+		const char *le = nl ? nl : end;
+		bool blank = true;
+		for (const char *c = l; c < le; c++)
+			blank = blank && (*c == ' ' || *c == '\t' || *c == '\r');
+		if (blank) {
+			if (start) {
+				int r = add_stanza(db, start, (size_t)(l - start));
+				if (r < 0)
+					return r;
+			}
+			start = NULL;
+		} else if (!start) {
+			start = l;
+		}
+		l = le + 1;
+	}
+	if (start) {
+		int r = add_stanza(db, start, (size_t)(end - start));
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+void js_dpkg_free(struct js_dpkg_db *db)
+{
+	free(db->text);
+	free(db->v);
+	memset(db, 0, sizeof *db);
+}
+
+const struct js_dpkg_pkg *js_dpkg_find(const struct js_dpkg_db *db, const char *name, const char *arch)
+{
+	for (size_t i = 0; i < db->n; i++)
+		if (!strcmp(db->v[i].name, name) && !strcmp(db->v[i].arch, arch))
+			return &db->v[i];
+	return NULL;
+}
+
+bool js_dpkg_installed(const struct js_dpkg_pkg *p)
+{
+	return !strcmp(p->status, "installed");
+}
+
+/* ---- dpkg's version order -------------------------------------------------- */
+
+static int order(int c)
+{
+	if (isdigit(c))
+		return 0;
+	if (isalpha(c))
+		return c;
+	if (c == '~')
+		return -1;
+	if (c)
+		return c + 256;
+	return 0;
+}
+
+static int part_cmp(const char *a, const char *ae, const char *b, const char *be)
+{
+	while (a < ae || b < be) {
+		int first = 0;
+		while ((a < ae && !isdigit((unsigned char)*a)) || (b < be && !isdigit((unsigned char)*b))) {
+			int ac = a < ae ? order((unsigned char)*a) : 0;
+			int bc = b < be ? order((unsigned char)*b) : 0;
+			if (ac != bc)
+				return ac - bc;
+			a += a < ae;
+			b += b < be;
+		}
+		while (a < ae && *a == '0')
+			a++;
+		while (b < be && *b == '0')
+			b++;
+		while (a < ae && b < be && isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+			if (!first)
+				first = *a - *b;
+			a++;
+			b++;
+		}
+		if (a < ae && isdigit((unsigned char)*a))
+			return 1;
+		if (b < be && isdigit((unsigned char)*b))
+			return -1;
+		if (first)
+			return first;
+	}
+	return 0;
+}
+
+struct ver {
+	unsigned long epoch;
+	const char *up, *upe, *rev, *reve;
+};
+
+static void split(const char *v, struct ver *o)
+{
+	const char *colon = strchr(v, ':');
+	o->epoch = 0;
+	if (colon) {
+		for (const char *c = v; c < colon; c++)
+			if (isdigit((unsigned char)*c) && o->epoch < (1ul << 40))
+				o->epoch = o->epoch * 10 + (unsigned long)(*c - '0');
+		v = colon + 1;
+	}
+	const char *end = v + strlen(v);
+	const char *dash = strrchr(v, '-');
+	o->up = v;
+	if (dash) {
+		o->upe = dash;
+		o->rev = dash + 1;
+		o->reve = end;
+	} else {
+		o->upe = end;
+		o->rev = o->reve = end;
+	}
+}
+
+int js_dpkg_vercmp(const char *a, const char *b)
+{
+	struct ver x, y;
+	split(a, &x);
+	split(b, &y);
+	if (x.epoch != y.epoch)
+		return x.epoch > y.epoch ? 1 : -1;
+	int r = part_cmp(x.up, x.upe, y.up, y.upe);
+	if (r)
+		return r;
+	return part_cmp(x.rev, x.reve, y.rev, y.reve);
+}
+
+/* ---- Conffiles -------------------------------------------------------------- */
+
+void js_dpkg_conffiles(const struct js_dpkg_pkg *p, void (*fn)(const char *path, size_t len, void *ctx), void *ctx)
+{
+	const char *s = p->stanza, *end = p->stanza + p->len;
+	bool in = false;
+	for (const char *l = s; l < end;) {
+		const char *nl = memchr(l, '\n', (size_t)(end - l));
+		const char *le = nl ? nl : end;
+		if (*l != ' ' && *l != '\t') {
+			in = (size_t)(le - l) >= 10 && !strncasecmp(l, "Conffiles:", 10);
+		} else if (in) {
+			const char *c = l;
+			while (c < le && (*c == ' ' || *c == '\t'))
+				c++;
+			const char *pe = c;
+			while (pe < le && *pe != ' ' && *pe != '\t')
+				pe++;
+			if (pe > c && *c == '/')
+				fn(c, (size_t)(pe - c), ctx);
+		}
+		l = le + 1;
+	}
+}
