@@ -26,6 +26,10 @@ static int field(const char *s, size_t len, const char *f, char *out, size_t ole
 				ve--;
 			if ((size_t)(ve - v) >= olen)
 				return -EINVAL;
+			/* a NUL or a control byte is no dpkg value */
+			for (const char *c = v; c < ve; c++)
+				if ((unsigned char)*c < ' ' && *c != '\t')
+					return -EINVAL;
 			memcpy(out, v, (size_t)(ve - v));
 			out[ve - v] = '\0';
 			return 1;
@@ -40,7 +44,10 @@ static int add_stanza(struct js_dpkg_db *db, const char *s, size_t len)
 {
 	struct js_dpkg_pkg p = {.stanza = s, .len = len};
 	char status[256], ma[64];
-	if (field(s, len, "Package", p.name, sizeof p.name) <= 0)
+	int r = field(s, len, "Package", p.name, sizeof p.name);
+	if (r < 0)
+		return r;
+	if (r == 0 || !p.name[0])
 		return 0; /* a stanza that names nothing is nothing to dpkg */
 	if (field(s, len, "Architecture", p.arch, sizeof p.arch) < 0 ||
 	    field(s, len, "Version", p.version, sizeof p.version) < 0 ||

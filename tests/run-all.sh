@@ -120,7 +120,7 @@ took "sanitize build"
 echo "=== fuzz build ($src/build-fuzz)"
 CC=clang cmake -S "$src" -B "$src/build-fuzz" -DJSANDBOX_FUZZ=ON -DJSANDBOX_E2E=OFF -DJSANDBOX_WERROR=ON \
 	-DCMAKE_INSTALL_PREFIX="$src/build-fuzz/prefix" -DJSANDBOX_CONFIG="$src/build-fuzz/etc/jsandbox.conf"
-cmake --build "$src/build-fuzz" -j"$jobs" --target fuzz_policy fuzz_subid fuzz_layer_tar fuzz_cdi
+cmake --build "$src/build-fuzz" -j"$jobs" --target fuzz_policy fuzz_subid fuzz_layer_tar fuzz_cdi fuzz_dpkg
 ctest --test-dir "$src/build-fuzz" -R '^fuzz_corpus_' --output-on-failure
 "$src/tests/fuzz/run.sh" "$src/build-fuzz" "${FUZZ_SECONDS:-60}"
 took "fuzz build"

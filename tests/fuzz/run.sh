@@ -10,7 +10,7 @@ secs=${2:-${FUZZ_SECONDS:-60}}
 src=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$b/fuzz-artifacts"
 export TMPDIR=${TMPDIR:-/dev/shm}
-for t in policy subid layer_tar cdi; do
+for t in policy subid layer_tar cdi dpkg; do
 	bin=$b/tests/fuzz/fuzz_$t
 	[ -x "$bin" ] || { echo "no $bin: configure with CC=clang -DJSANDBOX_FUZZ=ON"; exit 1; }
 	work=$b/fuzz-corpus/$t
