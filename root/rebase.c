@@ -16,8 +16,8 @@
  *     /usr/local, their /etc changes, deletions as deletions), merging
  *     passwd/group/shadow/gshadow, dpkg's trigger lists and apt's
  *     auto-installed marks line by line;
- *   - runs the image's ldconfig, dpkg --audit and apt-get check, and
- *     writes what it did to /var/log/jsandbox-rebase.log in the layer.
+ *   - writes what it did to /var/log/jsandbox-rebase.log in the layer.
+ * It executes nothing: any program in the layer is the user's.
  * It reads the old layer only through an fd, one component at a time,
  * never following a link. Root then swaps the fresh layer in (or, on
  * failure, removes it: the old layer is untouched) and records the image
@@ -62,7 +62,9 @@ void js_rebase_result_free(struct js_rebase_result *r)
 }
 
 /* ======================================================================
- * The worker: runs as the user's inside root, chrooted into the new view.
+ * The worker: runs as the user's inside root; every path it touches is
+ * reached from a directory fd, one component at a time, never through a
+ * link.
  * ====================================================================== */
 
 struct strset {
@@ -71,8 +73,12 @@ struct strset {
 	bool sorted;
 };
 
+#define SET_MAX (4u << 20) /* paths; a layer's lists naming more are refused */
+
 static int set_add(struct strset *s, const char *p, size_t len)
 {
+	if (s->n >= SET_MAX)
+		return -E2BIG;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 1024;
 		char **v = realloc(s->v, cap * sizeof *v);
@@ -126,8 +132,8 @@ struct worker {
 	unsigned counts[6];
 };
 
-enum { C_CARRIED, C_FOLLOWED, C_NEWER, C_NOT_CARRIED, C_PROBLEM, C_OTHER };
-static const char *const tags[] = {"carried", "followed", "newer", "not-carried", "problem", "note"};
+enum { C_CARRIED, C_FOLLOWED, C_NEWER, C_NOT_CARRIED, C_OTHER };
+static const char *const tags[] = {"carried", "followed", "newer", "not-carried", "note"};
 
 static void say(struct worker *w, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void say(struct worker *w, int kind, const char *fmt, ...)
@@ -504,10 +510,13 @@ static bool is_one_of(const char *rel, const char *const *list)
 	return false;
 }
 
-/* Files regenerated, or written merged, instead of copied. */
-static const char *const regenerated[] = {"etc/ld.so.cache",
-					  "var/cache/ldconfig/aux-cache",
-					  "var/cache/apt/pkgcache.bin",
+/* Files apt regenerates, and the backups of the merged ones: left out.
+ * (The user's /etc/ld.so.cache is kept: it names the libraries of their
+ * packages, and for the image's, updated in place under the same names,
+ * its paths stay right; their next apt run rebuilds it. Nothing of the
+ * layer or the image is executed here: the layer could have replaced any
+ * program, and this worker is not a confined container.) */
+static const char *const regenerated[] = {"var/cache/apt/pkgcache.bin",
 					  "var/cache/apt/srcpkgcache.bin",
 					  "etc/passwd-",
 					  "etc/group-",
@@ -735,93 +744,6 @@ static int copy_tree(struct worker *w, int odir, int ndir, char *rel, size_t rle
 	return 0;
 }
 
-/* ---- the checks, with the image's own tools ------------------------------ */
-
-static void run_check(struct worker *w, const char *const argv[], bool report_output)
-{
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return;
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		int nul = open("/dev/null", O_RDONLY);
-		if (nul >= 0)
-			dup2(nul, 0);
-		js_close_fds_from(3, NULL, 0);
-		static char *const env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8", "HOME=/root",
-					    "DEBIAN_FRONTEND=noninteractive", NULL};
-		execve(argv[0], (char *const *)argv, env);
-		_exit(127);
-	}
-	close(p[1]);
-	if (pid < 0) {
-		close(p[0]);
-		return;
-	}
-	char buf[16384];
-	size_t n = 0;
-	for (;;) {
-		ssize_t k = read(p[0], buf + n, sizeof buf - 1 - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		n += (size_t)k;
-		if (n == sizeof buf - 1) {
-			char sink[4096];
-			while (read(p[0], sink, sizeof sink) > 0)
-				;
-			break;
-		}
-	}
-	buf[n] = '\0';
-	close(p[0]);
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	bool failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-	if (failed || (report_output && n)) {
-		for (char *l = buf; l && *l;) {
-			char *e = strchr(l, '\n');
-			if (e)
-				*e = '\0';
-			if (*l)
-				say(w, C_PROBLEM, "%s: %s", argv[0], l);
-			l = e ? e + 1 : NULL;
-		}
-		if (failed)
-			say(w, C_PROBLEM, "%s %s exited with status %d", argv[0], argv[1] ? argv[1] : "",
-			    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-	}
-}
-
-/* A /dev with null, zero and urandom for the tools (a tmpfs over the new
- * view's /dev: nothing of it lands in the layer). Before the chroot. */
-static int tool_dev(const char *root)
-{
-	char dev[PATH_MAX];
-	if (js_snprintf(dev, sizeof dev, "%s/dev", root) < 0)
-		return -ENAMETOOLONG;
-	if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") < 0)
-		return -errno;
-	static const char *const nodes[] = {"null", "zero", "urandom", "full"};
-	for (size_t i = 0; i < JS_ARRAY_SIZE(nodes); i++) {
-		char to[PATH_MAX], from[64];
-		if (js_snprintf(to, sizeof to, "%s/%s", dev, nodes[i]) < 0 ||
-		    js_snprintf(from, sizeof from, "/dev/%s", nodes[i]) < 0)
-			return -ENAMETOOLONG;
-		int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-		if (fd < 0)
-			return -errno;
-		close(fd);
-		if (mount(from, to, NULL, MS_BIND, NULL) < 0)
-			return -errno;
-	}
-	return 0;
-}
-
 static void fail_out(int out, const char *what, int e) __attribute__((noreturn));
 static void fail_out(int out, const char *what, int e)
 {
@@ -904,7 +826,8 @@ static void worker_main(int sock, int oldfd, int out, const struct js_user *u)
 	}
 	struct outbuf status = {0};
 	if (w.dpkg && merge_status(&w, &status) < 0)
-		fail_out(out, "out of memory", ENOMEM);
+		fail_out(out, "cannot merge the dpkg status (out of memory, or file lists naming more than 4M paths)",
+			 0);
 
 	char rel[PATH_MAX] = "";
 	copy_tree(&w, oldfd, w.root, rel, sizeof rel, 0);
@@ -919,37 +842,18 @@ static void worker_main(int sock, int oldfd, int out, const struct js_user *u)
 			fail_out(out, "cannot write the merged dpkg status", -r);
 	}
 
-	/* the image's own tools, chrooted into the new view */
-	r = tool_dev(SCRATCH "/r");
-	if (r < 0)
-		fail_out(out, "cannot make /dev for the checks", -r);
-	if (chdir(SCRATCH "/r") < 0 || chroot(".") < 0 || chdir("/") < 0)
-		fail_out(out, "cannot enter the new view", errno);
-	static const char *const ldconfig[] = {"/sbin/ldconfig", NULL};
-	static const char *const audit[] = {"/usr/bin/dpkg", "--audit", NULL};
-	static const char *const check[] = {"/usr/bin/apt-get", "check", "-q", NULL};
-	if (access(ldconfig[0], X_OK) == 0)
-		run_check(&w, ldconfig, false);
-	if (w.dpkg) {
-		run_check(&w, audit, true);
-		if (access(check[0], X_OK) == 0)
-			run_check(&w, check, false);
-	}
 	/* what happened, for the user, in their layer */
 	struct stat like = {.st_mode = 0644};
 	char head[256];
 	snprintf(head, sizeof head,
-		 "# jsandbox: this layer was moved onto an updated image. carried, followed, newer, not-carried, "
-		 "problem and note lines follow.\n");
+		 "# jsandbox: this layer was moved onto an updated image. carried, followed, newer, not-carried "
+		 "and note lines follow.\n");
 	struct outbuf lg = {0};
 	out_add(&lg, head, strlen(head));
 	if (w.log)
 		out_add(&lg, w.log, w.loglen);
-	if (!lg.oom) {
-		_cleanup_close_ int root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		w.root = root;
+	if (!lg.oom)
 		(void)put_file(&w, LOG_IN_LAYER, lg.s, lg.n, &like);
-	}
 	_exit(0);
 }
 
@@ -989,8 +893,6 @@ static void absorb_report(struct js_rebase_result *res, const char *buf, size_t 
 			res->kept_newer++;
 		else if (len > 12 && !strncmp(l, "not-carried ", 12))
 			res->not_carried++;
-		else if (len > 8 && !strncmp(l, "problem ", 8))
-			res->problems++;
 		else if (len > 6 && !strncmp(l, "error ", 6))
 			snprintf(last_error, elen, "%.*s", (int)(len - 6), l + 6);
 		l = e ? e + 1 : NULL;

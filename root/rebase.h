@@ -21,7 +21,6 @@ struct js_rebase_result {
 	unsigned followed;    /* packages now at the image's version */
 	unsigned kept_newer;  /* the user's newer version kept */
 	unsigned not_carried; /* packages or files that could not be carried over */
-	unsigned problems;    /* findings of dpkg --audit / apt-get check */
 	char *report;	      /* one line per finding (malloc'd, may be NULL) */
 };
 void js_rebase_result_free(struct js_rebase_result *r);
