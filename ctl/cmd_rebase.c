@@ -37,7 +37,7 @@ static void print_findings(const char *user, const char *report)
 	for (const char *l = report; l && *l;) {
 		const char *e = strchr(l, '\n');
 		int len = e ? (int)(e - l) : (int)strlen(l);
-		if (!strncmp(l, "not-carried ", 12) || !strncmp(l, "newer ", 6))
+		if (!strncmp(l, "not-carried ", 12) || !strncmp(l, "problem ", 8) || !strncmp(l, "newer ", 6))
 			printf("%s:   %.*s\n", user, len, l);
 		l = e ? e + 1 : NULL;
 	}
@@ -82,13 +82,15 @@ static int rebase_one(const struct js_config *c, const struct js_user *u, bool f
 			printf("%s: layer already on image \"%s\" (id %s)\n", u->name, p->image, a.res.to);
 	} else {
 		printf("%s: layer moved onto image \"%s\" (id %s): %u packages follow the image, %u of the user's "
-		       "carried, %u newer kept, %u not carried over\n",
-		       u->name, p->image, a.res.to, a.res.followed, a.res.carried, a.res.kept_newer, a.res.not_carried);
+		       "carried, %u newer kept, %u not carried over, %u problems\n",
+		       u->name, p->image, a.res.to, a.res.followed, a.res.carried, a.res.kept_newer, a.res.not_carried,
+		       a.res.problems);
 		print_findings(u->name, a.res.report);
-		ctl_log(a.res.not_carried ? LOG_WARNING : LOG_NOTICE, "rebase",
-			"user=%s image=%s from=%s to=%s followed=%u carried=%u newer=%u not_carried=%u result=ok",
+		ctl_log(a.res.problems || a.res.not_carried ? LOG_WARNING : LOG_NOTICE, "rebase",
+			"user=%s image=%s from=%s to=%s followed=%u carried=%u newer=%u not_carried=%u problems=%u "
+			"result=ok",
 			u->name, p->image, a.res.from[0] ? a.res.from : "-", a.res.to, a.res.followed, a.res.carried,
-			a.res.kept_newer, a.res.not_carried);
+			a.res.kept_newer, a.res.not_carried, a.res.problems);
 	}
 	js_rebase_result_free(&a.res);
 	return 0;

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -233,4 +234,131 @@ void js_dpkg_conffiles(const struct js_dpkg_pkg *p, void (*fn)(const char *path,
 		}
 		l = le + 1;
 	}
+}
+
+int js_dpkg_field(const struct js_dpkg_pkg *p, const char *f, char *buf, size_t len)
+{
+	return field(p->stanza, p->len, f, buf, len);
+}
+
+/* ---- relations ----------------------------------------------------------------- */
+
+static const char *skip_ws(const char *s, const char *e)
+{
+	while (s < e && (*s == ' ' || *s == '\t'))
+		s++;
+	return s;
+}
+
+/* Does version v satisfy "op want"? */
+static bool relation_holds(const char *v, const char *op, const char *want)
+{
+	int c = js_dpkg_vercmp(v, want);
+	if (!strcmp(op, "<<"))
+		return c < 0;
+	if (!strcmp(op, "<=") || !strcmp(op, "<"))
+		return c <= 0;
+	if (!strcmp(op, "="))
+		return c == 0;
+	if (!strcmp(op, ">=") || !strcmp(op, ">"))
+		return c >= 0;
+	if (!strcmp(op, ">>"))
+		return c > 0;
+	return false;
+}
+
+/* Is name (op version, op "" for none) provided by an installed package? */
+static bool provided(const struct js_dpkg_db *db, const char *name, const char *op, const char *ver)
+{
+	char prov[4096];
+	size_t nl = strlen(name);
+	for (size_t i = 0; i < db->n; i++) {
+		const struct js_dpkg_pkg *p = &db->v[i];
+		if (!js_dpkg_installed(p))
+			continue;
+		if (!strcmp(p->name, name) && (!op[0] || relation_holds(p->version, op, ver)))
+			return true;
+		if (js_dpkg_field(p, "Provides", prov, sizeof prov) <= 0)
+			continue;
+		for (char *t = prov; t && *t;) {
+			char *comma = strchr(t, ',');
+			if (comma)
+				*comma = '\0';
+			while (*t == ' ')
+				t++;
+			if (!strncmp(t, name, nl) && (t[nl] == '\0' || t[nl] == ' ' || t[nl] == ':' || t[nl] == '(')) {
+				/* a versioned provide satisfies a versioned relation */
+				char *paren = strchr(t + nl, '(');
+				if (!op[0])
+					return true;
+				if (paren) {
+					char pop[4], pver[JS_DPKG_VER_MAX];
+					if (sscanf(paren + 1, " %3[<>=] %255[^) ]", pop, pver) == 2 &&
+					    !strcmp(pop, "=") && relation_holds(pver, op, ver))
+						return true;
+				}
+			}
+			t = comma ? comma + 1 : NULL;
+		}
+	}
+	return false;
+}
+
+static bool alternative_met(const struct js_dpkg_db *db, const char *s, const char *e)
+{
+	s = skip_ws(s, e);
+	const char *ne = s;
+	while (ne < e && *ne != ' ' && *ne != '\t' && *ne != '(' && *ne != ':')
+		ne++;
+	char name[JS_DPKG_NAME_MAX], op[4] = "", ver[JS_DPKG_VER_MAX] = "";
+	if (ne == s || (size_t)(ne - s) >= sizeof name)
+		return false;
+	memcpy(name, s, (size_t)(ne - s));
+	name[ne - s] = '\0';
+	const char *paren = memchr(ne, '(', (size_t)(e - ne));
+	if (paren) {
+		const char *q = skip_ws(paren + 1, e);
+		size_t k = 0;
+		while (q < e && k < 2 && (*q == '<' || *q == '>' || *q == '='))
+			op[k++] = *q++;
+		op[k] = '\0';
+		q = skip_ws(q, e);
+		const char *ve = q;
+		while (ve < e && *ve != ')' && *ve != ' ')
+			ve++;
+		if (!op[0] || ve == q || (size_t)(ve - q) >= sizeof ver)
+			return false;
+		memcpy(ver, q, (size_t)(ve - q));
+		ver[ve - q] = '\0';
+	}
+	return provided(db, name, op, ver);
+}
+
+int js_dpkg_deps_met(const struct js_dpkg_db *db, const char *deps, char *missing, size_t mlen)
+{
+	const char *end = deps + strlen(deps);
+	for (const char *g = deps; g < end;) {
+		const char *ge = memchr(g, ',', (size_t)(end - g));
+		if (!ge)
+			ge = end;
+		bool met = false;
+		for (const char *a = g; a < ge && !met;) {
+			const char *ae = memchr(a, '|', (size_t)(ge - a));
+			if (!ae)
+				ae = ge;
+			met = alternative_met(db, a, ae);
+			a = ae + 1;
+		}
+		if (!met) {
+			const char *s = skip_ws(g, ge);
+			const char *t = ge;
+			while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
+				t--;
+			if (mlen)
+				snprintf(missing, mlen, "%.*s", (int)(t - s), s);
+			return 0;
+		}
+		g = ge + 1;
+	}
+	return 1;
 }

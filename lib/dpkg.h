@@ -50,4 +50,14 @@ bool js_dpkg_installed(const struct js_dpkg_pkg *p);
 /* Call fn for each path of the stanza's Conffiles field. */
 void js_dpkg_conffiles(const struct js_dpkg_pkg *p, void (*fn)(const char *path, size_t len, void *ctx), void *ctx);
 
+/* The value of field f of the stanza (its first line), in buf: 1 found,
+ * 0 absent, -EINVAL too long for buf or holding a control byte. */
+int js_dpkg_field(const struct js_dpkg_pkg *p, const char *f, char *buf, size_t len);
+
+/* Are the relations of a Depends-style value (groups separated by ',',
+ * alternatives by '|', each "name[:arch] [(op version)]") satisfied by the
+ * installed packages of db, real or provided? 1 yes; 0 no, with the first
+ * unsatisfied group in `missing` (trimmed, cut to mlen). */
+int js_dpkg_deps_met(const struct js_dpkg_db *db, const char *deps, char *missing, size_t mlen);
+
 #endif

@@ -785,11 +785,11 @@ static void layer_follow_image(const struct build *b)
 		js_strlcpy(base.failed, id, sizeof base.failed);
 		(void)js_layer_base_write(state, b->u->name, &base, NULL);
 	} else if (res.done) {
-		syslog(res.not_carried ? LOG_WARNING : LOG_NOTICE,
+		syslog(res.problems || res.not_carried ? LOG_WARNING : LOG_NOTICE,
 		       "event=rebase user=%s image=%s from=%s to=%s followed=%u carried=%u newer=%u not_carried=%u "
-		       "ms=%ld result=ok",
+		       "problems=%u ms=%ld result=ok",
 		       b->u->name, b->p->image, res.from[0] ? res.from : "-", res.to, res.followed, res.carried,
-		       res.kept_newer, res.not_carried, now_ms() - t0);
+		       res.kept_newer, res.not_carried, res.problems, now_ms() - t0);
 	}
 	js_rebase_result_free(&res);
 }

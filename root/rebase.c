@@ -132,8 +132,8 @@ struct worker {
 	unsigned counts[6];
 };
 
-enum { C_CARRIED, C_FOLLOWED, C_NEWER, C_NOT_CARRIED, C_OTHER };
-static const char *const tags[] = {"carried", "followed", "newer", "not-carried", "note"};
+enum { C_CARRIED, C_FOLLOWED, C_NEWER, C_NOT_CARRIED, C_PROBLEM, C_OTHER };
+static const char *const tags[] = {"carried", "followed", "newer", "not-carried", "problem", "note"};
 
 static void say(struct worker *w, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void say(struct worker *w, int kind, const char *fmt, ...)
@@ -368,8 +368,36 @@ static int merge_status(struct worker *w, struct outbuf *o)
 	for (size_t i = 0; i < w->os.n; i++)
 		if (keep[i] && !js_dpkg_find(&w->ns, w->os.v[i].name, w->os.v[i].arch))
 			out_stanza(o, &w->os.v[i]);
+	if (o->oom) {
+		free(keep);
+		return -ENOMEM;
+	}
+	/* The user's packages against the merged database: a relation the
+	 * new image broke (an exact version of a library it updated) is what
+	 * the user must repair; say which. */
+	struct js_dpkg_db merged;
+	char *copy = strndup(o->s ? o->s : "", o->n);
+	if (copy && js_dpkg_parse(copy, o->n, &merged) == 0) {
+		for (size_t i = 0; i < w->os.n; i++) {
+			const struct js_dpkg_pkg *op = &w->os.v[i];
+			if (!keep[i] || !js_dpkg_installed(op))
+				continue;
+			static const char *const rel[] = {"Pre-Depends", "Depends"};
+			for (size_t k = 0; k < 2; k++) {
+				char deps[8192], missing[256];
+				if (js_dpkg_field(op, rel[k], deps, sizeof deps) > 0 &&
+				    !js_dpkg_deps_met(&merged, deps, missing, sizeof missing))
+					say(w, C_PROBLEM,
+					    "%s %s: %s %s is not met on the new image (sudo apt-get -f install)",
+					    op->name, op->version, k ? "depends on" : "pre-depends on", missing);
+			}
+		}
+		js_dpkg_free(&merged);
+	} else if (copy) {
+		js_dpkg_free(&merged); /* the parse took the copy */
+	}
 	free(keep);
-	return o->oom ? -ENOMEM : 0;
+	return 0;
 }
 
 /* ---- writing into the new view ------------------------------------------- */
@@ -846,8 +874,8 @@ static void worker_main(int sock, int oldfd, int out, const struct js_user *u)
 	struct stat like = {.st_mode = 0644};
 	char head[256];
 	snprintf(head, sizeof head,
-		 "# jsandbox: this layer was moved onto an updated image. carried, followed, newer, not-carried "
-		 "and note lines follow.\n");
+		 "# jsandbox: this layer was moved onto an updated image. carried, followed, newer, not-carried, "
+		 "problem and note lines follow.\n");
 	struct outbuf lg = {0};
 	out_add(&lg, head, strlen(head));
 	if (w.log)
@@ -893,6 +921,8 @@ static void absorb_report(struct js_rebase_result *res, const char *buf, size_t 
 			res->kept_newer++;
 		else if (len > 12 && !strncmp(l, "not-carried ", 12))
 			res->not_carried++;
+		else if (len > 8 && !strncmp(l, "problem ", 8))
+			res->problems++;
 		else if (len > 6 && !strncmp(l, "error ", 6))
 			snprintf(last_error, elen, "%.*s", (int)(len - 6), l + 6);
 		l = e ? e + 1 : NULL;

@@ -21,6 +21,7 @@ struct js_rebase_result {
 	unsigned followed;    /* packages now at the image's version */
 	unsigned kept_newer;  /* the user's newer version kept */
 	unsigned not_carried; /* packages or files that could not be carried over */
+	unsigned problems;    /* the user's packages whose relations the new image breaks */
 	char *report;	      /* one line per finding (malloc'd, may be NULL) */
 };
 void js_rebase_result_free(struct js_rebase_result *r);

@@ -129,7 +129,7 @@ deleted
 audit-clean
 check-clean" ]
 check "syslog: event=rebase with what followed and what was carried" \
-	logged "event=rebase user=$A image=jsbrebase from=[^ ]+ to=[^ ]+ followed=1 carried=1 newer=0 not_carried=0 ms=[0-9]+ result=ok"
+	logged "event=rebase user=$A image=jsbrebase from=[^ ]+ to=[^ ]+ followed=1 carried=1 newer=0 not_carried=0 problems=0 ms=[0-9]+ result=ok"
 out=$(tm 60 jssh $A 'cat /var/log/jsandbox-rebase.log' 2>&1)
 check "her /var/log/jsandbox-rebase.log says what happened ($(oneline "$out" | tail -c 300))" \
 	found "^followed jsbt-upd 1.0 -> 2.0\$" "$out"

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target: dpkg's status file as the rebase worker reads it from
  * a user's layer (lib/dpkg.c): the stanzas, their fields, the Conffiles
- * lines, and dpkg's version order over what it found. */
+ * lines, the Depends relations against the rest, and dpkg's version order
+ * over what it found. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (js_dpkg_find(&db, p->name, p->arch) == NULL)
 				abort();
 			(void)js_dpkg_installed(p);
+			char deps[4096], missing[64];
+			if (js_dpkg_field(p, "Depends", deps, sizeof deps) > 0)
+				(void)js_dpkg_deps_met(&db, deps, missing, sizeof missing);
 			const char *prev = i ? db.v[i - 1].version : "0";
 			int a = js_dpkg_vercmp(p->version, prev), b = js_dpkg_vercmp(prev, p->version);
 			/* antisymmetric, and equal to itself */

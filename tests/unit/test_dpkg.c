@@ -106,12 +106,37 @@ static void malformed(void **state)
 	js_dpkg_free(&db);
 }
 
+static void relations(void **state)
+{
+	(void)state;
+	const char *src = "Package: libfoo1\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.2-1\n\n"
+			  "Package: mawk\nStatus: install ok installed\nVersion: 1.3.4\nProvides: awk\n\n"
+			  "Package: python3\nStatus: install ok installed\nVersion: 3.11.2-1\n"
+			  "Provides: python3-profiler (= 3.11.2-1), python3-foo\n\n"
+			  "Package: gone\nStatus: deinstall ok config-files\nVersion: 1.0\n";
+	struct js_dpkg_db db;
+	assert_int_equal(js_dpkg_parse(strdup(src), strlen(src), &db), 0);
+	char miss[128] = "";
+	assert_int_equal(js_dpkg_deps_met(&db, "libfoo1 (>= 1.0), awk", miss, sizeof miss), 1);
+	assert_int_equal(js_dpkg_deps_met(&db, "libfoo1:amd64 (= 1.2-1)", miss, sizeof miss), 1);
+	assert_int_equal(js_dpkg_deps_met(&db, "libfoo1 (<< 1.2)", miss, sizeof miss), 0);
+	assert_string_equal(miss, "libfoo1 (<< 1.2)");
+	assert_int_equal(js_dpkg_deps_met(&db, "nothing | libfoo1 (>> 1.1)", miss, sizeof miss), 1);
+	assert_int_equal(js_dpkg_deps_met(&db, "awk (>= 1.0)", miss, sizeof miss), 0); /* unversioned provide */
+	assert_int_equal(js_dpkg_deps_met(&db, "python3-profiler (>= 3.11)", miss, sizeof miss), 1);
+	assert_int_equal(js_dpkg_deps_met(&db, "python3-foo", miss, sizeof miss), 1);
+	assert_int_equal(js_dpkg_deps_met(&db, "mawk,  gone (>= 1.0)", miss, sizeof miss), 0);
+	assert_string_equal(miss, "gone (>= 1.0)");
+	js_dpkg_free(&db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(version_order),
 	    cmocka_unit_test(stanzas),
 	    cmocka_unit_test(malformed),
+	    cmocka_unit_test(relations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
