@@ -995,6 +995,10 @@ static int recipe_load(const char *info, const char *name, struct build *b)
 			  name);
 		return -EINVAL;
 	}
+	/* The base packages as for any build, even if the recipe was edited
+	 * to leave them out. */
+	for (size_t i = 0; i < JS_ARRAY_SIZE(base_packages); i++)
+		pkg_add(&b->pkgs, base_packages[i]);
 	if (packages[0] && pkg_add_list(&b->pkgs, packages) < 0)
 		return -EINVAL;
 	if (strcmp(mirrors, "default")) {

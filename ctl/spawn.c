@@ -174,7 +174,9 @@ __attribute__((noreturn)) static void child_exec(const char *root, const char *c
 		dprintf(2, CTL_PROG ": cannot open /dev/null: %m\n");
 		_exit(127);
 	}
-	if (root && chroot_setup(root) < 0)
+	/* In a chroot (image update) the programs' output goes to stderr:
+	 * jsandboxctl's stdout is its report alone. */
+	if (root && (dup2(2, 1) < 0 || chroot_setup(root) < 0))
 		_exit(127);
 	syscall(SYS_close_range, 3U, ~0U, 0U);
 	sigprocmask(SIG_SETMASK, mask, NULL);

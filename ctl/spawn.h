@@ -45,7 +45,7 @@ int ctl_spawn_wait(const char *const argv[], const char *const envp[], struct ct
  * the host's /etc/resolv.conf bound read-only onto the tree's when that is
  * a regular file, all mounted in its own mount namespace only: nothing of
  * them is written into the tree or seen by the host, and they go with it.
- * Its network is the host's. */
+ * Its network is the host's; its stdout is jsandboxctl's stderr. */
 int ctl_spawn_chroot_wait(const char *root, const char *const argv[], const char *const envp[], struct ctl_sigs *s,
 			  struct js_err *err);
 

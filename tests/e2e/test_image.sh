@@ -306,8 +306,10 @@ rc=$?
 t1=$(date +%s%N)
 echo "# image update took $(((t1 - t0) / 1000000)) ms"
 check "image update (status $rc)" [ "$rc" = 0 ]
-check "... printed the changed package ($(oneline "$(cat "$T/update.out")"))" grep -qx 'jsbt-upd 1.0 -> 2.0' "$T/update.out"
-check "... and the count" grep -q ': 1 package changed, id ' "$T/update.out"
+check "... printed the changed package, then the count, nothing else ($(oneline "$(cat "$T/update.out")"))" \
+	sh -c "[ \"\$(head -1 '$T/update.out')\" = 'jsbt-upd 1.0 -> 2.0' ] &&
+		sed -n '2p' '$T/update.out' | grep -q '^updated image \"jsbupd\" (.*): 1 package changed, id ' &&
+		[ \$(wc -l <'$T/update.out') = 2 ]"
 check "... the new version is in the image" [ "$(pkgver)" = 2.0 ]
 check "... and its files" [ "$(cat "$U/usr/share/jsbt-upd/version")" = 2.0 ]
 id1=$(imgid jsbupd)
@@ -328,7 +330,7 @@ ino1=$(stat -c %i "$U")
 out=$("$JSB_CTL" image update jsbupd 2>/dev/null)
 rc=$?
 check "a second update: up to date (status $rc: $out)" \
-	sh -c "[ $rc = 0 ] && echo '$out' | grep -q '^image \"jsbupd\" is up to date'"
+	sh -c "[ $rc = 0 ] && echo '$out' | grep -qx 'image \"jsbupd\" is up to date (no package changed; id $id1)'"
 check "... the tree and the id stay" sh -c "[ '$(imgid jsbupd)' = '$id1' ] && [ '$(stat -c %i "$U")' = '$ino1' ]"
 check "... and nothing is left aside" no_leftovers jsbupd
 
@@ -367,6 +369,43 @@ check "an update from an unreachable source fails (status $rc)" [ "$rc" = 1 ]
 check "... saying why ($(tail -1 "$T/fail.err"))" grep -q '^jsandboxctl: apt-get update failed' "$T/fail.err"
 check "... the image is untouched" sh -c "[ '$(stat -c %i "$U")' = '$ino1' ] && cmp -s '$T/info1' '$IMAGES/.jsbupd.info'"
 check "... no work directory, no mount left" sh -c "! ls -a '$IMAGES' | grep -q '^\.jsbupd\.\(tmp\|old\)-' && ! grep -q ' $T' /proc/mounts"
+
+# An update interrupted while apt waits for a source that never answers
+# (a listener on the repository's port that accepts nothing): SIGTERM ends
+# it by that signal, with nothing left of it, the image untouched.
+/usr/bin/python3 -u -c 'import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+print("listening", flush=True)
+time.sleep(600)' "$port" >"$T/hang.log" 2>&1 &
+HTTPPID=$!
+for _ in $(seq 100); do grep -q listening "$T/hang.log" && break; kill -0 "$HTTPPID" 2>/dev/null || break; sleep 0.1; done
+check "a listener that never answers on 127.0.0.1:$port" grep -q listening "$T/hang.log"
+"$JSB_CTL" image update jsbupd >/dev/null 2>"$T/intr-upd.err" &
+BGPID=$!
+apt_waiting() { pgrep -f 'APT::Update::Error-Mode=any update' >/dev/null || ! kill -0 "$BGPID" 2>/dev/null; }
+for _ in $(seq 600); do apt_waiting && break; sleep 0.1; done
+check "the update to interrupt is in apt-get update" pgrep -f 'APT::Update::Error-Mode=any update'
+kill -TERM "$BGPID"
+wait "$BGPID"
+rc=$?
+BGPID=
+check "SIGTERM ends the update by that signal (status $rc)" [ "$rc" = 143 ]
+no_apt_update() { ! pgrep -f 'APT::Update::Error-Mode=any update' >/dev/null; }
+check "... no process of it is left" no_apt_update
+check "... the image is untouched, no work directory, no mount" \
+	sh -c "[ '$(stat -c %i "$U")' = '$ino1' ] && cmp -s '$T/info1' '$IMAGES/.jsbupd.info' &&
+		! ls -a '$IMAGES' | grep -q '^\.jsbupd\.\(tmp\|old\)-' && ! grep -q ' $T' /proc/mounts"
+kill "$HTTPPID" && wait "$HTTPPID" 2>/dev/null
+HTTPPID=
+
+"$JSB_CTL" image update jsbt-no-such-image >/dev/null 2>"$T/fail.err"
+rc=$?
+check "updating an image that does not exist fails (status $rc: $(oneline "$(cat "$T/fail.err")"))" \
+	sh -c "[ $rc = 1 ] && grep -q 'no image \"jsbt-no-such-image\"' '$T/fail.err'"
+check "... and makes nothing" sh -c "! ls -a '$IMAGES' | grep -q 'jsbt-no-such-image'"
 
 # --rebuild: refused without a recipe (imported), else mmdebstrap from the
 # recorded recipe (here with hello added to it).
