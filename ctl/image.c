@@ -635,10 +635,9 @@ static int cmp_pkgver(const void *a, const void *b)
 static int dpkg_db_read(int rootfd, const char *what, struct dpkg_db *d)
 {
 	*d = (struct dpkg_db){0};
-	int fd = image_open_in_root(rootfd, "var/lib/dpkg/status", O_RDONLY | O_NONBLOCK | O_NOCTTY);
+	_cleanup_close_ int fd = image_open_in_root(rootfd, "var/lib/dpkg/status", O_RDONLY | O_NONBLOCK | O_NOCTTY);
 	if (fd == -ENOENT)
 		return 0;
-	_cleanup_close_ int sfd = fd;
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > DPKG_STATUS_MAX) {
 		ctl_error("cannot read the dpkg status of %s (var/lib/dpkg/status)", what);
