@@ -83,6 +83,16 @@ int image_read_info(int imagesfd, const char *name, char *buf, size_t len);
  * VERSION_ID, else ID, else "?". */
 void image_suite(int rootfd, char *out, size_t len);
 
+/* Open a path inside an image tree as if the tree were the root (its
+ * absolute symlinks stay inside it; openat2 RESOLVE_IN_ROOT, never across
+ * a mount). -errno on failure. */
+int image_open_in_root(int rootfd, const char *path, int flags);
+
+/* An image's id (the id= line of .NAME.info, lib/layer.h): 32 lowercase
+ * hex digits from getrandom, new for each build, import and update. */
+#define IMAGE_ID_HEX 32
+int image_new_id(char *out, size_t len);
+
 /* KEY=value in a small KEY=value text, quotes removed, made printable.
  * 0 or -ENOENT. */
 int ctl_kv_lookup(const char *text, const char *key, char *out, size_t len);

@@ -40,6 +40,24 @@ static int open_in_root(int rootfd, const char *path, int flags)
 	return fd < 0 ? -errno : (int)fd;
 }
 
+int image_open_in_root(int rootfd, const char *path, int flags)
+{
+	return open_in_root(rootfd, path, flags);
+}
+
+/* A fresh image id: 128 random bits as 32 lowercase hex digits. */
+int image_new_id(char *out, size_t len)
+{
+	unsigned char rnd[IMAGE_ID_HEX / 2];
+	if (len < IMAGE_ID_HEX + 1)
+		return -ENAMETOOLONG;
+	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+		return errno ? -errno : -EIO;
+	for (size_t i = 0; i < sizeof rnd; i++)
+		snprintf(out + 2 * i, 3, "%02x", rnd[i]);
+	return 0;
+}
+
 /* Printable characters only: values end up in one-line output. */
 void ctl_sanitize(char *s)
 {

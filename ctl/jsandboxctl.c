@@ -43,18 +43,23 @@ static const struct ctl_command commands[] = {
     {"image",
      "build NAME [--suite SUITE] [--include PKG,...] [--mirror URL] [--replace]\n"
      "import NAME ROOTFS.tar[.gz|.xz|.zst] [--replace]\n"
-     "list [--names]\n"
-     "remove NAME",
-     "build, import, list and remove base images",
+     "list [--names|--json]\n"
+     "remove NAME\n"
+     "update NAME [--rebuild]",
+     "build, import, list, remove and update base images",
      "  build NAME        a Debian base image with mmdebstrap (sudo and the base packages)\n"
      "    --suite SUITE   the Debian suite (default: the host's)\n"
      "    --include PKG   more packages, comma-separated (repeatable)\n"
      "    --mirror URL    the apt mirror (repeatable)\n"
      "    --replace       replace an existing image of that name\n"
      "  import NAME TAR   a root file system from a tar archive\n"
-     "  list              one line per image: name, suite, disk usage, build date\n"
+     "  list              one line per image: name, suite, disk usage, date, layers, users behind\n"
      "    --names         the names alone, one a line\n"
-     "  remove NAME       remove an image (refused while running containers use it)",
+     "    --json          one JSON array (with each image's id and the users behind it)\n"
+     "  remove NAME       remove an image (refused while running containers use it)\n"
+     "  update NAME       apt full-upgrade of a copy, swapped in with a new id (as --replace);\n"
+     "                    prints the packages that changed, or that the image is up to date\n"
+     "    --rebuild       a fresh mmdebstrap build from the recipe in the image's metadata",
      cmd_image, CTL_CONFIG | CTL_ROOT},
     {"status", "[--json] [USER]", "show running containers (or USER's): state, use against limits, versions",
      "  --json   one JSON document for monitoring instead of the table\n"

@@ -10,7 +10,9 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,9 +80,81 @@ void ctl_sigs_release(struct ctl_sigs *s)
 	}
 }
 
+/* In the child, in its fresh mount namespace: chroot into root and give
+ * the programs there what mmdebstrap gives a chroot: /proc of the new pid
+ * namespace, a minimal /dev on a tmpfs, and the host's /etc/resolv.conf
+ * bound read-only onto the tree's (when that is a regular file; the caller
+ * makes sure it is). All of it on top of the tree, in this namespace only:
+ * nothing is written into the tree and everything goes when it ends. */
+static int chroot_setup(const char *root)
+{
+	static const struct {
+		const char *name;
+		unsigned major, minor;
+	} nodes[] = {{"null", 1, 3},   {"zero", 1, 5},	  {"full", 1, 7},
+		     {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+	static const struct {
+		const char *name, *target;
+	} links[] = {{"fd", "/proc/self/fd"},
+		     {"stdin", "/proc/self/fd/0"},
+		     {"stdout", "/proc/self/fd/1"},
+		     {"stderr", "/proc/self/fd/2"}};
+	struct stat st;
+	int resolv = open("/etc/resolv.conf", O_PATH | O_CLOEXEC);
+	if (chroot(root) < 0 || chdir("/") < 0) {
+		dprintf(2, CTL_PROG ": cannot chroot into \"%s\": %m\n", root);
+		return -1;
+	}
+	/* Paths resolve inside the tree from here on. */
+	if (lstat("/proc", &st) < 0 || !S_ISDIR(st.st_mode) || lstat("/dev", &st) < 0 || !S_ISDIR(st.st_mode)) {
+		dprintf(2, CTL_PROG ": \"%s\" has no /proc or /dev directory\n", root);
+		return -1;
+	}
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ||
+	    mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=1m") < 0) {
+		dprintf(2, CTL_PROG ": cannot mount /proc and /dev in \"%s\": %m\n", root);
+		return -1;
+	}
+	for (size_t i = 0; i < JS_ARRAY_SIZE(nodes); i++) {
+		char path[32];
+		snprintf(path, sizeof path, "/dev/%s", nodes[i].name);
+		if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0 || chmod(path, 0666) < 0) {
+			dprintf(2, CTL_PROG ": cannot make %s in the chroot: %m\n", path);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < JS_ARRAY_SIZE(links); i++) {
+		char path[32];
+		snprintf(path, sizeof path, "/dev/%s", links[i].name);
+		if (symlink(links[i].target, path) < 0) {
+			dprintf(2, CTL_PROG ": cannot make %s in the chroot: %m\n", path);
+			return -1;
+		}
+	}
+	if (mkdir("/dev/pts", 0755) < 0 || mkdir("/dev/shm", 01777) < 0 || chmod("/dev/shm", 01777) < 0) {
+		dprintf(2, CTL_PROG ": cannot make /dev/pts and /dev/shm in the chroot: %m\n");
+		return -1;
+	}
+	/* Read-only: a maintainer script rewriting the chroot's resolv.conf
+	 * must not write the host's. */
+	if (resolv >= 0 && lstat("/etc/resolv.conf", &st) == 0 && S_ISREG(st.st_mode)) {
+		char src[40];
+		snprintf(src, sizeof src, "/proc/self/fd/%d", resolv);
+		if (mount(src, "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0 ||
+		    mount(NULL, "/etc/resolv.conf", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+			  NULL) < 0) {
+			dprintf(2, CTL_PROG ": cannot provide /etc/resolv.conf in the chroot: %m\n");
+			return -1;
+		}
+	}
+	if (resolv >= 0)
+		close(resolv);
+	return 0;
+}
+
 /* In the child, right after clone3. No atfork handler ran, which is fine
  * for a single-threaded parent; still, nothing here allocates. */
-__attribute__((noreturn)) static void child_exec(const char *const argv[], const char *const envp[],
+__attribute__((noreturn)) static void child_exec(const char *root, const char *const argv[], const char *const envp[],
 						 const sigset_t *mask)
 {
 	/* Mounts made by the program (mmdebstrap mounts /proc, /sys and /dev
@@ -100,6 +174,10 @@ __attribute__((noreturn)) static void child_exec(const char *const argv[], const
 		dprintf(2, CTL_PROG ": cannot open /dev/null: %m\n");
 		_exit(127);
 	}
+	/* In a chroot (image update) the programs' output goes to stderr:
+	 * jsandboxctl's stdout is its report alone. */
+	if (root && (dup2(2, 1) < 0 || chroot_setup(root) < 0))
+		_exit(127);
 	syscall(SYS_close_range, 3U, ~0U, 0U);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	execve(argv[0], (char *const *)argv, (char *const *)envp);
@@ -107,7 +185,8 @@ __attribute__((noreturn)) static void child_exec(const char *const argv[], const
 	_exit(127);
 }
 
-int ctl_spawn_wait(const char *const argv[], const char *const envp[], struct ctl_sigs *s, struct js_err *err)
+static int spawn_wait(const char *root, const char *const argv[], const char *const envp[], struct ctl_sigs *s,
+		      struct js_err *err)
 {
 	int pidfd = -1;
 	struct clone_args ca = {
@@ -121,7 +200,7 @@ int ctl_spawn_wait(const char *const argv[], const char *const envp[], struct ct
 	if (pid < 0)
 		return js_failm(err, errno, "cannot start \"%s\"", argv[0]);
 	if (pid == 0)
-		child_exec(argv, envp, &s->saved);
+		child_exec(root, argv, envp, &s->saved);
 	_cleanup_close_ int pfd = pidfd;
 
 	bool killed = false;
@@ -159,6 +238,17 @@ int ctl_spawn_wait(const char *const argv[], const char *const envp[], struct ct
 	if (si.si_code == CLD_EXITED)
 		return si.si_status;
 	return 128 + si.si_status;
+}
+
+int ctl_spawn_wait(const char *const argv[], const char *const envp[], struct ctl_sigs *s, struct js_err *err)
+{
+	return spawn_wait(NULL, argv, envp, s, err);
+}
+
+int ctl_spawn_chroot_wait(const char *root, const char *const argv[], const char *const envp[], struct ctl_sigs *s,
+			  struct js_err *err)
+{
+	return spawn_wait(root, argv, envp, s, err);
 }
 
 int ctl_capture(const char *const argv[], int timeout_ms, char *buf, size_t len)

@@ -39,6 +39,16 @@ void ctl_sigs_release(struct ctl_sigs *s);
  * Returns the exit status (128+N for death by signal N) or -errno. */
 int ctl_spawn_wait(const char *const argv[], const char *const envp[], struct ctl_sigs *s, struct js_err *err);
 
+/* ctl_spawn_wait, chrooted into root (an absolute path to a root
+ * filesystem, argv[0] a path inside it), with /proc of its pid namespace,
+ * a minimal /dev (null, zero, full, random, urandom, tty on a tmpfs) and
+ * the host's /etc/resolv.conf bound read-only onto the tree's when that is
+ * a regular file, all mounted in its own mount namespace only: nothing of
+ * them is written into the tree or seen by the host, and they go with it.
+ * Its network is the host's; its stdout is jsandboxctl's stderr. */
+int ctl_spawn_chroot_wait(const char *root, const char *const argv[], const char *const envp[], struct ctl_sigs *s,
+			  struct js_err *err);
+
 /* Run argv[0] (an absolute path) with a fixed PATH, LC_ALL=C and no pager,
  * stdin and stderr on /dev/null; its stdout (at most len - 1 bytes, within
  * timeout_ms, then it is killed) into buf. Returns the exit status, or -1

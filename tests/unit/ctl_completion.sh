@@ -74,9 +74,10 @@ for c in check status gpus apply disable; do
 	got=$(comp jsandboxctl "$c" -- | tr ' ' '\n' | grep -v '^--help$' | sort -u)
 	check "$c's options are those of its --help" "$(paste -sd' ' <<<"$opts")" "$(paste -sd' ' <<<"$got")"
 done
-check "image sub-commands" "--help build import list remove" "$(comp jsandboxctl image '')"
+check "image sub-commands" "--help build import list remove update" "$(comp jsandboxctl image '')"
 check "image build options" "--help --include --mirror --replace --suite" "$(comp jsandboxctl image build x --)"
-check "image list options" "--help --names" "$(comp jsandboxctl image list -)"
+check "image list options" "--help --json --names" "$(comp jsandboxctl image list -)"
+check "image update options" "--help --rebuild" "$(comp jsandboxctl image update x --)"
 
 for c in stop reset du apply status disable; do
 	extra=
@@ -92,5 +93,6 @@ check "a user prefix" "bob" "$(comp jsandboxctl reset b)"
 check "image remove NAME: the images" "cuda-12 default trixie" "$(comp fakectl image remove '')"
 check "image build NAME: the images" "trixie" "$(comp fakectl image build t)"
 check "image import NAME: the images" "cuda-12" "$(comp fakectl image import c)"
+check "image update NAME: the images" "default" "$(comp fakectl image update d)"
 check "no image names when the program lists none" "" "$(comp jsandboxctl-absent image remove '')"
 exit "$fail"
