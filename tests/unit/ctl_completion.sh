@@ -69,7 +69,7 @@ check "help COMMAND" "disable du" "$(comp jsandboxctl help d)"
 
 # Each command's options: what its own --help names (the image command's
 # options belong to its sub-commands, checked below).
-for c in check status gpus apply disable; do
+for c in check status gpus apply disable rebase; do
 	opts=$("$ctl" "$c" --help | grep -o -- '--[a-z][a-z-]*' | sort -u)
 	got=$(comp jsandboxctl "$c" -- | tr ' ' '\n' | grep -v '^--help$' | sort -u)
 	check "$c's options are those of its --help" "$(paste -sd' ' <<<"$opts")" "$(paste -sd' ' <<<"$got")"
@@ -79,7 +79,7 @@ check "image build options" "--help --include --mirror --replace --suite" "$(com
 check "image list options" "--help --json --names" "$(comp jsandboxctl image list -)"
 check "image update options" "--help --rebuild" "$(comp jsandboxctl image update x --)"
 
-for c in stop reset du apply status disable; do
+for c in stop reset rebase du apply status disable; do
 	extra=
 	[ "$c" = disable ] && extra="@gpu @students "
 	check "$c USER: the sandboxed users" "${extra}alice bob" "$(comp jsandboxctl "$c" '')"
