@@ -49,7 +49,7 @@ ssh-keygen -q -t ed25519 -N '' -C jsandbox-vm-lane -f "$TMP/out/id_ed25519"
 PKGS=systemd,systemd-sysv,libpam-systemd,dbus,udev,openssh-server,sudo,
 PKGS+=linux-image-amd64,initramfs-tools,kmod,iproute2,ifupdown,isc-dhcp-client,
 PKGS+=libpam-modules,libcap2,libseccomp2,libiniparser1,libyaml-0-2,libarchive13,procps,psmisc,
-PKGS+=ca-certificates,netbase,less,zstd,e2fsprogs,
+PKGS+=ca-certificates,netbase,less,zstd,e2fsprogs,xfsprogs,
 # what the end-to-end harness needs to run inside (tests/vm/suites.sh;
 # .ci/packages' test tools): ctest, python3 (its syslog collector), rsync,
 # btrfs-progs, mmdebstrap (setup.sh asks for it; the image comes cached),
