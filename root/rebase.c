@@ -639,9 +639,13 @@ static void copy_entry(struct worker *w, int odir, int ndir, const char *name, c
 	struct stat st;
 	if (fstatat(odir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return;
-	/* a whiteout: the user deleted it */
+	/* a whiteout: the user deleted it. But not a file of a package that
+	 * follows the image (the new version's file shows; such whiteouts are
+	 * mostly the user's dpkg removing what an older version had), except
+	 * a conffile, whose deletion dpkg itself respects. */
 	if (S_ISCHR(st.st_mode) && st.st_rdev == 0) {
-		remove_new(ndir, name);
+		if (!set_has(&w->drop, rel) || set_has(&w->conffile, rel))
+			remove_new(ndir, name);
 		return;
 	}
 	if (S_ISDIR(st.st_mode)) {

@@ -3,11 +3,12 @@
 # what they installed. Image v1 has jsbt-upd 1.0 (a package of a local apt
 # repository served on loopback, with a conffile). Alice, as root inside,
 # installs hello, writes /opt/x and /usr/local/bin/y, edits the conffile,
-# deletes a file of the image. The repository gets jsbt-upd 2.0 and the
-# admin updates the image; image list shows alice behind. At her next
-# login her layer is rebased: jsbt-upd is 2.0 (its files too), hello is
-# still installed, her files, her conffile edit and her deletion are kept,
-# dpkg --audit and apt-get check are clean, syslog and her
+# deletes a file of the image and one of jsbt-upd. The repository gets
+# jsbt-upd 2.0 and the admin updates the image; image list shows alice
+# behind. At her next login her layer is rebased: jsbt-upd is 2.0 (its
+# files too, the one she deleted back as the new version's), hello is still
+# installed, her files, her conffile edit and her deletion of the image's
+# file are kept, dpkg --audit and apt-get check are clean, syslog and her
 # /var/log/jsandbox-rebase.log say what happened. Then: rebase refuses a
 # running container; a layer whose dpkg status is a link (hostile) makes
 # the rebase fail with a reason, the layer unchanged and her login working;
@@ -90,7 +91,7 @@ echo mine >/opt/x/file
 printf '#!/bin/sh\necho y\n' >/usr/local/bin/y
 chmod 0755 /usr/local/bin/y
 echo "setting = mine" >/etc/jsbt-upd.conf
-rm /etc/debian_version
+rm /etc/debian_version /usr/share/jsbt-upd/version
 echo made
 EOF
 chmod 0644 "$HOME_A/t82-make.sh"
