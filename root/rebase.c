@@ -1018,6 +1018,15 @@ static int run_worker(const struct js_user *u, const struct js_subid *su, const 
 	return 0;
 }
 
+/* Is dirfd the root of a mount with no parent (a detached mount)? Its
+ * ".." is itself. */
+static bool is_detached_root(int dirfd)
+{
+	struct stat a, b;
+	_cleanup_close_ int up = openat(dirfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return up >= 0 && fstat(dirfd, &a) == 0 && fstat(up, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 int js_rebase_layer(const struct js_global *g, const struct js_user *u, const char *image, uint64_t disk_max,
 		    bool force, int state, int users, struct js_rebase_result *res, struct js_err *err)
 {
@@ -1075,9 +1084,14 @@ int js_rebase_layer(const struct js_global *g, const struct js_user *u, const ch
 	if (up < 0)
 		return up;
 	_cleanup_close_ int lroot = openat(up, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_close_ int clone =
-	    lroot < 0 ? -1
-		      : (int)syscall(SYS_open_tree, lroot, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	_cleanup_close_ int clone = -1;
+	if (lroot >= 0 && is_detached_root(lroot))
+		/* an image file's file system, a detached mount already
+		 * (lib/layer.c): it goes to the worker as it is, as to an init
+		 * (kernels before 6.15 cannot clone a detached mount) */
+		clone = fcntl(lroot, F_DUPFD_CLOEXEC, 3);
+	else if (lroot >= 0)
+		clone = (int)syscall(SYS_open_tree, lroot, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (clone < 0) {
 		r = js_failm(err, errno, "cannot clone %s's new layer's mount", u->name);
 	} else {

@@ -13,6 +13,8 @@
 # change imports, and her files (the capability's root id included) belong
 # to the new range. The same round trip on the bounded kinds: an ext4
 # image file layer (tmpfs state_dir) and a btrfs subvolume with a qgroup.
+# On each kind, a rebase of the layer (jsandboxctl rebase --force) keeps
+# all of it.
 . "$(dirname "$0")/lib.sh"
 need_root
 A=jsbt_alice
@@ -151,6 +153,16 @@ lane() { # NAME STATE_DIR: the round trip on the layer kind state_dir gives
 	out=$(tm 60 jssh $A 'sudo -n apt-get check -qq && echo apt-ok; cat /opt/t81/sub/hard' 2>&1)
 	check "$n: the container works on it ($(oneline "$out"))" [ "$out" = "apt-ok
 data" ]
+	wait_for 100 gone
+	# the same layer moved onto its image again (jsandboxctl rebase, issue
+	# 13 part 3): a fresh layer of this kind filled by the rebase worker
+	out=$("$JSB_CTL" rebase --force $A 2>&1)
+	check "$n: rebase --force of the layer ($(oneline "$out"))" has "layer moved onto image" "$out"
+	after=$(tm 60 jssh $A "$PRINT" 2>&1)
+	check "$n: after the rebase she sees everything as before (hard links are copies now)" \
+		[ "$(sed 's/ nlink=[0-9]*//' <<<"$after")" = "$(sed 's/ nlink=[0-9]*//' <<<"$before")" ]
+	[ "$(sed 's/ nlink=[0-9]*//' <<<"$after")" = "$(sed 's/ nlink=[0-9]*//' <<<"$before")" ] ||
+		diff <(echo "$before") <(echo "$after")
 	wait_for 100 gone
 }
 
