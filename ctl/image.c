@@ -457,8 +457,8 @@ static int image_build(int argc, char **argv, const struct js_config *c)
 		printf("built image \"%s\" in \"%s/%s\" (%s, %s)\n", name, s.dir, name, b->suite, hsize);
 		status = CTL_EXIT_OK;
 	}
-	ctl_log(status ? LOG_ERR : LOG_NOTICE, "image-build", "image=%s suite=%s replace=%s result=%s id=%s", name,
-		b->suite, replace ? "yes" : "no", status ? "failed" : "ok", status ? "-" : cr.id);
+	ctl_log(status ? LOG_ERR : LOG_NOTICE, "image-build", "image=%s suite=%s replace=%s id=%s result=%s", name,
+		b->suite, replace ? "yes" : "no", status ? "-" : cr.id, status ? "failed" : "ok");
 	store_close(&s);
 	return status;
 }
@@ -593,8 +593,8 @@ static int image_import(int argc, char **argv, const struct js_config *c)
 		printf("imported image \"%s\" in \"%s/%s\" (%s, %s)\n", name, s.dir, name, im.suite, hsize);
 		status = CTL_EXIT_OK;
 	}
-	ctl_log(status ? LOG_ERR : LOG_NOTICE, "image-import", "image=%s replace=%s result=%s id=%s", name,
-		cr.replace ? "yes" : "no", status ? "failed" : "ok", status ? "-" : cr.id);
+	ctl_log(status ? LOG_ERR : LOG_NOTICE, "image-import", "image=%s replace=%s id=%s result=%s", name,
+		cr.replace ? "yes" : "no", status ? "-" : cr.id, status ? "failed" : "ok");
 	store_close(&s);
 	return status;
 }

@@ -79,7 +79,7 @@ before=$(wc -l <"$JSB_RUN/syslog")
 check "image import" sh -c "'$JSB_CTL' image import t72img '$JSB_RUN/t72img.tar' >/dev/null"
 check "image remove" sh -c "'$JSB_CTL' image remove t72img >/dev/null"
 check "image remove of what is gone fails" sh -c "! '$JSB_CTL' image remove t72img 2>/dev/null"
-check "syslog: action=image-import" logged "action=image-import by_uid=0 image=t72img replace=no result=ok$"
+check "syslog: action=image-import" logged "action=image-import by_uid=0 image=t72img replace=no id=[0-9a-f]{32} result=ok$"
 check "syslog: action=image-remove, ok then failed" \
 	sh -c "tail -n +$((before + 1)) '$JSB_RUN/syslog' | grep -Eo 'action=image-remove by_uid=0 image=t72img result=[a-z]+$' | tr '\n' ' ' | grep -qx 'action=image-remove by_uid=0 image=t72img result=ok action=image-remove by_uid=0 image=t72img result=failed '"
 rm -rf "$JSB_RUN/t72img" "$JSB_RUN/t72img.tar"

@@ -227,7 +227,7 @@ disk_max = 300M"
 lane image "$T/tmpfs"
 check "image: the imported layer is an image file again" test -f "$T/tmpfs/layers/$A.img"
 check "image: nothing of the import is left beside it" \
-	sh -c "[ -z \"\$(ls -A '$T/tmpfs/layers' | grep -v '^$A.img\$')\" ] && [ \"\$(ls -A '$T/tmpfs/users')\" = '$A' ]"
+	sh -c "[ -z \"\$(ls -A '$T/tmpfs/layers' | grep -Ev '^$A\.(img|base)\$')\" ] && [ \"\$(ls -A '$T/tmpfs/users')\" = '$A' ]"
 "$JSB_CTL" reset $A >/dev/null 2>&1
 
 # --- a btrfs subvolume with a qgroup --------------------------------------------
