@@ -881,6 +881,17 @@ int js_layer_swap_in(int statefd, int users_fd, const char *tmp, const char *nam
 	return 0;
 }
 
+int js_layer_image_mount(int statefd, const char *name, struct js_err *err)
+{
+	_cleanup_close_ int layers = open_layers(statefd, false, NULL);
+	if (layers < 0)
+		return -ENOENT;
+	_cleanup_close_ int img = open_image(layers, name, err);
+	if (img < 0)
+		return img;
+	return image_mount(img, name, err);
+}
+
 /* ---- the image a layer was made for -------------------------------------- */
 
 /* The value of `key` in a "key=value" per line text, bounded by len; the

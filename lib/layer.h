@@ -84,6 +84,12 @@ int js_layer_make_fresh(int statefd, int users_fd, uint64_t disk_max, const char
  * fresh one removed. */
 int js_layer_swap_in(int statefd, int users_fd, const char *tmp, const char *name, struct js_err *err);
 
+/* For a layer of the image kind (under the name `name`, e.g. a fresh one):
+ * a new detached mount of its file system (upper/ and work/ at its root),
+ * as js_layer_prepare gives an init. -ENOENT when the layer is of another
+ * kind. */
+int js_layer_image_mount(int statefd, const char *name, struct js_err *err);
+
 /* ---- which image a layer was made for (docs/images.md, "Image updates") --
  * An image's id is a random value written into images_dir/.NAME.info
  * ("id=") each time the image is built, imported or updated; images made

@@ -725,8 +725,13 @@ static void copy_entry(struct worker *w, int odir, int ndir, const char *name, c
 	if (S_ISFIFO(st.st_mode)) {
 		remove_new(ndir, name);
 		if (mknodat(ndir, name, S_IFIFO | (st.st_mode & 07777), 0) < 0 ||
-		    fchownat(ndir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+		    fchownat(ndir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    fchmodat(ndir, name, st.st_mode & 07777, 0) < 0) {
 			say(w, C_NOT_CARRIED, "/%s: %s", rel, strerror(errno));
+			return;
+		}
+		struct timespec t[2] = {st.st_atim, st.st_mtim};
+		utimensat(ndir, name, t, AT_SYMLINK_NOFOLLOW);
 		return;
 	}
 	say(w, C_NOT_CARRIED, "/%s: a socket or device", rel);
@@ -801,6 +806,7 @@ static void worker_main(int sock, int oldfd, int out, const struct js_user *u) _
 static void worker_main(int sock, int oldfd, int out, const struct js_user *u)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	umask(0); /* modes are copied as they are */
 	int keep[3] = {sock, oldfd, out};
 	js_close_fds_from(3, keep, 3);
 	/* The user, then a user namespace of the user's own: root maps it as
@@ -1018,15 +1024,6 @@ static int run_worker(const struct js_user *u, const struct js_subid *su, const 
 	return 0;
 }
 
-/* Is dirfd the root of a mount with no parent (a detached mount)? Its
- * ".." is itself. */
-static bool is_detached_root(int dirfd)
-{
-	struct stat a, b;
-	_cleanup_close_ int up = openat(dirfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	return up >= 0 && fstat(dirfd, &a) == 0 && fstat(up, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
 int js_rebase_layer(const struct js_global *g, const struct js_user *u, const char *image, uint64_t disk_max,
 		    bool force, int state, int users, struct js_rebase_result *res, struct js_err *err)
 {
@@ -1084,17 +1081,21 @@ int js_rebase_layer(const struct js_global *g, const struct js_user *u, const ch
 	if (up < 0)
 		return up;
 	_cleanup_close_ int lroot = openat(up, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_close_ int clone = -1;
-	if (lroot >= 0 && is_detached_root(lroot))
-		/* an image file's file system, a detached mount already
-		 * (lib/layer.c): it goes to the worker as it is, as to an init
-		 * (kernels before 6.15 cannot clone a detached mount) */
-		clone = fcntl(lroot, F_DUPFD_CLOEXEC, 3);
-	else if (lroot >= 0)
-		clone = (int)syscall(SYS_open_tree, lroot, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-	if (clone < 0) {
-		r = js_failm(err, errno, "cannot clone %s's new layer's mount", u->name);
-	} else {
+	/* An image file's file system: a detached mount of its own, as an
+	 * init gets (the one behind `up` is no longer in any namespace: it
+	 * can be neither moved nor cloned). Other kinds: a clone of the
+	 * directory holding upper/ and work/. */
+	_cleanup_close_ int clone = js_layer_image_mount(state, tmp, err);
+	if (clone == -ENOENT) {
+		clone = lroot < 0 ? -1
+				  : (int)syscall(SYS_open_tree, lroot, "",
+						 OPEN_TREE_CLOEXEC | OPEN_TREE_CLONE | AT_EMPTY_PATH);
+		if (clone < 0)
+			r = js_failm(err, errno, "cannot clone %s's new layer's mount", u->name);
+	} else if (clone < 0) {
+		r = clone;
+	}
+	if (r == 0) {
 		struct mount_attr attr = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
 		if (syscall(SYS_mount_setattr, clone, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
 			r = js_failm(err, errno, "cannot restrict %s's new layer's mount", u->name);
