@@ -121,19 +121,24 @@ static int bind_path(const char *src, int tfd, const char *tname, bool ro, bool 
  * created inside (nested_userns = yes) they are copied locked. */
 static int mask_kernel_paths(struct js_err *err)
 {
-	/* Files: a read-only /dev/null over them reads empty, writes fail. */
+	/* Files that tell: a read-only /dev/null over them reads empty. (A
+	 * read-only mount does not stop writes to a device node: a write
+	 * goes to /dev/null, which is why the one file here made to be
+	 * written, sysrq-trigger, is in ro instead.) */
 	static const char *const files[] = {
-	    "proc/kcore",	"proc/keys",	      "proc/key-users",	  "proc/timer_list",  "proc/timer_stats",
-	    "proc/sched_debug", "proc/latency_stats", "proc/kallsyms",	  "proc/kmsg",	      "proc/sysrq-trigger",
-	    "proc/kpagecount",	"proc/kpageflags",    "proc/kpagecgroup", "proc/vmallocinfo", "proc/pagetypeinfo",
+	    "proc/kcore",	"proc/keys",	      "proc/key-users",	  "proc/timer_list",   "proc/timer_stats",
+	    "proc/sched_debug", "proc/latency_stats", "proc/kallsyms",	  "proc/kmsg",	       "proc/kpagecount",
+	    "proc/kpageflags",	"proc/kpagecgroup",   "proc/vmallocinfo", "proc/pagetypeinfo",
 	};
 	/* Directories: an empty read-only tmpfs over them. */
 	static const char *const dirs[] = {
 	    "proc/acpi",	"proc/scsi",	      "proc/asound", "sys/firmware", "sys/devices/virtual/powercap",
 	    "sys/kernel/debug", "sys/kernel/tracing",
 	};
-	/* Read-only, still readable: sysctls, interrupt and bus settings. */
-	static const char *const ro[] = {"proc/sys", "proc/irq", "proc/bus", "proc/fs"};
+	/* Read-only, still readable: sysctls, interrupt and bus settings;
+	 * and sysrq-trigger, a regular proc file: opening it for writing
+	 * fails with EROFS (kernels built without sysrq have none). */
+	static const char *const ro[] = {"proc/sys", "proc/irq", "proc/bus", "proc/fs", "proc/sysrq-trigger"};
 	struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC};
 	struct stat st;
 
