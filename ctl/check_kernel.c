@@ -15,7 +15,10 @@
  *   - the device eBPF program (BPF_PROG_TYPE_CGROUP_DEVICE), needed where no
  *     v1 devices hierarchy is mounted;
  *   - the Landlock ABI (6 scopes abstract unix sockets; below that the
- *     layer is off: a note, not a problem).
+ *     layer is off: a note, not a problem);
+ *   - kernel.perf_event_paranoid: above 2 (Debian's kernels default to 3)
+ *     the kernel refuses perf_event_open to every unprivileged process,
+ *     so perf_events = yes gives no counters (a note).
  *
  * A missing feature is a problem line; a missing optional layer a note. */
 #include <fcntl.h>
@@ -465,5 +468,20 @@ void ctl_check_kernel(struct ctl_check *ck)
 				  abi < 0 ? 0 : abi);
 	else
 		snprintf(summary + strlen(summary), sizeof summary - strlen(summary), ", Landlock ABI %ld", abi);
+
+	int paranoid = 0;
+	FILE *pf = fopen("/proc/sys/kernel/perf_event_paranoid", "re");
+	if (pf) {
+		if (fscanf(pf, "%d", &paranoid) != 1)
+			paranoid = 0;
+		fclose(pf);
+	}
+	if (paranoid > 2)
+		ctl_check_skipped(
+		    ck,
+		    "kernel: perf_event_paranoid = %d: perf_event_open is refused to every unprivileged "
+		    "process, so perf_events = yes gives no counters (sysctl kernel.perf_event_paranoid=2 "
+		    "lets them through)",
+		    paranoid);
 	ctl_check_skipped(ck, "kernel: %s", summary);
 }
