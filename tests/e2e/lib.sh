@@ -379,6 +379,41 @@ container_pid() { # USER: the init pid from the runtime state, if alive
 	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
+# --- where a container's cgroup is, on either layout ------------------------
+# Hosts without systemd: /jsandbox/USER in every hierarchy (the v1
+# controllers and the v2 tree). systemd hosts: USER below the user's
+# delegated scope, user.slice/user-UID.slice/jsandbox-UID.scope/USER
+# (lib/sdscope.h). The tests ask these instead of spelling either out.
+cg_scope_rel() { # USER: the systemd layout's group, relative to the v2 root
+	local uid
+	uid=$(id -u "$1" 2>/dev/null) || uid=none
+	echo "/user.slice/user-$uid.slice/jsandbox-$uid.scope/$1"
+}
+cg_dirs() { # USER: the directories of USER's group, one per hierarchy
+	ls -d /sys/fs/cgroup/*/jsandbox/"$1" /sys/fs/cgroup/jsandbox/"$1" \
+		"/sys/fs/cgroup$(cg_scope_rel "$1")" 2>/dev/null
+}
+cg_dir() { # USER FILE: the directory of USER's group whose hierarchy has FILE
+	local d
+	for d in $(cg_dirs "$1"); do
+		[ -e "$d/$2" ] && { echo "$d"; return 0; }
+	done
+	return 1
+}
+cg_rel() { # USER: the group's path as /proc/PID/cgroup spells it (v2 line)
+	if [ -d "/sys/fs/cgroup$(cg_scope_rel "$1")" ]; then
+		cg_scope_rel "$1"
+	else
+		echo "/jsandbox/$1"
+	fi
+}
+cg_none() { # USER: true when USER has no group left in any hierarchy
+	! cg_dirs "$1" | grep -q .
+}
+systemd_host() { # systemd as PID 1 on a pure cgroup v2 tree: the scope layout
+	[ -d /run/systemd/system ] && [ -e /sys/fs/cgroup/cgroup.controllers ]
+}
+
 # --- a fake NVIDIA host (the GPU tests: t_14, t_15, t_90, t_91) -----------
 # Device nodes are character devices of major 195 with no driver behind
 # them on this machine (an allowed open fails with ENXIO, a denied one
@@ -425,13 +460,12 @@ fake_host_root() { # ROOT: the config's [global] host_root (after write_config)
 in_cgroup() {
 	local u=$1
 	shift
-	python3 - "$u" "$@" <<'PY'
-import errno, glob, os, sys
-u = sys.argv[1]
-for procs in glob.glob("/sys/fs/cgroup/*/jsandbox/%s/cgroup.procs" % u) + glob.glob("/sys/fs/cgroup/jsandbox/%s/cgroup.procs" % u):
-    with open(procs, "w") as f:
+	JSB_CG_DIRS=$(cg_dirs "$u") python3 - "$@" <<'PY'
+import errno, os, sys
+for d in os.environ["JSB_CG_DIRS"].split():
+    with open(d + "/cgroup.procs", "w") as f:
         f.write(str(os.getpid()))
-for p in sys.argv[2:]:
+for p in sys.argv[1:]:
     try:
         os.close(os.open(p, os.O_RDWR)); print(os.path.basename(p), "opened")
     except OSError as e:

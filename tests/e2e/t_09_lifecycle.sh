@@ -26,7 +26,7 @@ rm -f "$home/t09-release"
 check "the container is gone after the last logout" wait_for 50 sh -c "! kill -0 $init 2>/dev/null"
 check "no process of the container is left" sh -c "! pgrep -u $A -fx 'sleep 300' >/dev/null"
 check "its runtime directory is gone" wait_for 30 test ! -e "$JSB_RUN/run/$uid"
-check "its cgroups are gone" sh -c "! ls -d /sys/fs/cgroup/*/jsandbox/$A 2>/dev/null | grep -q ."
+check "its cgroups are gone" cg_none "$A"
 mnt_left=$(grep -c "$JSB_RUN/run/$uid" /proc/self/mountinfo)
 check "no mount is left on the host" [ "$mnt_left" = 0 ]
 

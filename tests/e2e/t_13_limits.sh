@@ -20,13 +20,7 @@ trap cleanup EXIT
 
 
 # The user's directory of the hierarchy that has knob KNOB (v1 or v2).
-cgdir() { # USER KNOB
-	local d
-	for d in /sys/fs/cgroup/*/jsandbox/"$1" /sys/fs/cgroup/jsandbox/"$1"; do
-		[ -e "$d/$2" ] && { echo "$d"; return 0; }
-	done
-	return 1
-}
+cgdir() { cg_dir "$@"; } # USER KNOB
 calc() { awk "BEGIN { print $1 }"; } # no bc on a bare CI machine
 knob() { cat "$(cgdir "$1" "$2")/$2"; }
 stat_field() { # USER FILE FIELD
@@ -55,7 +49,7 @@ if cgdir $A cpu.cfs_quota_us >/dev/null; then
 else
 	check "v2 cpu.max is 20000 100000" [ "$(knob $A cpu.max)" = "20000 100000" ]
 fi
-owners=$(for d in /sys/fs/cgroup/*/jsandbox/"$A" /sys/fs/cgroup/jsandbox/"$A"; do [ -d "$d" ] && stat -c '%u %a' "$d" "$d/cgroup.procs"; done | sort -u)
+owners=$(for d in $(cg_dirs "$A"); do [ -d "$d" ] && stat -c '%u %a' "$d" "$d/cgroup.procs"; done | sort -u)
 check "every cgroup directory and cgroup.procs of alice is root's, not delegated ($(oneline "$owners"))" \
 	sh -c "[ -n '$owners' ] && ! echo '$owners' | grep -vq '^0 '"
 pidsknob="$(cgdir $A pids.max)/pids.max"
@@ -160,7 +154,7 @@ parent_weight() { # the jsandbox group's CPU weight on the v2 scale, v1 or v2
 		cat /sys/fs/cgroup/jsandbox/cpu.weight
 	fi
 }
-if [ -d /run/systemd/system ] && [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+if systemd_host; then
 	echo "  | systemd host: the containers live in the users' slices; no jsandbox group to weigh"
 else
 	"$JSB_CTL" stop $A >/dev/null 2>&1

@@ -29,7 +29,8 @@ check_session_cgroups() {
 		sleep 0.1
 	done
 	check "$tag: the session's process is found on the host" [ -n "$pid" ]
-	local cg=/proc/$pid/cgroup v1=0 v2ok=1 bad=""
+	local cg=/proc/$pid/cgroup v1=0 v2ok=1 bad="" rel
+	rel=$(cg_rel $A)
 	# (the loop reads $cg and greps it too; nothing writes it)
 	# shellcheck disable=SC2094
 	while IFS=: read -r _ ctrl path; do
@@ -37,14 +38,14 @@ check_session_cgroups() {
 			# v2: required unless hybrid with v1 devices and no v2 controllers
 			if [ -n "$(cat /sys/fs/cgroup/unified/jsandbox/$A/cgroup.controllers 2>/dev/null)" ] ||
 				! grep -q ':devices:' "$cg" || [ ! -d /sys/fs/cgroup/unified ]; then
-				[ "$path" = "/jsandbox/$A" ] || v2ok=0
+				[ "$path" = "$rel" ] || v2ok=0
 			fi
 			continue
 		fi
 		case ",$ctrl," in
 		*,memory,* | *,pids,* | *,cpu,* | *,cpuacct,* | *,devices,* | *,freezer,*)
 			v1=$((v1 + 1))
-			[ "$path" = "/jsandbox/$A" ] || bad="$bad $ctrl:$path"
+			[ "$path" = "$rel" ] || bad="$bad $ctrl:$path"
 			;;
 		esac
 	done <"$cg"
@@ -54,9 +55,8 @@ check_session_cgroups() {
 		check "$tag: in the user's group in every v1 hierarchy ($v1)${bad:+, not:$bad}" [ "$v1ok" = 1 ]
 	fi
 	check "$tag: in the user's v2 group where v2 limits anything" [ "$v2ok" = 1 ]
-	local pmax=/sys/fs/cgroup/pids/jsandbox/$A/pids.max
-	[ -f "$pmax" ] || pmax=/sys/fs/cgroup/jsandbox/$A/pids.max
-	[ -f "$pmax" ] || pmax=/sys/fs/cgroup/unified/jsandbox/$A/pids.max
+	local pmax
+	pmax=$(cg_dir $A pids.max)/pids.max
 	check "$tag: the session's pids limit is the policy's" [ "$(cat "$pmax" 2>/dev/null)" = 777 ]
 	[ -n "$pid" ] && kill "$pid"
 	wait $bg

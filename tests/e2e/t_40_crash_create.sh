@@ -24,6 +24,7 @@ subbase=$(subid_base 2)
 run=$JSB_RUN/run/$uid
 procs=/sys/fs/cgroup/pids/jsandbox/$B/cgroup.procs
 [ -d /sys/fs/cgroup/pids ] || procs=/sys/fs/cgroup/jsandbox/$B/cgroup.procs
+systemd_host && procs=/sys/fs/cgroup$(cg_scope_rel $B)/cgroup.procs
 
 # The user's live processes (uid or subordinate range; zombies do not count).
 user_procs() {
@@ -31,7 +32,7 @@ user_procs() {
 		'$3 !~ /^Z/ && ($2 == u || ($2 >= lo && $2 < hi)) {print}'
 }
 no_user_procs() { [ -z "$(user_procs)" ]; }
-cgroup_dirs() { ls -d /sys/fs/cgroup/*/jsandbox/$B /sys/fs/cgroup/jsandbox/$B 2>/dev/null; }
+cgroup_dirs() { cg_dirs $B; }
 
 # leak_check WHEN: nothing of bob's is left.
 leak_check() {

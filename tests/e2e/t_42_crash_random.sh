@@ -22,6 +22,7 @@ subbase=$(subid_base 2)
 run=$JSB_RUN/run/$uid
 procs=/sys/fs/cgroup/pids/jsandbox/$B/cgroup.procs
 [ -d /sys/fs/cgroup/pids ] || procs=/sys/fs/cgroup/jsandbox/$B/cgroup.procs
+systemd_host && procs=/sys/fs/cgroup$(cg_scope_rel $B)/cgroup.procs
 N=${JSB_CRASH_N:-50}
 RACES=${JSB_CRASH_RACES:-10}
 SEED=${JSB_CRASH_SEED:-$((($(date +%s%N) / 1000) % 32768))}
@@ -33,7 +34,7 @@ user_procs() {
 		'$3 !~ /^Z/ && ($2 == u || ($2 >= lo && $2 < hi)) {print}'
 }
 no_user_procs() { [ -z "$(user_procs)" ]; }
-cgroup_dirs() { ls -d /sys/fs/cgroup/*/jsandbox/$B /sys/fs/cgroup/jsandbox/$B 2>/dev/null; }
+cgroup_dirs() { cg_dirs $B; }
 user_mounts() { grep -E "$run( |/)|/jsandbox/$B( |/)" /proc/self/mountinfo; }
 # A byte-range lock at offset uid on run_dir/lock: a process still holds
 # the user's lock.

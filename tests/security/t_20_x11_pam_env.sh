@@ -132,7 +132,7 @@ no_container() { ! container_pid "$A" >/dev/null; }
 check "the container ends at logout (linger = no)" wait_for 100 no_container
 check "the detached host-side process of the session is gone after logout" wait_for 100 sh -c "! pgrep -u $A -f '^sleep 7207$' >/dev/null"
 check "no process of alice is left on the host" wait_for 50 sh -c "! pgrep -u $A >/dev/null"
-check "and no cgroup of hers" wait_for 50 sh -c "! ls -d /sys/fs/cgroup/*/jsandbox/$A 2>/dev/null | grep -q ."
+check "and no cgroup of hers" wait_for 50 cg_none "$A"
 rm -f $M.*
 
 # The documented configuration (the harness's, with INSTALL.md's Match

@@ -46,7 +46,8 @@ cleanup() {
 trap cleanup EXIT
 
 cg_procs() { # distinct processes in the user's cgroup, over every hierarchy
-	cat /sys/fs/cgroup/*/jsandbox/"$A"/cgroup.procs /sys/fs/cgroup/jsandbox/"$A"/cgroup.procs 2>/dev/null | sort -u | grep -c .
+	local d
+	for d in $(cg_dirs "$A"); do cat "$d/cgroup.procs"; done 2>/dev/null | sort -u | grep -c .
 }
 status_field() { # N: field N of jsandboxctl status USER's line
 	"$JSB_CTL" status "$A" | awk -v u="$A" -v n="$1" '$1 == u { print $n }'
@@ -76,7 +77,7 @@ check "jsandboxctl stop succeeds" "$JSB_CTL" stop "$A"
 check "stop killed the host-side process" wait_for 50 sh -c "! pgrep -u $A -f '^sleep 7307$' >/dev/null"
 check "nothing of alice's runs any more" wait_for 50 sh -c "! pgrep -u $A >/dev/null"
 check "status says stopped" [ "$(status_field 3)" = stopped ]
-check "no cgroup of hers is left" sh -c "! ls -d /sys/fs/cgroup/*/jsandbox/$A 2>/dev/null | grep -q ."
+check "no cgroup of hers is left" cg_none "$A"
 
 # --- 2. linger flipped in the init's memory --------------------------------
 write_config "[user:$A]

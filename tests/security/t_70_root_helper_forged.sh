@@ -18,13 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 no_container() { ! container_pid "$A" >/dev/null; }
-no_cgroup() {
-	local d
-	for d in /sys/fs/cgroup/*/jsandbox/"$A" /sys/fs/cgroup/jsandbox/"$A"; do
-		[ -e "$d" ] && return 1
-	done
-	return 0
-}
+no_cgroup() { cg_none "$A"; }
 write_config
 stop_all
 

@@ -17,21 +17,9 @@ cleanup() {
 	write_config
 }
 trap cleanup EXIT
-pids_dir() {
-	local d
-	for d in /sys/fs/cgroup/pids/jsandbox/"$A" /sys/fs/cgroup/jsandbox/"$A"; do
-		[ -f "$d/pids.max" ] && { echo "$d"; return 0; }
-	done
-	return 1
-}
+pids_dir() { cg_dir "$A" pids.max; }
 no_container() { ! container_pid "$A" >/dev/null; }
-no_cgroup() {
-	local d
-	for d in /sys/fs/cgroup/*/jsandbox/"$A" /sys/fs/cgroup/jsandbox/"$A"; do
-		[ -e "$d" ] && return 1
-	done
-	return 0
-}
+no_cgroup() { cg_none "$A"; }
 write_config "[user:$A]
 linger = no
 pids_max = 48"
