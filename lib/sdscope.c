@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The user's delegated systemd scope (see sdscope.h). */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -52,6 +53,76 @@ int js_sd_scope_path(const char *name, char *rel, size_t len, struct js_err *err
 	return 0;
 }
 
+/* libsystemd is loaded here, when a scope is started, not linked: every
+ * jsandbox-root (one per login step: account, session, close) would map it
+ * and the five libraries it pulls in (gcrypt, gpg-error, lzma, zstd, lz4)
+ * at each exec, about 1.4 ms on a 2-core build machine (docs/benchmarks.md),
+ * where only a container's start on a systemd host talks to systemd. The
+ * header still gives every function its type. The soname is fixed and the
+ * process's environment is the module's empty one (jsandboxctl: the admin's),
+ * so the loader's standard search finds systemd's own library. */
+static struct {
+	__typeof__(sd_bus_open_system) *open_system;
+	__typeof__(sd_bus_match_signal) *match_signal;
+	__typeof__(sd_bus_message_new_method_call) *message_new_method_call;
+	__typeof__(sd_bus_message_append) *message_append;
+	__typeof__(sd_bus_message_open_container) *message_open_container;
+	__typeof__(sd_bus_message_close_container) *message_close_container;
+	__typeof__(sd_bus_call) *call;
+	__typeof__(sd_bus_message_read) *message_read;
+	__typeof__(sd_bus_process) *process;
+	__typeof__(sd_bus_wait) *wait;
+	__typeof__(sd_bus_error_free) *error_free;
+	__typeof__(sd_bus_message_unref) *message_unref;
+	__typeof__(sd_bus_slot_unref) *slot_unref;
+	__typeof__(sd_bus_flush_close_unref) *flush_close_unref;
+} bus_api;
+
+#define LIBSYSTEMD "libsystemd.so.0"
+
+static int load_bus_api(struct js_err *err)
+{
+	static bool loaded;
+	if (loaded)
+		return 0;
+	void *h = dlopen(LIBSYSTEMD, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		const char *why = dlerror();
+		return js_fail(err, ELIBACC, "systemd: cannot load %s: %s", LIBSYSTEMD, why ? why : "?");
+	}
+	static const char *const names[] = {
+	    "sd_bus_open_system",
+	    "sd_bus_match_signal",
+	    "sd_bus_message_new_method_call",
+	    "sd_bus_message_append",
+	    "sd_bus_message_open_container",
+	    "sd_bus_message_close_container",
+	    "sd_bus_call",
+	    "sd_bus_message_read",
+	    "sd_bus_process",
+	    "sd_bus_wait",
+	    "sd_bus_error_free",
+	    "sd_bus_message_unref",
+	    "sd_bus_slot_unref",
+	    "sd_bus_flush_close_unref",
+	};
+	_Static_assert(sizeof names / sizeof names[0] * sizeof(void (*)(void)) == sizeof bus_api,
+		       "one name for each function of bus_api");
+	void (*fns[sizeof names / sizeof names[0]])(void);
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		void *sym = dlsym(h, names[i]);
+		if (!sym) {
+			dlclose(h);
+			return js_fail(err, ELIBACC, "systemd: %s has no %s", LIBSYSTEMD, names[i]);
+		}
+		/* POSIX: dlsym's result converts to the function's type */
+		memcpy(&fns[i], &sym, sizeof sym);
+	}
+	memcpy(&bus_api, fns, sizeof bus_api);
+	loaded = true; /* kept loaded for the process's life */
+	return 0;
+}
+
 static long now_ms(void)
 {
 	struct timespec ts;
@@ -81,7 +152,7 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *unuse
 	struct job_wait *w = userdata;
 	uint32_t id;
 	const char *path, *unit, *result;
-	if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
+	if (bus_api.message_read(m, "uoss", &id, &path, &unit, &result) < 0)
 		return 0;
 	if (w->path && !strcmp(path, w->path)) {
 		w->done = true;
@@ -105,6 +176,9 @@ static int start_scope(uid_t uid, const char *name, pid_t pid, struct js_err *er
 	snprintf(rtdir, sizeof rtdir, "user-runtime-dir@%u.service", (unsigned)uid);
 	snprintf(mgr, sizeof mgr, "user@%u.service", (unsigned)uid);
 	snprintf(desc, sizeof desc, "jsandbox container of %s", name);
+	int r = load_bus_api(err);
+	if (r < 0)
+		return r;
 
 	sd_bus *bus = NULL;
 	sd_bus_message *m = NULL, *reply = NULL;
@@ -112,7 +186,7 @@ static int start_scope(uid_t uid, const char *name, pid_t pid, struct js_err *er
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	struct job_wait w = {0};
 	char *job = NULL;
-	int r = sd_bus_open_system(&bus);
+	r = bus_api.open_system(&bus);
 	if (r < 0) {
 		js_failm(err, -r, "systemd: cannot connect to the system bus");
 		goto out;
@@ -121,36 +195,36 @@ static int start_scope(uid_t uid, const char *name, pid_t pid, struct js_err *er
 	 * read. Job mode "replace": user-runtime-dir@UID may have a stop job
 	 * queued (it stops when unneeded, and the gated user@UID.service
 	 * that needed it did not start); the scope's start replaces it. */
-	r = sd_bus_match_signal(bus, &slot, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER_IFC, "JobRemoved",
-				on_job_removed, &w);
+	r = bus_api.match_signal(bus, &slot, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER_IFC, "JobRemoved",
+				 on_job_removed, &w);
 	if (r >= 0)
-		r = sd_bus_message_new_method_call(bus, &m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER_IFC,
-						   "StartTransientUnit");
+		r = bus_api.message_new_method_call(bus, &m, SYSTEMD_DEST, SYSTEMD_PATH, SYSTEMD_MANAGER_IFC,
+						    "StartTransientUnit");
 	if (r >= 0)
-		r = sd_bus_message_append(m, "ss", unit, "replace");
+		r = bus_api.message_append(m, "ss", unit, "replace");
 	if (r >= 0)
-		r = sd_bus_message_open_container(m, 'a', "(sv)");
+		r = bus_api.message_open_container(m, 'a', "(sv)");
 	if (r >= 0)
-		r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc, "Slice",
-					  "s", slice, "Delegate", "b", 1, "PIDs", "au", 1, (uint32_t)pid, "BindsTo",
-					  "as", 1, rtdir, "After", "as", 1, rtdir, "PartOf", "as", 1, mgr,
-					  "CollectMode", "s", "inactive-or-failed", "TimeoutStopUSec", "t",
-					  (uint64_t)SCOPE_STOP_TIMEOUT);
+		r = bus_api.message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc, "Slice",
+					   "s", slice, "Delegate", "b", 1, "PIDs", "au", 1, (uint32_t)pid, "BindsTo",
+					   "as", 1, rtdir, "After", "as", 1, rtdir, "PartOf", "as", 1, mgr,
+					   "CollectMode", "s", "inactive-or-failed", "TimeoutStopUSec", "t",
+					   (uint64_t)SCOPE_STOP_TIMEOUT);
 	if (r >= 0)
-		r = sd_bus_message_close_container(m);
+		r = bus_api.message_close_container(m);
 	if (r >= 0)
-		r = sd_bus_message_append(m, "a(sa(sv))", 0);
+		r = bus_api.message_append(m, "a(sa(sv))", 0);
 	if (r < 0) {
 		js_failm(err, -r, "systemd: cannot build the StartTransientUnit call");
 		goto out;
 	}
-	r = sd_bus_call(bus, m, JOB_TIMEOUT_USEC, &e, &reply);
+	r = bus_api.call(bus, m, JOB_TIMEOUT_USEC, &e, &reply);
 	if (r < 0) {
 		js_fail(err, -r, "systemd: cannot start %s: %s", unit, e.message ? e.message : strerror(-r));
 		goto out;
 	}
 	const char *jp;
-	r = sd_bus_message_read(reply, "o", &jp);
+	r = bus_api.message_read(reply, "o", &jp);
 	if (r < 0 || !(job = strdup(jp))) {
 		js_fail(err, r < 0 ? -r : ENOMEM, "systemd: no job for %s", unit);
 		r = r < 0 ? r : -ENOMEM;
@@ -159,7 +233,7 @@ static int start_scope(uid_t uid, const char *name, pid_t pid, struct js_err *er
 	w.path = job;
 	long deadline = now_ms() + (long)(JOB_TIMEOUT_USEC / 1000);
 	while (!w.done) {
-		r = sd_bus_process(bus, NULL);
+		r = bus_api.process(bus, NULL);
 		if (r < 0) {
 			js_failm(err, -r, "systemd: waiting for %s", unit);
 			goto out;
@@ -171,7 +245,7 @@ static int start_scope(uid_t uid, const char *name, pid_t pid, struct js_err *er
 			r = js_fail(err, ETIMEDOUT, "systemd: the job starting %s did not finish", unit);
 			goto out;
 		}
-		r = sd_bus_wait(bus, (uint64_t)left * 1000);
+		r = bus_api.wait(bus, (uint64_t)left * 1000);
 		if (r < 0) {
 			js_failm(err, -r, "systemd: waiting for %s", unit);
 			goto out;
@@ -180,11 +254,11 @@ static int start_scope(uid_t uid, const char *name, pid_t pid, struct js_err *er
 	r = strcmp(w.result, "done") ? js_fail(err, EIO, "systemd: starting %s: job %s", unit, w.result) : 0;
 out:
 	free(job);
-	sd_bus_error_free(&e);
-	sd_bus_message_unref(reply);
-	sd_bus_message_unref(m);
-	sd_bus_slot_unref(slot);
-	sd_bus_flush_close_unref(bus);
+	bus_api.error_free(&e);
+	bus_api.message_unref(reply);
+	bus_api.message_unref(m);
+	bus_api.slot_unref(slot);
+	bus_api.flush_close_unref(bus);
 	return r;
 }
 
