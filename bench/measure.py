@@ -75,6 +75,11 @@ if AGAINST:
     LABEL["warm_base"] = f"jsandbox warm, {AGAINST}"
     LABEL["cold_base"] = f"jsandbox cold, {AGAINST}"
     COLD_USERS["cold_base"] = env["old_cold"]
+    if env.get("exempt_user"):
+        # The same exempt user through that revision's sshd and module:
+        # what its account phase costs.
+        VARIANTS["exempt_base"] = (PORT["old"], env["exempt_user"])
+        LABEL["exempt_base"] = f"exempt user, {AGAINST}"
 
 
 def log(*a):
@@ -624,7 +629,9 @@ def verdict(ok):
 
 def against_lines(L):
     out = []
-    for v in ("warm", "cold"):
+    for v in ("warm", "cold", "exempt"):
+        if f"{v}_base" not in L:
+            continue
         a, b = L[v], L[f"{v}_base"]
         out.append(f"- {v}: this tree {a['paired_ratio_median']:.3f}× plain (paired), {AGAINST} "
                    f"{b['paired_ratio_median']:.3f}×: {a['paired_ratio_median'] - b['paired_ratio_median']:+.3f}; "

@@ -22,8 +22,9 @@
 # --clean: only remove what a --keep (or interrupted) run left, then exit.
 # --against REV: also build git revision REV of this repository (into
 # build-bench/against-*), start a fourth sshd (port 41304) wired to it, and
-# measure its warm and cold logins (users jsbb_o0, jsbb_oc) in the same
-# interleaved repetitions: a before/after comparison in one run.
+# measure its warm and cold logins (users jsbb_o0, jsbb_oc) and the exempt
+# user's login through it in the same interleaved repetitions: a
+# before/after comparison in one run.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 BD=$src/build-bench
