@@ -60,25 +60,42 @@ int js_sd_scope_path(const char *name, char *rel, size_t len, struct js_err *err
  * where only a container's start on a systemd host talks to systemd. The
  * header still gives every function its type. The soname is fixed and the
  * process's environment is the module's empty one (jsandboxctl: the admin's),
- * so the loader's standard search finds systemd's own library. */
+ * so the loader's standard search finds systemd's own library. Each
+ * function is listed once, as X(field, symbol). */
+#define BUS_API(X)                                                                                                     \
+	X(open_system, sd_bus_open_system)                                                                             \
+	X(match_signal, sd_bus_match_signal)                                                                           \
+	X(message_new_method_call, sd_bus_message_new_method_call)                                                     \
+	X(message_append, sd_bus_message_append)                                                                       \
+	X(message_open_container, sd_bus_message_open_container)                                                       \
+	X(message_close_container, sd_bus_message_close_container)                                                     \
+	X(call, sd_bus_call)                                                                                           \
+	X(message_read, sd_bus_message_read)                                                                           \
+	X(process, sd_bus_process)                                                                                     \
+	X(wait, sd_bus_wait)                                                                                           \
+	X(error_free, sd_bus_error_free)                                                                               \
+	X(message_unref, sd_bus_message_unref)                                                                         \
+	X(slot_unref, sd_bus_slot_unref)                                                                               \
+	X(flush_close_unref, sd_bus_flush_close_unref)
+
+#define BUS_FIELD(field, sym) __typeof__(sym) *field;
 static struct {
-	__typeof__(sd_bus_open_system) *open_system;
-	__typeof__(sd_bus_match_signal) *match_signal;
-	__typeof__(sd_bus_message_new_method_call) *message_new_method_call;
-	__typeof__(sd_bus_message_append) *message_append;
-	__typeof__(sd_bus_message_open_container) *message_open_container;
-	__typeof__(sd_bus_message_close_container) *message_close_container;
-	__typeof__(sd_bus_call) *call;
-	__typeof__(sd_bus_message_read) *message_read;
-	__typeof__(sd_bus_process) *process;
-	__typeof__(sd_bus_wait) *wait;
-	__typeof__(sd_bus_error_free) *error_free;
-	__typeof__(sd_bus_message_unref) *message_unref;
-	__typeof__(sd_bus_slot_unref) *slot_unref;
-	__typeof__(sd_bus_flush_close_unref) *flush_close_unref;
+	BUS_API(BUS_FIELD)
 } bus_api;
+#undef BUS_FIELD
 
 #define LIBSYSTEMD "libsystemd.so.0"
+
+/* dlsym NAME into *FN (a function pointer of the symbol's own type: POSIX
+ * lets dlsym's result convert to it). */
+static int bus_sym(void *h, const char *name, void *fn, size_t size, struct js_err *err)
+{
+	void *sym = dlsym(h, name);
+	if (!sym)
+		return js_fail(err, ELIBACC, "systemd: %s has no %s", LIBSYSTEMD, name);
+	memcpy(fn, &sym, size);
+	return 0;
+}
 
 static int load_bus_api(struct js_err *err)
 {
@@ -90,35 +107,15 @@ static int load_bus_api(struct js_err *err)
 		const char *why = dlerror();
 		return js_fail(err, ELIBACC, "systemd: cannot load %s: %s", LIBSYSTEMD, why ? why : "?");
 	}
-	static const char *const names[] = {
-	    "sd_bus_open_system",
-	    "sd_bus_match_signal",
-	    "sd_bus_message_new_method_call",
-	    "sd_bus_message_append",
-	    "sd_bus_message_open_container",
-	    "sd_bus_message_close_container",
-	    "sd_bus_call",
-	    "sd_bus_message_read",
-	    "sd_bus_process",
-	    "sd_bus_wait",
-	    "sd_bus_error_free",
-	    "sd_bus_message_unref",
-	    "sd_bus_slot_unref",
-	    "sd_bus_flush_close_unref",
-	};
-	_Static_assert(sizeof names / sizeof names[0] * sizeof(void (*)(void)) == sizeof bus_api,
-		       "one name for each function of bus_api");
-	void (*fns[sizeof names / sizeof names[0]])(void);
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		void *sym = dlsym(h, names[i]);
-		if (!sym) {
-			dlclose(h);
-			return js_fail(err, ELIBACC, "systemd: %s has no %s", LIBSYSTEMD, names[i]);
-		}
-		/* POSIX: dlsym's result converts to the function's type */
-		memcpy(&fns[i], &sym, sizeof sym);
+	int r;
+#define BUS_LOAD(field, sym)                                                                                           \
+	_Static_assert(sizeof bus_api.field == sizeof(void *), "a function pointer is a pointer's size");              \
+	if ((r = bus_sym(h, #sym, &bus_api.field, sizeof bus_api.field, err)) < 0) {                                   \
+		dlclose(h);                                                                                            \
+		return r;                                                                                              \
 	}
-	memcpy(&bus_api, fns, sizeof bus_api);
+	BUS_API(BUS_LOAD)
+#undef BUS_LOAD
 	loaded = true; /* kept loaded for the process's life */
 	return 0;
 }
