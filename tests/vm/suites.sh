@@ -46,9 +46,24 @@ suites_run() {
 	echo "# suites: trees and image in the guest after $((SECONDS - t0))s; ctest -R '$regex'"
 	local t1=$SECONDS
 	vm_ssh "cd '$SRC' && CI=true JSB_CACHE=/var/tmp/jsb-test-cache timeout ${JSB_VM_SUITES_TIMEOUT:-2400} \
-		ctest --test-dir '$BUILD' -R '$regex' --output-on-failure" >"$WORK/suites.log" 2>&1
+		ctest --test-dir '$BUILD' -R '$regex' --output-on-failure ${JSB_VM_SUITES_CTEST_ARGS:-}" >"$WORK/suites.log" 2>&1
 	local rc=$?
 	sed 's/^/#   suites: /' "$WORK/suites.log" | grep -E 'Test +#|tests passed|tests failed|Total Test time|Failed|\*\*\*|FAIL|not ok' | head -200
 	check "suites: ctest -R '$regex' passes in the guest on $KERNEL ($((SECONDS - t1))s)" [ "$rc" = 0 ]
-	[ "$rc" = 0 ] || tail -60 "$WORK/suites.log" | sed 's/^/#   suites log: /'
+	[ "$rc" = 0 ] || suites_diagnose
+}
+
+# suites_diagnose: after a failed run, what the guest's kernel and journal
+# say (an OOM kill, a hung task, a unit systemd stopped) and the console's
+# tail, which still has the kernel's last words when the guest cannot be
+# reached any more.
+suites_diagnose() {
+	tail -60 "$WORK/suites.log" | sed 's/^/#   suites log: /'
+	if vm_ssh true 2>/dev/null; then
+		vm_ssh 'dmesg | grep -v -E "audit:|apparmor" | tail -40' 2>&1 | sed 's/^/#   guest dmesg: /'
+		vm_ssh 'free -m; journalctl -b -p warning --no-pager | tail -40' 2>&1 | sed 's/^/#   guest: /'
+	else
+		echo "#   the guest's sshd does not answer any more"
+	fi
+	tail -40 "$VM_WORK/console.log" 2>/dev/null | sed 's/^/#   console: /'
 }

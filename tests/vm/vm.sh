@@ -52,11 +52,23 @@ vm_boot() {
 
 # vm_start: start QEMU on the overlay vm_boot made (again, after a reboot:
 # -no-reboot makes a guest's reboot end QEMU) and wait for sshd.
+#
+# One vCPU under TCG (JSB_VM_CPUS overrides; 2 under KVM). With two, QEMU
+# 7.2's multi-threaded TCG lets one vCPU run kernel text the other has just
+# patched: when a static key flips (text_poke_bp's int3 protocol), a vCPU
+# still executed the int3 after the patch was done and the kernel died with
+# "Oops: int3" in __alloc_pages (6.12 guest, e2e_t_13_limits; on a systemd
+# host cpusets_enabled flips as users' scopes come and go). The oops killed
+# the task it hit, the root session that ran the suites, or panicked the
+# guest. A single vCPU cannot race with itself; the lane takes ~25% longer.
+# oops=panic panic=1: an oops ends the guest at once (QEMU exits, -no-reboot)
+# instead of leaving a half-dead kernel under the tests; console.log has it.
 vm_start() {
-	local accel=${JSB_VM_ACCEL:-tcg,thread=multi}
-	qemu-system-x86_64 -machine q35 -accel "$accel" -cpu max -smp "${JSB_VM_CPUS:-2}" -m 2048 \
+	local accel=${JSB_VM_ACCEL:-tcg,thread=multi} cpus=1
+	case $accel in kvm*) cpus=2 ;; esac
+	qemu-system-x86_64 -machine q35 -accel "$accel" -cpu max -smp "${JSB_VM_CPUS:-$cpus}" -m 2048 \
 		-kernel "$VM_DISK/vmlinuz-$VM_KERNEL" -initrd "$VM_DISK/initrd.img-$VM_KERNEL" \
-		-append "root=/dev/vda rw console=ttyS0 net.ifnames=0" \
+		-append "root=/dev/vda rw console=ttyS0 net.ifnames=0 oops=panic panic=1" \
 		-drive "file=$VM_WORK/disk.qcow2,if=virtio,format=qcow2" \
 		-netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$VM_PORT-:22" -device virtio-net-pci,netdev=n0 \
 		-display none -serial "file:$VM_WORK/console.log" -no-reboot &
