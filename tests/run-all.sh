@@ -116,13 +116,13 @@ run sanitize "$src/build-asan" -DJSANDBOX_SANITIZE=ON -DJSANDBOX_E2E=OFF
 took "sanitize build"
 # 5. A clang build for the libFuzzer targets (tests/fuzz): the committed
 # corpus as a regression test, then each target fuzzed for FUZZ_SECONDS
-# (default 60).
+# (default 30).
 echo "=== fuzz build ($src/build-fuzz)"
 CC=clang cmake -S "$src" -B "$src/build-fuzz" -DJSANDBOX_FUZZ=ON -DJSANDBOX_E2E=OFF -DJSANDBOX_WERROR=ON \
 	-DCMAKE_INSTALL_PREFIX="$src/build-fuzz/prefix" -DJSANDBOX_CONFIG="$src/build-fuzz/etc/jsandbox.conf"
 cmake --build "$src/build-fuzz" -j"$jobs" --target fuzz_policy fuzz_subid fuzz_layer_tar fuzz_cdi fuzz_dpkg
 ctest --test-dir "$src/build-fuzz" -R '^fuzz_corpus_' --output-on-failure
-"$src/tests/fuzz/run.sh" "$src/build-fuzz" "${FUZZ_SECONDS:-60}"
+"$src/tests/fuzz/run.sh" "$src/build-fuzz" "${FUZZ_SECONDS:-30}"
 took "fuzz build"
 # 6. The VM lane: a stock Debian 12 server (systemd, pure cgroup v2) booted
 # with QEMU, jsandbox installed the way INSTALL.md says, sandboxed logins
@@ -138,10 +138,18 @@ took "fuzz build"
 # limits attacked from inside; the host unchanged after it all. Under TCG
 # they run about 10 times slower than here, so the rest (layers, images,
 # GPUs, the CLI, crash injection), which does not depend on either, runs
-# here only (tests/vm/README.md).
-vm_suites='^(install|e2e_setup|e2e_cleanup|e2e_t_01_identity|e2e_t_03_tty|e2e_t_04_command|e2e_t_09_lifecycle|e2e_t_13_limits|e2e_t_31_session_cgroup|sec_t_00_baseline|sec_t_02_other_users|sec_t_03_write_host|sec_t_05_kernel_interfaces|sec_t_06_cgroup_limits|sec_t_99_host_unchanged)$'
+# here only (tests/vm/README.md). On 6.12 the guest's userland (systemd,
+# sshd, PAM) is 6.1's, so the three whose outcome rests on it alone
+# (terminals, commands, the life cycle) run on 6.1 only: about 4 minutes
+# less under TCG's one vCPU.
+vm_common='install|e2e_setup|e2e_cleanup|e2e_t_01_identity|e2e_t_13_limits|e2e_t_31_session_cgroup|sec_t_00_baseline|sec_t_02_other_users|sec_t_03_write_host|sec_t_05_kernel_interfaces|sec_t_06_cgroup_limits|sec_t_99_host_unchanged'
 for kernel in 6.1 6.12; do
 	echo "=== VM lane (Debian 12, kernel $kernel)"
+	if [ "$kernel" = 6.1 ]; then
+		vm_suites="^($vm_common|e2e_t_03_tty|e2e_t_04_command|e2e_t_09_lifecycle)\$"
+	else
+		vm_suites="^($vm_common)\$"
+	fi
 	JSB_VM_KERNEL=$kernel JSB_VM_SUITES=$vm_suites "$src/tests/vm/run-lane.sh" "$src/build"
 	took "VM lane ($kernel)"
 done

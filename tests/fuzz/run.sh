@@ -1,12 +1,12 @@
 #!/bin/bash
 # Fuzz each target for a bounded time: tests/fuzz/run.sh BUILD-DIR [SECONDS]
-# (default 60 each). The build must be configured with CC=clang
+# (default 30 each). The build must be configured with CC=clang
 # -DJSANDBOX_FUZZ=ON. New inputs go to a scratch corpus under the build
 # directory, seeded from the committed one (tests/fuzz/corpus); a crash
 # leaves its input in BUILD-DIR/fuzz-artifacts and fails the run.
 set -euo pipefail
 b=${1:?usage: run.sh BUILD-DIR [SECONDS]}
-secs=${2:-${FUZZ_SECONDS:-60}}
+secs=${2:-${FUZZ_SECONDS:-30}}
 src=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$b/fuzz-artifacts"
 export TMPDIR=${TMPDIR:-/dev/shm}
