@@ -57,11 +57,17 @@ suites_run() {
 # say (an OOM kill, a hung task, a unit systemd stopped) and the console's
 # tail, which still has the kernel's last words when the guest cannot be
 # reached any more.
+# Each question is bounded: a hung guest's sshd may take the connection
+# (QEMU's user network accepts it) and never answer.
 suites_diagnose() {
 	tail -60 "$WORK/suites.log" | sed 's/^/#   suites log: /'
-	if vm_ssh true 2>/dev/null; then
-		vm_ssh 'dmesg | grep -v -E "audit:|apparmor" | tail -40' 2>&1 | sed 's/^/#   guest dmesg: /'
-		vm_ssh 'free -m; journalctl -b -p warning --no-pager | tail -40' 2>&1 | sed 's/^/#   guest: /'
+	local o
+	mapfile -t o < <(vm_ssh_opts)
+	if timeout 30 ssh "${o[@]}" root@127.0.0.1 true 2>/dev/null; then
+		timeout 60 ssh "${o[@]}" root@127.0.0.1 'dmesg | grep -v -E "audit:|apparmor" | tail -40' 2>&1 |
+			sed 's/^/#   guest dmesg: /'
+		timeout 60 ssh "${o[@]}" root@127.0.0.1 'free -m; journalctl -b -p warning --no-pager | tail -40' 2>&1 |
+			sed 's/^/#   guest: /'
 	else
 		echo "#   the guest's sshd does not answer any more"
 	fi
